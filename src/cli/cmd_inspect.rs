@@ -1,0 +1,205 @@
+//! `snncc inspect MODEL`: the layer table.
+
+use anyhow::Context;
+use serde_json::json;
+use snncc::import::{self, ImportError, ImportedModel};
+use snncc::ir::{Activation, Node, Op, PoolKind};
+use snncc::report::Table;
+
+use super::InspectArgs;
+
+pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
+    match import::load_model(&args.model) {
+        Ok(model) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&model_json(args, &model))?
+                );
+            } else {
+                print!("{}", model_table(args, &model));
+            }
+            Ok(())
+        }
+        Err(ImportError::Unsupported { problems, file }) => {
+            let survey = import::survey(&args.model)
+                .with_context(|| format!("cannot list the layers of {file}"))?;
+            if args.json {
+                let layers: Vec<_> = survey
+                    .iter()
+                    .map(|p| {
+                        json!({"name": p.layer, "type": p.class_name,
+                               "convertible": p.reason.is_empty(), "reason": p.reason})
+                    })
+                    .collect();
+                let doc = json!({"model": args.model, "convertible": false, "layers": layers});
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                let mut table = Table::new(["layer", "type", "convertible"]);
+                for p in &survey {
+                    let verdict = if p.reason.is_empty() {
+                        "yes".to_string()
+                    } else {
+                        format!("NO: {}", p.reason)
+                    };
+                    table.row([p.layer.clone(), p.class_name.clone(), verdict]);
+                }
+                println!("{}: not convertible as it is\n", args.model.display());
+                print!("{}", table.render());
+            }
+            anyhow::bail!(
+                "{file}: {} layer problem(s); see the table above",
+                problems.len()
+            )
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// What each layer becomes in the spiking network, as conversion will do it.
+fn conversion_role(node: &Node, is_output: bool) -> &'static str {
+    match &node.op {
+        Op::Input => "analog input current",
+        Op::Conv2d(_) | Op::Dense(_) if is_output => "readout (membrane potential)",
+        Op::Conv2d(_) | Op::Dense(_) => "synapses",
+        Op::BatchNorm(_) => "folded into weights",
+        Op::Activation(Activation::Relu) => "IF neurons",
+        Op::Activation(Activation::Softmax) => "dropped (argmax-invariant)",
+        Op::Activation(Activation::Linear) => "identity",
+        Op::Flatten => "reindexing",
+        Op::Dropout { .. } => "removed",
+        Op::Pool2d(p) if p.kind == PoolKind::Average => "averaging synapses",
+        Op::Pool2d(_) => "spike-count max gate (approximate)",
+        Op::GlobalAveragePool { .. } => "averaging synapses",
+        Op::ZeroPad2d(_) => "zero-current border",
+        Op::Add => "summed currents, shared scale",
+    }
+}
+
+/// A short description of the layer's options.
+fn details(node: &Node) -> String {
+    let act = |a: Activation| match a {
+        Activation::Linear => String::new(),
+        other => format!(" +{}", other.name()),
+    };
+    match &node.op {
+        Op::Conv2d(c) => format!(
+            "{}x{} /{}x{} {}{}{}",
+            c.window.size.0,
+            c.window.size.1,
+            c.window.strides.0,
+            c.window.strides.1,
+            serde_json::to_value(c.window.padding)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            if c.bias.is_none() { " no-bias" } else { "" },
+            act(c.activation)
+        ),
+        Op::Dense(d) => format!(
+            "{}{}",
+            if d.bias.is_none() { "no-bias" } else { "" },
+            act(d.activation)
+        )
+        .trim()
+        .to_string(),
+        Op::BatchNorm(b) => format!("eps {}", b.epsilon),
+        Op::Activation(a) => a.name().to_string(),
+        Op::Pool2d(p) => format!(
+            "{}x{} /{}x{}",
+            p.window.size.0, p.window.size.1, p.window.strides.0, p.window.strides.1
+        ),
+        Op::ZeroPad2d(p) => format!("t{} b{} l{} r{}", p.top, p.bottom, p.left, p.right),
+        Op::Dropout { rate } => format!("rate {rate}"),
+        _ => String::new(),
+    }
+}
+
+fn kind_label(model: &ImportedModel) -> String {
+    let kind = match model.kind {
+        import::FileKind::Hdf5 => "HDF5 .h5",
+        import::FileKind::KerasZip => "Keras 3 .keras",
+    };
+    match &model.keras_version {
+        Some(v) => format!("{kind}, keras {v}"),
+        None => kind.to_string(),
+    }
+}
+
+fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
+    let g = &model.graph;
+    let mut table = Table::new([
+        "#",
+        "layer",
+        "type",
+        "options",
+        "inputs",
+        "output",
+        "params",
+        "convertible",
+    ]);
+    for (id, node) in g.nodes().iter().enumerate() {
+        let inputs: Vec<&str> = node
+            .inputs
+            .iter()
+            .map(|&i| g.node(i).name.as_str())
+            .collect();
+        table.row([
+            id.to_string(),
+            node.name.clone(),
+            model
+                .classes
+                .get(&node.name)
+                .cloned()
+                .unwrap_or_else(|| node.op.kind_name().to_string()),
+            details(node),
+            inputs.join(","),
+            node.shape.to_string(),
+            node.op.param_count().to_string(),
+            format!("yes: {}", conversion_role(node, id == g.output())),
+        ]);
+    }
+    format!(
+        "model '{}' from {} ({})\ninput {}  output {}  parameters {}\n\n{}",
+        g.name,
+        args.model.display(),
+        kind_label(model),
+        g.input_shape(),
+        g.output_shape(),
+        g.param_count(),
+        table.render()
+    )
+}
+
+fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
+    let g = &model.graph;
+    let layers: Vec<_> = g
+        .nodes()
+        .iter()
+        .enumerate()
+        .map(|(id, node)| {
+            json!({
+                "name": node.name,
+                "type": model.classes.get(&node.name).cloned()
+                    .unwrap_or_else(|| node.op.kind_name().to_string()),
+                "op": node.op.kind_name(),
+                "options": details(node),
+                "inputs": node.inputs.iter().map(|&i| g.node(i).name.clone()).collect::<Vec<_>>(),
+                "output_shape": node.shape.dims(),
+                "params": node.op.param_count(),
+                "convertible": true,
+                "conversion": conversion_role(node, id == g.output()),
+            })
+        })
+        .collect();
+    json!({
+        "model": args.model,
+        "name": g.name,
+        "format": kind_label(model),
+        "input_shape": g.input_shape().dims(),
+        "output_shape": g.output_shape().dims(),
+        "params": g.param_count(),
+        "convertible": true,
+        "layers": layers,
+    })
+}

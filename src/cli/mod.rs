@@ -1,0 +1,88 @@
+//! Argument definitions (clap derive) and dispatch to one file per command.
+
+mod cmd_eval;
+mod cmd_inspect;
+mod progress;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// snncc compiles a trained Keras CNN into an energy-efficient spiking neural
+/// network and fixed-point hardware.
+///
+/// Models are Keras files: tf.keras 2 `.h5`, Keras 3 `.h5` or Keras 3
+/// `.keras`, Sequential or Functional, channels-last.
+#[derive(Debug, Parser)]
+#[command(name = "snncc", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Examples:
+  snncc inspect examples/models/lenet.keras
+  snncc eval examples/models/lenet.keras --data examples/data/test-images.npy --labels examples/data/test-labels.npy")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show a model's layers, shapes, parameters and how each converts.
+    #[command(after_help = "Examples:
+  snncc inspect examples/models/vgg.tf2.h5
+  snncc inspect examples/models/lenet.keras --json | jq '.layers[].name'
+
+A model with unsupported layers is still listed; each such layer says why,
+and the command exits with status 1.")]
+    Inspect(InspectArgs),
+    /// Run float (CNN) inference on a data set and report accuracy.
+    #[command(after_help = "Examples:
+  snncc eval examples/models/lenet.keras \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy
+  snncc eval examples/models/vgg.k3.h5 \\
+      --data examples/data/mnist-test-images-idx3-ubyte.gz \\
+      --labels examples/data/mnist-test-labels-idx1-ubyte.gz --limit 500 --json
+  snncc eval model.h5 --data x.npy --dump-outputs outputs.npy
+
+Data: .npy float32 (used as is) or uint8 (scaled by 1/255), N x H x W x C or
+N x H x W for one channel; or MNIST IDX files (*-ubyte, optionally .gz).
+Labels: .npy integer class ids or one-hot rows; or an IDX label file.")]
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Keras model file (.h5 or .keras).
+    pub model: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Keras model file (.h5 or .keras).
+    pub model: PathBuf,
+    /// Input images (.npy or IDX).
+    #[arg(long, value_name = "X")]
+    pub data: PathBuf,
+    /// Class labels (.npy or IDX); without them only outputs are computed.
+    #[arg(long, value_name = "Y")]
+    pub labels: Option<PathBuf>,
+    /// Use only the first N inputs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print one JSON object: {"model", "n", "accuracy", ...}.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the model's final outputs (softmax included where the model
+    /// has it) as a float32 N x classes .npy, in input order.
+    #[arg(long, value_name = "OUT.npy")]
+    pub dump_outputs: Option<PathBuf>,
+}
+
+/// Run one parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Inspect(args) => cmd_inspect::run(&args),
+        Command::Eval(args) => cmd_eval::run(&args),
+    }
+}

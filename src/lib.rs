@@ -1,0 +1,12 @@
+//! snncc: compile trained Keras CNNs into spiking neural networks and
+//! fixed-point hardware.
+//!
+//! The library is a pipeline of stages, each taking the previous stage's type:
+//! `import` (Keras file -> [`ir::Graph`]), `reference` (float inference of the
+//! graph), and `data` (the input readers). See docs/architecture.md.
+
+pub mod data;
+pub mod import;
+pub mod ir;
+pub mod reference;
+pub mod report;
