@@ -3,7 +3,7 @@
 use anyhow::Context;
 use serde_json::json;
 use snncc::import::{self, ImportError, ImportedModel};
-use snncc::ir::{Activation, Node, Op, PoolKind};
+use snncc::ir::{Activation, Graph, Node, NodeId, Op, PoolKind};
 use snncc::report::Table;
 
 use super::InspectArgs;
@@ -56,11 +56,26 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The node whose membrane potential is read out: the output, or the last
+/// weighted layer before it when only a softmax/linear/dropout follows.
+fn readout_node(g: &Graph) -> NodeId {
+    let mut id = g.output();
+    while let Op::Activation(Activation::Softmax | Activation::Linear) | Op::Dropout { .. } =
+        g.node(id).op
+    {
+        id = g.node(id).inputs[0];
+    }
+    id
+}
+
 /// What each layer becomes in the spiking network, as conversion will do it.
-fn conversion_role(node: &Node, is_output: bool) -> &'static str {
+fn conversion_role(node: &Node, is_readout: bool) -> &'static str {
     match &node.op {
         Op::Input => "analog input current",
-        Op::Conv2d(_) | Op::Dense(_) if is_output => "readout (membrane potential)",
+        Op::Conv2d(_) | Op::Dense(_) if is_readout => "readout (membrane potential)",
+        Op::Conv2d(_) | Op::Dense(_) if node.op.activation() == Some(Activation::Relu) => {
+            "synapses + IF neurons"
+        }
         Op::Conv2d(_) | Op::Dense(_) => "synapses",
         Op::BatchNorm(_) => "folded into weights",
         Op::Activation(Activation::Relu) => "IF neurons",
@@ -128,6 +143,7 @@ fn kind_label(model: &ImportedModel) -> String {
 
 fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
     let g = &model.graph;
+    let readout = readout_node(g);
     let mut table = Table::new([
         "#",
         "layer",
@@ -156,7 +172,7 @@ fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
             inputs.join(","),
             node.shape.to_string(),
             node.op.param_count().to_string(),
-            format!("yes: {}", conversion_role(node, id == g.output())),
+            format!("yes: {}", conversion_role(node, id == readout)),
         ]);
     }
     format!(
@@ -173,6 +189,7 @@ fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
 
 fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
     let g = &model.graph;
+    let readout = readout_node(g);
     let layers: Vec<_> = g
         .nodes()
         .iter()
@@ -188,7 +205,7 @@ fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
                 "output_shape": node.shape.dims(),
                 "params": node.op.param_count(),
                 "convertible": true,
-                "conversion": conversion_role(node, id == g.output()),
+                "conversion": conversion_role(node, id == readout),
             })
         })
         .collect();

@@ -30,17 +30,18 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RawArray, DataError> {
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let elem =
-        match type_code {
-            TYPE_U8 => 1,
-            TYPE_F32 => 4,
-            other => return Err(DataError::unsupported(
+    let elem = match type_code {
+        TYPE_U8 => 1,
+        TYPE_F32 => 4,
+        other => {
+            return Err(DataError::unsupported(
                 path,
                 format!(
                     "IDX type code 0x{other:02X} is not supported (0x08 unsigned byte, 0x0D float)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let expected = dims
         .iter()
         .try_fold(elem, |acc: usize, &d| acc.checked_mul(d))

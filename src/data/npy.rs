@@ -65,12 +65,14 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RawArray, DataError> {
             let v = read_ints(file, ty.type_char(), elem).map_err(truncated)?;
             RawArray::Int(shaped(v, &shape, fortran))
         }
-        _ => return Err(DataError::unsupported(
-            path,
-            format!(
+        _ => {
+            return Err(DataError::unsupported(
+                path,
+                format!(
                 "dtype '{ty}' is not supported (use float32, float64, uint8 or an integer type)"
             ),
-        )),
+            ))
+        }
     };
     Ok(raw)
 }

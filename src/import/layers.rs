@@ -475,6 +475,7 @@ pub fn build_op(plan: &LayerPlan, stored: StoredWeights) -> Result<Op, String> {
                 moving_mean,
                 moving_variance,
                 epsilon: *epsilon,
+                learned: (*scale, *center),
             })
         }
     })

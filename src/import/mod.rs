@@ -187,12 +187,15 @@ fn open_keras_zip(bytes: Vec<u8>, path: &Path) -> Result<Container, ImportError>
             .map(str::to_string)
     });
     let weights = read_member("model.weights.h5")?;
+    let weights = open_hdf5(weights, path, "model.weights.h5 inside the archive: ")?;
+    let layout = WeightLayout::numbered_vars(&weights)
+        .map_err(|reason| container(format!("model.weights.h5: {reason}")))?;
     Ok(Container {
         config,
         kind: FileKind::KerasZip,
         keras_version,
-        weights: open_hdf5(weights, path, "model.weights.h5 inside the archive: ")?,
-        layout: WeightLayout::NumberedVars,
+        weights,
+        layout,
     })
 }
 

@@ -5,10 +5,14 @@
 //!   are dataset paths relative to that group (`conv/kernel:0`, or in Keras 3
 //!   `sequential/conv/kernel`); the last path component names the weight.
 //! - Keras 3 `.keras` (`model.weights.h5` inside the zip): datasets
-//!   `layers/<layer>/vars/0, 1, ...`, numbered in the layer's creation order,
-//!   which Keras fixes per layer type (kernel then bias; gamma, beta,
-//!   moving_mean, moving_variance). That order is the format's definition, so
-//!   reading by it is reading by name.
+//!   `layers/<group>/vars/0, 1, ...`. The group is named after the layer's
+//!   *class* (`conv2d`, `conv2d_1`, ...), not the layer; the `vars` group's
+//!   attribute `name` holds the layer name, and that is what we match on.
+//!   Within a layer the numbering is the layer's creation order, which Keras
+//!   fixes per layer type (kernel then bias; gamma, beta, moving_mean,
+//!   moving_variance): that order is the format's definition.
+
+use std::collections::HashMap;
 
 use hdf5_reader::group::Group;
 use hdf5_reader::{Dataset, Hdf5File};
@@ -71,8 +75,36 @@ impl StoredWeights {
 pub enum WeightLayout {
     /// `.h5`: layer groups under this path, each with `weight_names`.
     NamedGroups { root: String },
-    /// `.keras`: `layers/<name>/vars/<i>`.
-    NumberedVars,
+    /// `.keras`: layer name -> path of its `vars` group.
+    NumberedVars {
+        vars_by_layer: HashMap<String, String>,
+    },
+}
+
+impl WeightLayout {
+    /// Index the `layers/*/vars` groups of a `.keras` weights file by the
+    /// layer name each records. Groups without the attribute (older Keras 3
+    /// releases) are indexed by their own name.
+    pub fn numbered_vars(file: &Hdf5File) -> Result<WeightLayout, String> {
+        let mut vars_by_layer = HashMap::new();
+        let Ok(layers) = file.group("layers") else {
+            return Ok(WeightLayout::NumberedVars { vars_by_layer });
+        };
+        let (groups, _) = layers
+            .member_names()
+            .map_err(|e| format!("cannot list the 'layers' group: {e}"))?;
+        for group in groups {
+            let path = format!("layers/{group}/vars");
+            let name = file
+                .group(&path)
+                .ok()
+                .and_then(|g| attr_strings(&g, "name"))
+                .and_then(|names| names.into_iter().next())
+                .unwrap_or_else(|| group.clone());
+            vars_by_layer.insert(name, path);
+        }
+        Ok(WeightLayout::NumberedVars { vars_by_layer })
+    }
 }
 
 /// Read all weights of layer `layer`. A layer without a group stores no
@@ -104,8 +136,8 @@ pub fn read_layer(
             }
             Ok(StoredWeights::Named(out))
         }
-        WeightLayout::NumberedVars => {
-            let Some(vars) = find_vars_group(file, layer) else {
+        WeightLayout::NumberedVars { vars_by_layer } => {
+            let Some(vars) = vars_by_layer.get(layer).and_then(|p| file.group(p).ok()) else {
                 return Ok(StoredWeights::Numbered(Vec::new()));
             };
             let (_, datasets) = vars
@@ -132,11 +164,6 @@ pub fn read_layer(
             Ok(StoredWeights::Numbered(out))
         }
     }
-}
-
-/// `layers/<name>/vars` in a `.keras` weights file.
-fn find_vars_group(file: &Hdf5File, layer: &str) -> Option<Group> {
-    file.group(&format!("layers/{layer}/vars")).ok()
 }
 
 /// A float dataset as f32. Keras stores float32; float64 is narrowed, float16

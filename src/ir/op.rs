@@ -131,6 +131,9 @@ pub struct BatchNorm {
     pub moving_variance: Array1<f32>,
     /// The layer's own epsilon (Keras default 0.001), never a global one.
     pub epsilon: f32,
+    /// Whether the Keras layer learned `gamma` / `beta` (`scale` / `center`);
+    /// only parameter counts depend on it.
+    pub learned: (bool, bool),
 }
 
 impl BatchNorm {
@@ -224,7 +227,9 @@ impl Op {
         match self {
             Op::Conv2d(c) => c.kernel.len() + bias_len(&c.bias),
             Op::Dense(d) => d.kernel.len() + bias_len(&d.bias),
-            Op::BatchNorm(b) => 4 * b.gamma.len(),
+            Op::BatchNorm(b) => {
+                (2 + usize::from(b.learned.0) + usize::from(b.learned.1)) * b.gamma.len()
+            }
             _ => 0,
         }
     }
@@ -310,6 +315,7 @@ mod tests {
             moving_mean: Array1::from(vec![1.0]),
             moving_variance: Array1::from(vec![3.999]),
             epsilon: 0.001,
+            learned: (true, true),
         };
         let (a, b) = bn.affine();
         assert!((a[0] - 1.0).abs() < 1e-6);

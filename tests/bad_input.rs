@@ -1,0 +1,187 @@
+//! Malformed or unsupported inputs give a clear error and exit status 1,
+//! never a panic. Each error's text is pinned to what a user needs to act.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+
+fn eval_args(model: &std::path::Path, data: &std::path::Path) -> Vec<std::ffi::OsString> {
+    vec![
+        "eval".into(),
+        model.as_os_str().into(),
+        "--data".into(),
+        data.as_os_str().into(),
+    ]
+}
+
+#[test]
+fn truncated_h5_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, keep) in [("tf2.h5", 0.5), ("k3.h5", 0.9), ("tf2.h5", 0.05)] {
+        let bytes = std::fs::read(example(&format!("models/lenet.{kind}"))).unwrap();
+        let path = dir.path().join(format!("cut-{keep}.{kind}"));
+        std::fs::write(&path, &bytes[..(bytes.len() as f64 * keep) as usize]).unwrap();
+        let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+        assert_fails_with(&out, &[path.file_name().unwrap().to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn truncated_keras_zip_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(example("models/lenet.keras")).unwrap();
+    let path = dir.path().join("cut.keras");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+    assert_fails_with(&out, &["cut.keras", "zip"]);
+}
+
+#[test]
+fn text_file_renamed_h5_is_not_a_keras_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.h5");
+    std::fs::write(&path, "this is not a model\n").unwrap();
+    let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+    assert_fails_with(&out, &["model.h5", "not a Keras model file"]);
+    let empty = dir.path().join("empty.keras");
+    std::fs::write(&empty, "").unwrap();
+    let out = snncc(["inspect".as_ref(), empty.as_os_str()]);
+    assert_fails_with(&out, &["empty.keras", "empty"]);
+}
+
+fn zip_with(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in members {
+            zip.start_file(*name, opts).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+#[test]
+fn zip_without_config_or_weights_names_the_missing_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noconfig.keras");
+    std::fs::write(&path, zip_with(&[("metadata.json", b"{}")])).unwrap();
+    let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+    assert_fails_with(&out, &["noconfig.keras", "config.json"]);
+
+    let member = |name: &str| -> Vec<u8> {
+        let mut archive =
+            zip::ZipArchive::new(std::fs::File::open(example("models/lenet.keras")).unwrap())
+                .unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut archive.by_name(name).unwrap(), &mut bytes).unwrap();
+        bytes
+    };
+    let config = member("config.json");
+    let weights = member("model.weights.h5");
+    let path = dir.path().join("noweights.keras");
+    std::fs::write(&path, zip_with(&[("config.json", &config)])).unwrap();
+    let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+    assert_fails_with(&out, &["noweights.keras", "model.weights.h5"]);
+
+    let path = dir.path().join("badjson.keras");
+    let bad_json: &[u8] = b"{\"class_name\": ";
+    std::fs::write(
+        &path,
+        zip_with(&[("config.json", bad_json), ("model.weights.h5", &weights)]),
+    )
+    .unwrap();
+    let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+    assert_fails_with(&out, &["badjson.keras", "not valid JSON"]);
+}
+
+#[test]
+fn nan_weights_are_refused_naming_layer_and_weight() {
+    for kind in ["tf2.h5", "k3.h5", "keras"] {
+        let model = fixture(&format!("nan_weights.{kind}"));
+        let out = snncc(eval_args(&model, &fixture("seq_noinput.inputs.npy")));
+        assert_fails_with(
+            &out,
+            &["nan_weights", "layer 'conv'", "weight 'kernel'", "NaN"],
+        );
+    }
+}
+
+#[test]
+fn every_unsupported_layer_is_listed_at_once() {
+    for kind in ["tf2.h5", "k3.h5", "keras"] {
+        let model = fixture(&format!("unsupported.{kind}"));
+        let out = snncc(eval_args(&model, &fixture("seq_noinput.inputs.npy")));
+        assert_fails_with(
+            &out,
+            &[
+                "5 layer(s) cannot be converted",
+                "dilated (Conv2D): dilation_rate",
+                "depthwise (DepthwiseConv2D)",
+                "tanh_conv (Conv2D): activation 'tanh'",
+                "upsample (UpSampling2D)",
+                "sigmoid_fc (Dense): activation 'sigmoid'",
+            ],
+        );
+        // inspect still shows the table, marks the layers, and exits 1.
+        let out = snncc(["inspect".as_ref(), model.as_os_str()]);
+        assert_eq!(out.status.code(), Some(1));
+        let table = stdout(&out);
+        assert!(table.contains("NO: layer type DepthwiseConv2D"), "{table}");
+        assert!(table.contains("flat") && table.contains("yes"), "{table}");
+    }
+}
+
+#[test]
+fn wrong_data_shape_is_reported_against_the_model_input() {
+    let out = snncc(eval_args(
+        &example("models/lenet.keras"),
+        &fixture("resnet_mini.inputs.npy"),
+    ));
+    assert_fails_with(&out, &["resnet_mini.inputs.npy", "28x28x1", "20x24x3"]);
+}
+
+#[test]
+fn labels_of_the_wrong_length_are_refused() {
+    let mut args = eval_args(
+        &example("models/lenet.keras"),
+        &example("data/calib-images.npy"),
+    );
+    args.extend(["--labels".into(), example("data/test-labels.npy").into()]);
+    let out = snncc(args);
+    assert_fails_with(&out, &["2000 labels", "500 images", "test-labels.npy"]);
+}
+
+#[test]
+fn unreadable_data_and_missing_files_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("x.npy");
+    std::fs::write(&junk, "not numpy").unwrap();
+    let out = snncc(eval_args(&example("models/lenet.keras"), &junk));
+    assert_fails_with(&out, &["x.npy", "unrecognised data format"]);
+    let out = snncc(eval_args(
+        &dir.path().join("missing.h5"),
+        &example("data/test-images.npy"),
+    ));
+    assert_fails_with(&out, &["missing.h5", "cannot read"]);
+}
+
+#[test]
+fn usage_errors_exit_with_status_2_and_help_teaches() {
+    let out = snncc(["eval"]);
+    assert_eq!(out.status.code(), Some(2));
+    for args in [
+        vec!["--help"],
+        vec!["eval", "--help"],
+        vec!["inspect", "--help"],
+    ] {
+        let out = snncc(&args);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("Examples:"), "{args:?}");
+    }
+}
