@@ -13,38 +13,57 @@ fn reference(dir: &std::path::Path) -> Value {
     serde_json::from_str(&text).expect("valid reference.json")
 }
 
-#[test]
-fn example_models_match_keras_outputs_and_accuracy() {
-    let dir = example("models");
-    let refs = reference(&dir);
-    let models = refs["models"].as_array().expect("models list");
-    assert_eq!(models.len(), 6, "lenet and vgg, three writers each");
+/// Run `snncc eval` on every model of a reference.json (with `--labels`
+/// when given), check outputs against Keras's, and return the JSON reports.
+fn eval_against_keras(
+    dir: &std::path::Path,
+    inputs: &dyn Fn(&Value) -> std::path::PathBuf,
+    labels: Option<std::path::PathBuf>,
+) -> Vec<(Value, Value)> {
+    let refs = reference(dir);
     let tmp = tempfile::tempdir().unwrap();
-    for m in models {
+    let mut reports = Vec::new();
+    for m in refs["models"].as_array().expect("models list") {
         let file = dir.join(m["file"].as_str().unwrap());
         let dump = tmp.path().join("out.npy");
-        let out = snncc([
-            "eval".as_ref(),
-            file.as_os_str(),
-            "--data".as_ref(),
-            example("data/test-images.npy").as_os_str(),
-            "--labels".as_ref(),
-            example("data/test-labels.npy").as_os_str(),
-            "--json".as_ref(),
-            "--dump-outputs".as_ref(),
-            dump.as_os_str(),
-        ]);
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "eval".into(),
+            file.clone().into(),
+            "--data".into(),
+            inputs(m).into(),
+            "--json".into(),
+            "--dump-outputs".into(),
+            dump.clone().into(),
+        ];
+        if let Some(labels) = &labels {
+            args.extend(["--labels".into(), labels.into()]);
+        }
+        let out = snncc(args);
         assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
+        let diff = max_abs_diff(&dump, &dir.join(m["outputs"].as_str().unwrap()));
+        assert!(diff <= TOLERANCE, "{}: max |diff| {diff}", file.display());
         let report: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+        reports.push((m.clone(), report));
+    }
+    reports
+}
+
+#[test]
+fn example_models_match_keras_outputs_and_accuracy() {
+    let reports = eval_against_keras(
+        &example("models"),
+        &|_| example("data/test-images.npy"),
+        Some(example("data/test-labels.npy")),
+    );
+    assert_eq!(reports.len(), 6, "lenet and vgg, three writers each");
+    for (reference, report) in reports {
         assert_eq!(report["n"], 2000);
         assert_eq!(
             report["accuracy"].as_f64().unwrap(),
-            m["accuracy"].as_f64().unwrap(),
+            reference["accuracy"].as_f64().unwrap(),
             "{}: accuracy differs from Keras",
-            file.display()
+            reference["file"]
         );
-        let diff = max_abs_diff(&dump, &dir.join(m["outputs"].as_str().unwrap()));
-        assert!(diff <= TOLERANCE, "{}: max |diff| {diff}", file.display());
     }
 }
 
@@ -78,25 +97,8 @@ fn idx_and_npy_inputs_give_the_same_accuracy() {
 #[test]
 fn fixture_models_match_keras_outputs() {
     let dir = fixture("");
-    let refs = reference(&dir);
-    let models = refs["models"].as_array().expect("models list");
-    assert_eq!(models.len(), 15, "five models, three writers each");
-    let tmp = tempfile::tempdir().unwrap();
-    for m in models {
-        let file = dir.join(m["file"].as_str().unwrap());
-        let dump = tmp.path().join("out.npy");
-        let out = snncc([
-            "eval".as_ref(),
-            file.as_os_str(),
-            "--data".as_ref(),
-            dir.join(m["inputs"].as_str().unwrap()).as_os_str(),
-            "--dump-outputs".as_ref(),
-            dump.as_os_str(),
-        ]);
-        assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
-        let diff = max_abs_diff(&dump, &dir.join(m["outputs"].as_str().unwrap()));
-        assert!(diff <= TOLERANCE, "{}: max |diff| {diff}", file.display());
-    }
+    let reports = eval_against_keras(&dir, &|m| dir.join(m["inputs"].as_str().unwrap()), None);
+    assert_eq!(reports.len(), 15, "five models, three writers each");
 }
 
 #[test]
