@@ -6,7 +6,9 @@
 //! graph), and `data` (the input readers). See docs/architecture.md.
 
 pub mod data;
+pub mod ecc;
 pub mod import;
 pub mod ir;
 pub mod reference;
 pub mod report;
+pub mod snn;

@@ -2,6 +2,7 @@
 
 mod cmd_eval;
 mod cmd_inspect;
+mod cmd_simulate;
 mod progress;
 
 use std::path::PathBuf;
@@ -46,6 +47,20 @@ Data: .npy float32 (used as is) or uint8 (scaled by 1/255), N x H x W x C or
 N x H x W for one channel; or MNIST IDX files (*-ubyte, optionally .gz).
 Labels: .npy integer class ids or one-hot rows; or an IDX label file.")]
     Eval(EvalArgs),
+    /// Convert a model to a spiking network with ECC and simulate it.
+    #[command(after_help = "Examples:
+  snncc simulate examples/models/lenet.keras --calib examples/data/calib-images.npy \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
+      --timesteps 16,32,64,128,256
+  snncc simulate examples/models/vgg.keras --calib examples/data/calib-images.npy \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
+      --timesteps 32,64 --h 0 --json     # the classic conversion, for comparison
+
+Conversion (docs/ecc.md): BatchNormalization is folded into the weights,
+each spiking layer is normalised by its activation scale measured on the
+calibration images (--norm), and membranes start at h * threshold (--h).
+One simulation of the largest T reads out accuracy at every requested T.")]
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,10 +94,46 @@ pub struct EvalArgs {
     pub dump_outputs: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Keras model file (.h5 or .keras).
+    pub model: PathBuf,
+    /// Calibration images for the activation statistics (.npy or IDX).
+    #[arg(long, value_name = "XC")]
+    pub calib: PathBuf,
+    /// Test images (.npy or IDX).
+    #[arg(long, value_name = "X")]
+    pub data: PathBuf,
+    /// Test labels (.npy or IDX).
+    #[arg(long, value_name = "Y")]
+    pub labels: PathBuf,
+    /// Simulation lengths to read out, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    pub timesteps: Vec<usize>,
+    /// Use only the first N test images.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Activation scale: max, or a percentile of positive activations
+    /// (p99, p99.9, p99.99).
+    #[arg(long, default_value = "p99.99", value_parser = cmd_simulate::parse_norm)]
+    pub norm: snncc::ecc::Norm,
+    /// One scale per channel instead of per layer.
+    #[arg(long)]
+    pub per_channel: bool,
+    /// Initial membrane potential as a fraction of the threshold (0.5 removes
+    /// the rate code's systematic under-firing; 0 is the classic conversion).
+    #[arg(long, default_value_t = 0.5)]
+    pub h: f32,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Run one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect(args) => cmd_inspect::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
+        Command::Simulate(args) => cmd_simulate::run(&args),
     }
 }

@@ -1,0 +1,276 @@
+//! ECC conversion (docs/ecc.md): `ir::Graph` + calibration data -> `SnnModel`.
+//!
+//! 1. Consistency for batch normalisation: fold every BN into a Conv2D/Dense
+//!    before measuring anything (`fold`).
+//! 2. Current normalisation: measure each spiking layer's activation scale
+//!    lambda on calibration data (`stats`) and rescale weights
+//!    `W * lambda_in / lambda_out`, biases `b / lambda_out`, threshold 1.
+//! 3. Thresholding for residual elimination: membranes start at `h * theta`.
+
+mod fold;
+mod plan;
+mod stats;
+
+use std::collections::HashMap;
+
+use ndarray::ArrayView4;
+
+pub use fold::RewriteLog;
+pub use stats::Norm;
+
+use crate::ir::{Graph, NodeId, Op, Shape};
+use crate::snn::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+use plan::{PlannedKind, PlannedLayer};
+
+/// Errors of the conversion stage; each names the layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("cannot fold BatchNormalization '{layer}': {reason}")]
+    Fold { layer: String, reason: String },
+    #[error("layer '{layer}' cannot be converted: {reason}")]
+    Structure { layer: String, reason: String },
+    #[error("graph rewrite failed: {0}")]
+    Graph(String),
+    #[error("calibration data: {0}")]
+    Calibration(String),
+}
+
+/// Conversion settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConvertOptions {
+    pub norm: Norm,
+    /// One lambda per channel instead of per layer (beyond the paper).
+    pub per_channel: bool,
+    /// Initial membrane potential as a fraction of the threshold.
+    pub h: f32,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            norm: Norm::Percentile(99.99),
+            per_channel: false,
+            h: 0.5,
+        }
+    }
+}
+
+/// The converted network and what conversion did on the way.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub model: SnnModel,
+    pub log: RewriteLog,
+    /// The folded float CNN the statistics were measured on: its outputs are
+    /// the CNN's, and its node activations are what each layer reproduces.
+    pub folded: Graph,
+    /// For each SNN layer, the folded graph node it reproduces.
+    pub layer_nodes: Vec<NodeId>,
+}
+
+/// Convert a graph with ECC, measuring scales on `calib` (N x H x W x C).
+pub fn convert(
+    graph: &Graph,
+    calib: ArrayView4<f32>,
+    options: ConvertOptions,
+) -> Result<Conversion, ConvertError> {
+    if calib.dim().0 == 0 {
+        return Err(ConvertError::Calibration("no calibration images".into()));
+    }
+    let mut log = RewriteLog::default();
+    let stripped = fold::strip_inference_noops(graph, &mut log)?;
+    let folded = fold::fold_batch_norm(&stripped, &mut log)?;
+    let planned = plan::plan_layers(&folded)?;
+
+    // Scales: IF layers from statistics; a max gate inherits its source's;
+    // the input's is the calibration data's range.
+    let if_nodes: Vec<NodeId> = planned
+        .iter()
+        .filter(|l| l.kind == PlannedKind::IntegrateAndFire)
+        .map(|l| l.node)
+        .collect();
+    let measured =
+        stats::measure_lambdas(&folded, calib, &if_nodes, options.norm, options.per_channel);
+    let mut lambda: HashMap<NodeId, Vec<f32>> = if_nodes.into_iter().zip(measured).collect();
+    lambda.insert(0, input_range(calib, options.per_channel));
+    for layer in &planned {
+        match layer.kind {
+            PlannedKind::MaxGate => {
+                let src = layer.gate_source.expect("a gate has a source");
+                let l = lambda[&src].clone();
+                lambda.insert(layer.node, l);
+            }
+            PlannedKind::Readout => {
+                let c = folded.node(layer.node).shape.channels();
+                lambda.insert(layer.node, vec![1.0; c]);
+            }
+            PlannedKind::IntegrateAndFire => {}
+        }
+    }
+    log.changes.push(format!(
+        "normalised {} spiking layer(s) with {} activation scales{}",
+        planned
+            .iter()
+            .filter(|l| l.kind != PlannedKind::Readout)
+            .count(),
+        options.norm.label(),
+        if options.per_channel {
+            " per channel"
+        } else {
+            ""
+        }
+    ));
+
+    let index: HashMap<NodeId, usize> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.node, i))
+        .collect();
+    let source_of = |node: NodeId| {
+        if node == 0 {
+            Source::Input
+        } else {
+            Source::Layer(index[&node])
+        }
+    };
+    let layers = planned
+        .iter()
+        .map(|l| normalise(&folded, l, &lambda, &source_of))
+        .collect();
+    let model = SnnModel {
+        name: graph.name.clone(),
+        input_shape: graph.input_shape(),
+        layers,
+        h: options.h,
+        cnn_macs: cnn_macs(graph),
+    };
+    Ok(Conversion {
+        model,
+        log,
+        layer_nodes: planned.iter().map(|l| l.node).collect(),
+        folded,
+    })
+}
+
+/// `lambda_0`: the largest input value per channel (1 for [0, 1] images).
+fn input_range(calib: ArrayView4<f32>, per_channel: bool) -> Vec<f32> {
+    let c = calib.dim().3;
+    let mut max = vec![0f32; c];
+    for lane in calib.lanes(ndarray::Axis(3)) {
+        for (m, &v) in max.iter_mut().zip(lane) {
+            *m = m.max(v.abs());
+        }
+    }
+    let pooled = max.iter().copied().fold(0f32, f32::max);
+    max.into_iter()
+        .map(|m| if per_channel { m } else { pooled })
+        .map(|m| if m > 0.0 { m } else { 1.0 })
+        .collect()
+}
+
+/// Rescale one planned layer: `W * lambda_src[cin] / lambda[cout]`,
+/// `b / lambda`, threshold 1.
+fn normalise(
+    g: &Graph,
+    layer: &PlannedLayer,
+    lambda: &HashMap<NodeId, Vec<f32>>,
+    source_of: &dyn Fn(NodeId) -> Source,
+) -> SnnLayer {
+    let out = &lambda[&layer.node];
+    let node = g.node(layer.node);
+    let inputs = layer
+        .terms
+        .iter()
+        .map(|term| {
+            let src = &lambda[&term.source];
+            let ratio = |cin: usize, cout: usize| src[cin % src.len()] / out[cout];
+            let synapses = match &term.synapses {
+                Synapses::Conv {
+                    kernel,
+                    strides,
+                    pad,
+                } => {
+                    let mut k = kernel.clone();
+                    for ((_, _, ci, co), w) in k.indexed_iter_mut() {
+                        *w *= ratio(ci, co);
+                    }
+                    Synapses::Conv {
+                        kernel: k,
+                        strides: *strides,
+                        pad: *pad,
+                    }
+                }
+                Synapses::Dense { kernel } => {
+                    let mut k = kernel.clone();
+                    for ((i, u), w) in k.indexed_iter_mut() {
+                        *w *= ratio(i, u);
+                    }
+                    Synapses::Dense { kernel: k }
+                }
+                Synapses::AvgPool {
+                    size, strides, pad, ..
+                } => Synapses::AvgPool {
+                    size: *size,
+                    strides: *strides,
+                    pad: *pad,
+                    scale: (0..out.len()).map(|c| ratio(c, c)).collect(),
+                },
+                Synapses::GlobalAvgPool { .. } => Synapses::GlobalAvgPool {
+                    scale: (0..out.len()).map(|c| ratio(c, c)).collect(),
+                },
+                Synapses::Identity { .. } => Synapses::Identity {
+                    scale: (0..out.len()).map(|c| ratio(c, c)).collect(),
+                },
+            };
+            Connection {
+                source: source_of(term.source),
+                synapses,
+            }
+        })
+        .collect();
+    let neurons = match layer.kind {
+        PlannedKind::IntegrateAndFire => Neurons::IntegrateAndFire { threshold: 1.0 },
+        PlannedKind::Readout => Neurons::Readout,
+        PlannedKind::MaxGate => {
+            let Op::Pool2d(p) = &node.op else {
+                unreachable!("a gate comes from a max pool")
+            };
+            let src = node.inputs[0];
+            let (h, w) = match g.node(src).shape {
+                Shape::Map { h, w, .. } => (h, w),
+                Shape::Vector { .. } => (1, 1),
+            };
+            Neurons::MaxGate {
+                size: p.window.size,
+                strides: p.window.strides,
+                pad: p.window.pads(h, w),
+            }
+        }
+    };
+    SnnLayer {
+        name: node.name.clone(),
+        shape: node.shape,
+        neurons,
+        inputs,
+        gate_source: layer.gate_source.map(source_of),
+        bias: layer
+            .bias
+            .as_ref()
+            .map(|b| b.iter().enumerate().map(|(c, v)| v / out[c]).collect()),
+        lambda: out.clone(),
+    }
+}
+
+/// Multiply-accumulates of one CNN inference (Conv2D and Dense layers).
+pub fn cnn_macs(g: &Graph) -> u64 {
+    g.nodes()
+        .iter()
+        .map(|n| match &n.op {
+            Op::Conv2d(c) => {
+                let (kh, kw, cin, _) = c.kernel.dim();
+                (n.shape.len() * kh * kw * cin) as u64
+            }
+            Op::Dense(d) => d.kernel.len() as u64,
+            _ => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,323 @@
+//! Which graph nodes become spiking layers, and the synapses between them.
+//!
+//! After folding, a convertible graph alternates linear maps (Conv2D, Dense,
+//! Add of branches, Flatten, ZeroPadding2D) with nonlinear points: ReLU (IF
+//! neurons), average / global average pooling (spiking pools with their own
+//! scale), max pooling (a spike-count gate) and the output (readout). Each
+//! nonlinear point becomes one layer whose incoming synapses are the linear
+//! map from the nearest earlier layers.
+
+use std::collections::HashMap;
+
+use super::ConvertError;
+use crate::ir::{Activation, Graph, NodeId, Op, Pad, PoolKind, Shape};
+use crate::snn::Synapses;
+
+/// What a planned layer does (thresholds and scales come later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlannedKind {
+    IntegrateAndFire,
+    MaxGate,
+    Readout,
+}
+
+/// One incoming synapse group, unnormalised; `source` is a graph node id
+/// (0 for the input, else another planned layer's node).
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub source: NodeId,
+    pub synapses: Synapses,
+}
+
+/// A layer before normalisation: float weights exactly as in the CNN.
+#[derive(Debug, Clone)]
+pub struct PlannedLayer {
+    /// The graph node whose activation this layer reproduces.
+    pub node: NodeId,
+    pub kind: PlannedKind,
+    pub terms: Vec<Term>,
+    /// For a max gate: the node it gates.
+    pub gate_source: Option<NodeId>,
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Plan the spiking layers of a folded, stripped graph.
+pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
+    let output = g.output();
+    let mut layers = Vec::new();
+    let mut is_layer: HashMap<NodeId, ()> = HashMap::new();
+    is_layer.insert(0, ());
+    for (id, node) in g.nodes().iter().enumerate().skip(1) {
+        let planned = match &node.op {
+            _ if id == output => Some(readout(g, id, &is_layer)?),
+            Op::Activation(Activation::Relu) => {
+                let (terms, bias) = expression(g, node.inputs[0], &is_layer)?;
+                Some(PlannedLayer {
+                    node: id,
+                    kind: PlannedKind::IntegrateAndFire,
+                    terms,
+                    gate_source: None,
+                    bias,
+                })
+            }
+            Op::Conv2d(_) | Op::Dense(_) if node.op.activation() == Some(Activation::Relu) => {
+                let (terms, bias) = weighted(g, id, &is_layer)?;
+                Some(PlannedLayer {
+                    node: id,
+                    kind: PlannedKind::IntegrateAndFire,
+                    terms,
+                    gate_source: None,
+                    bias,
+                })
+            }
+            Op::Pool2d(pool) => {
+                let (source, zero_pad) = resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
+                if zero_pad != Pad::default() {
+                    // TensorFlow averages explicit zero padding but not
+                    // implicit `same` padding; one synapse rule cannot do both.
+                    return Err(ConvertError::Structure {
+                        layer: node.name.clone(),
+                        reason: "ZeroPadding2D directly before pooling is not supported".into(),
+                    });
+                }
+                let hw = map_hw(g, node.inputs[0]);
+                let pad = pool.window.pads(hw.0, hw.1);
+                Some(match pool.kind {
+                    PoolKind::Average => PlannedLayer {
+                        node: id,
+                        kind: PlannedKind::IntegrateAndFire,
+                        terms: vec![Term {
+                            source,
+                            synapses: Synapses::AvgPool {
+                                size: pool.window.size,
+                                strides: pool.window.strides,
+                                pad,
+                                scale: vec![1.0; node.shape.channels()],
+                            },
+                        }],
+                        gate_source: None,
+                        bias: None,
+                    },
+                    PoolKind::Max => PlannedLayer {
+                        node: id,
+                        kind: PlannedKind::MaxGate,
+                        terms: Vec::new(),
+                        gate_source: Some(source),
+                        bias: None,
+                    },
+                })
+            }
+            Op::GlobalAveragePool { .. } => {
+                let (source, _) = resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
+                Some(PlannedLayer {
+                    node: id,
+                    kind: PlannedKind::IntegrateAndFire,
+                    terms: vec![Term {
+                        source,
+                        synapses: Synapses::GlobalAvgPool {
+                            scale: vec![1.0; node.shape.channels()],
+                        },
+                    }],
+                    gate_source: None,
+                    bias: None,
+                })
+            }
+            // Linear pieces; they are read when a later layer expands its input.
+            Op::Conv2d(_) | Op::Dense(_) | Op::Add | Op::Flatten | Op::ZeroPad2d(_) => None,
+            other => {
+                return Err(ConvertError::Structure {
+                    layer: node.name.clone(),
+                    reason: format!("{} cannot be converted here", other.kind_name()),
+                })
+            }
+        };
+        if let Some(layer) = planned {
+            is_layer.insert(id, ());
+            layers.push(layer);
+        }
+    }
+    check_linear_nodes_used(g, &is_layer)?;
+    Ok(layers)
+}
+
+fn readout(
+    g: &Graph,
+    id: NodeId,
+    is_layer: &HashMap<NodeId, ()>,
+) -> Result<PlannedLayer, ConvertError> {
+    let node = g.node(id);
+    let (terms, bias) = match &node.op {
+        Op::Conv2d(_) | Op::Dense(_) => weighted(g, id, is_layer)?,
+        _ => {
+            return Err(ConvertError::Structure {
+                layer: node.name.clone(),
+                reason: format!(
+                    "the output layer is {}; snncc reads out the membrane potential of a final Conv2D or Dense",
+                    node.op.kind_name()
+                ),
+            })
+        }
+    };
+    Ok(PlannedLayer {
+        node: id,
+        kind: PlannedKind::Readout,
+        terms,
+        gate_source: None,
+        bias,
+    })
+}
+
+/// Terms and bias of a node computing a linear function of earlier layers.
+fn expression(
+    g: &Graph,
+    id: NodeId,
+    is_layer: &HashMap<NodeId, ()>,
+) -> Result<(Vec<Term>, Option<Vec<f32>>), ConvertError> {
+    let node = g.node(id);
+    if is_layer.contains_key(&id) {
+        return Ok((
+            vec![Term {
+                source: id,
+                synapses: Synapses::Identity {
+                    scale: vec![1.0; node.shape.channels()],
+                },
+            }],
+            None,
+        ));
+    }
+    match &node.op {
+        Op::Conv2d(_) | Op::Dense(_) => weighted(g, id, is_layer),
+        Op::Add => {
+            let mut terms = Vec::new();
+            let mut bias: Option<Vec<f32>> = None;
+            for &input in &node.inputs {
+                let (t, b) = expression(g, input, is_layer)?;
+                terms.extend(t);
+                if let Some(b) = b {
+                    bias = Some(match bias {
+                        None => b,
+                        Some(acc) => acc.iter().zip(&b).map(|(x, y)| x + y).collect(),
+                    });
+                }
+            }
+            Ok((terms, bias))
+        }
+        other => Err(ConvertError::Structure {
+            layer: node.name.clone(),
+            reason: format!(
+                "{} feeds a ReLU directly; snncc converts ReLU after Conv2D, Dense or Add",
+                other.kind_name()
+            ),
+        }),
+    }
+}
+
+/// The single term of a Conv2D/Dense node, with its bias.
+fn weighted(
+    g: &Graph,
+    id: NodeId,
+    is_layer: &HashMap<NodeId, ()>,
+) -> Result<(Vec<Term>, Option<Vec<f32>>), ConvertError> {
+    let node = g.node(id);
+    let (source, zero_pad) = resolve_source(g, node.inputs[0], is_layer, &node.name)?;
+    let (synapses, bias) = match &node.op {
+        Op::Conv2d(c) => {
+            let hw = map_hw(g, node.inputs[0]);
+            let pad = add_pads(zero_pad, c.window.pads(hw.0, hw.1));
+            (
+                Synapses::Conv {
+                    kernel: c.kernel.clone(),
+                    strides: c.window.strides,
+                    pad,
+                },
+                c.bias.as_ref().map(|b| b.to_vec()),
+            )
+        }
+        Op::Dense(d) => (
+            Synapses::Dense {
+                kernel: d.kernel.clone(),
+            },
+            d.bias.as_ref().map(|b| b.to_vec()),
+        ),
+        _ => unreachable!("weighted is called on Conv2D/Dense only"),
+    };
+    Ok((vec![Term { source, synapses }], bias))
+}
+
+/// Follow Flatten and ZeroPadding2D back to the spiking layer (or the input)
+/// that feeds `id`; the padding met on the way is returned. Anything else
+/// means two linear maps meet without a neuron between them.
+fn resolve_source(
+    g: &Graph,
+    mut id: NodeId,
+    is_layer: &HashMap<NodeId, ()>,
+    consumer: &str,
+) -> Result<(NodeId, Pad), ConvertError> {
+    let mut pad = Pad::default();
+    loop {
+        if is_layer.contains_key(&id) {
+            return Ok((id, pad));
+        }
+        let node = g.node(id);
+        match &node.op {
+            Op::Flatten => id = node.inputs[0],
+            Op::ZeroPad2d(p) => {
+                pad = add_pads(pad, *p);
+                id = node.inputs[0];
+            }
+            other => {
+                return Err(ConvertError::Structure {
+                    layer: consumer.to_string(),
+                    reason: format!(
+                        "its input comes from {} '{}' without a ReLU in between; a spiking layer needs non-negative activations to encode",
+                        other.kind_name(),
+                        node.name
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// Every Conv2D/Dense/Add must end up inside some layer's expression: one
+/// that is followed by something other than a ReLU (say a pool) cannot be
+/// represented by spikes.
+fn check_linear_nodes_used(g: &Graph, is_layer: &HashMap<NodeId, ()>) -> Result<(), ConvertError> {
+    for (id, node) in g.nodes().iter().enumerate() {
+        if is_layer.contains_key(&id) || !matches!(node.op, Op::Conv2d(_) | Op::Dense(_) | Op::Add)
+        {
+            continue;
+        }
+        for c in g.consumers(id) {
+            let ok = matches!(g.node(c).op, Op::Activation(Activation::Relu) | Op::Add)
+                || c == g.output() && matches!(node.op, Op::Conv2d(_) | Op::Dense(_));
+            if !ok {
+                return Err(ConvertError::Structure {
+                    layer: node.name.clone(),
+                    reason: format!(
+                        "its output goes to {} '{}' without a ReLU; only ReLU (or a residual Add then ReLU) may follow a linear layer",
+                        g.node(c).op.kind_name(),
+                        g.node(c).name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn map_hw(g: &Graph, id: NodeId) -> (usize, usize) {
+    match g.node(id).shape {
+        Shape::Map { h, w, .. } => (h, w),
+        Shape::Vector { .. } => (1, 1),
+    }
+}
+
+fn add_pads(a: Pad, b: Pad) -> Pad {
+    Pad {
+        top: a.top + b.top,
+        bottom: a.bottom + b.bottom,
+        left: a.left + b.left,
+        right: a.right + b.right,
+    }
+}

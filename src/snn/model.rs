@@ -1,0 +1,130 @@
+//! The converted spiking network: layers of integrate-and-fire neurons (or a
+//! max gate, or the readout) fed by synapse groups from earlier layers.
+//!
+//! Everything here is already normalised (ECC technique 2): thresholds are
+//! `theta`, weights and biases are in units of the layer's threshold, and the
+//! input layer's analog current is in units of the first layer's threshold.
+
+use ndarray::{Array2, Array4};
+
+use crate::ir::{Pad, Shape};
+
+/// Where a synapse group takes its presynaptic activity from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The analog input image (constant current every step).
+    Input,
+    /// The spikes of an earlier layer, by index.
+    Layer(usize),
+}
+
+/// The connectivity and weights of one synapse group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Synapses {
+    /// A convolution; explicit paddings (Keras `same` and any ZeroPadding2D
+    /// folded in). Kernel `kh x kw x cin x cout`.
+    Conv {
+        kernel: Array4<f32>,
+        strides: (usize, usize),
+        pad: Pad,
+    },
+    /// Fully connected, `inputs x units`; a flattened map is read in
+    /// channels-last order.
+    Dense { kernel: Array2<f32> },
+    /// Average pooling as synapses: each input channel connects to the same
+    /// output channel with weight `scale[c] / count`, where `count` is the
+    /// number of in-bounds elements of the window (TensorFlow's rule).
+    AvgPool {
+        size: (usize, usize),
+        strides: (usize, usize),
+        pad: Pad,
+        scale: Vec<f32>,
+    },
+    /// Global average pooling: weight `scale[c] / (H * W)`.
+    GlobalAvgPool { scale: Vec<f32> },
+    /// One-to-one (a residual shortcut) with weight `scale[c]`.
+    Identity { scale: Vec<f32> },
+}
+
+impl Synapses {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Synapses::Conv { .. } => "conv",
+            Synapses::Dense { .. } => "dense",
+            Synapses::AvgPool { .. } => "avgpool",
+            Synapses::GlobalAvgPool { .. } => "global_avgpool",
+            Synapses::Identity { .. } => "identity",
+        }
+    }
+}
+
+/// One incoming synapse group of a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub source: Source,
+    pub synapses: Synapses,
+}
+
+/// What the layer's units do with their input current.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Neurons {
+    /// Integrate-and-fire with reset by subtraction (docs/ecc.md):
+    /// `V += I; if V >= theta { spike; V -= theta }`, `V(0) = h * theta`.
+    IntegrateAndFire { threshold: f32 },
+    /// Spiking max pooling: per window, pass the spikes of the input whose
+    /// spike count so far (this step included) is highest; ties go to the
+    /// first input in row-major window order. No current, no threshold.
+    MaxGate {
+        size: (usize, usize),
+        strides: (usize, usize),
+        pad: Pad,
+    },
+    /// The output layer: accumulates current, never fires; the class is the
+    /// argmax of the potential (ties to the lowest index).
+    Readout,
+}
+
+/// One layer of the spiking network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnnLayer {
+    /// The Keras layer whose activation this layer reproduces.
+    pub name: String,
+    pub shape: Shape,
+    pub neurons: Neurons,
+    /// Incoming synapses (empty for a max gate, which reads `gate_source`).
+    pub inputs: Vec<Connection>,
+    /// For a max gate: the layer whose spikes it gates.
+    pub gate_source: Option<Source>,
+    /// Constant current per output channel, added every step.
+    pub bias: Option<Vec<f32>>,
+    /// The activation scale lambda (per channel) the layer was normalised
+    /// with; `1` for the readout. Kept for reports and diagnosis.
+    pub lambda: Vec<f32>,
+}
+
+impl SnnLayer {
+    /// Number of neurons (or gate outputs).
+    pub fn size(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Whether the layer emits spikes (IF neurons or a max gate).
+    pub fn spikes(&self) -> bool {
+        !matches!(self.neurons, Neurons::Readout)
+    }
+}
+
+/// A converted network ready to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnnModel {
+    pub name: String,
+    pub input_shape: Shape,
+    /// Layers in simulation order; the last is the readout.
+    pub layers: Vec<SnnLayer>,
+    /// Initial membrane potential as a fraction of the threshold (ECC
+    /// technique 3); 0 gives the classic Diehl/Rueckauer conversion.
+    pub h: f32,
+    /// Multiply-accumulates per image of the CNN the network came from.
+    pub cnn_macs: u64,
+}
