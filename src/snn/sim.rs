@@ -49,12 +49,14 @@ pub struct Simulator<'m> {
     out_dims: Vec<Dims>,
     /// Whether a layer's current is the same every step (inputs all analog).
     constant: Vec<bool>,
-    /// 1 / (in-bounds window size) per output position, for average pools.
-    inv_counts: Vec<Vec<Vec<f32>>>,
+    /// Per layer, per connection: which outputs each source pixel reaches.
+    fanout: Vec<Vec<FanOut>>,
     v: Vec<Vec<f32>>,
     current: Vec<Vec<f32>>,
     spikes: Vec<Vec<u32>>,
     counts: Vec<Vec<u32>>,
+    /// Room for every neuron index of the largest layer (spike compaction).
+    scratch: Vec<u32>,
 }
 
 impl<'m> Simulator<'m> {
@@ -74,22 +76,14 @@ impl<'m> Simulator<'m> {
             .iter()
             .map(|l| !l.inputs.is_empty() && l.inputs.iter().all(|c| c.source == Source::Input))
             .collect();
-        let inv_counts = model
+        let fanout = model
             .layers
             .iter()
             .enumerate()
             .map(|(li, l)| {
                 l.inputs
                     .iter()
-                    .map(|c| match &c.synapses {
-                        Synapses::AvgPool {
-                            size, strides, pad, ..
-                        } => {
-                            let s = source_dims(c.source);
-                            window_inv_counts(s, out_dims[li], *size, *strides, pad.top, pad.left)
-                        }
-                        _ => Vec::new(),
-                    })
+                    .map(|c| FanOut::build(&c.synapses, source_dims(c.source), out_dims[li]))
                     .collect()
             })
             .collect();
@@ -99,11 +93,12 @@ impl<'m> Simulator<'m> {
             src_dims,
             out_dims,
             constant,
-            inv_counts,
+            fanout,
             v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
             current: sizes.iter().map(|&n| vec![0.0; n]).collect(),
             spikes: sizes.iter().map(|&n| Vec::with_capacity(n)).collect(),
             counts: sizes.iter().map(|&n| vec![0; n]).collect(),
+            scratch: vec![0; sizes.iter().copied().max().unwrap_or(0)],
         }
     }
 
@@ -169,13 +164,7 @@ impl<'m> Simulator<'m> {
                     spikes.clear();
                     match layer.neurons {
                         Neurons::IntegrateAndFire { threshold } => {
-                            for (i, (v, &c)) in v.iter_mut().zip(cur).enumerate() {
-                                *v += c;
-                                if *v >= threshold {
-                                    *v -= threshold;
-                                    spikes.push(i as u32);
-                                }
-                            }
+                            integrate_and_fire(v, cur, threshold, &mut self.scratch, spikes);
                         }
                         _ => {
                             for (v, &c) in v.iter_mut().zip(cur) {
@@ -222,13 +211,11 @@ impl<'m> Simulator<'m> {
             let Source::Layer(src) = conn.source else {
                 unreachable!("analog inputs only feed constant layers")
             };
-            let events = self.spikes[src].iter().map(|&i| (i as usize, 1.0f32));
-            ops += scatter(
+            ops += scatter_spikes(
                 &conn.synapses,
-                events,
+                &self.spikes[src],
                 self.src_dims[li][ci],
-                out,
-                &self.inv_counts[li][ci],
+                &self.fanout[li][ci],
                 current,
             );
         }
@@ -254,12 +241,11 @@ impl<'m> Simulator<'m> {
                 .enumerate()
                 .filter(|(_, &x)| x != 0.0)
                 .map(|(i, &x)| (i, x));
-            macs += scatter(
+            macs += scatter_values(
                 &conn.synapses,
                 events,
                 self.src_dims[li][ci],
-                out,
-                &self.inv_counts[li][ci],
+                &self.fanout[li][ci],
                 &mut current,
             );
         }
@@ -267,84 +253,240 @@ impl<'m> Simulator<'m> {
     }
 }
 
-/// Add each event's weighted fan-out to `current`; returns the number of
-/// synaptic operations (targets reached), counted exactly.
-fn scatter(
+/// Where each source pixel's activity goes, precomputed once per model so the
+/// per-spike work is table lookups and contiguous vector adds (CSR layout).
+#[derive(Debug, Clone, Default)]
+struct FanOut {
+    /// `entries[start[p]..start[p + 1]]` belong to source pixel `p`.
+    start: Vec<u32>,
+    /// (kernel offset of the tap, output pixel) pairs; the kernel offset is
+    /// `(ky * kw + kx) * cin * cout` for convolutions and unused for pools.
+    entries: Vec<(u32, u32)>,
+    /// For average pools: 1 / in-bounds window size per output pixel
+    /// (TensorFlow's average pooling ignores padding).
+    inv_counts: Vec<f32>,
+}
+
+impl FanOut {
+    fn build(synapses: &Synapses, src: Dims, out: Dims) -> FanOut {
+        let (size, strides, pad, cin_cout) = match synapses {
+            Synapses::Conv { kernel, strides, pad } => {
+                let (kh, kw, cin, cout) = kernel.dim();
+                ((kh, kw), *strides, *pad, cin * cout)
+            }
+            Synapses::AvgPool { size, strides, pad, .. } => (*size, *strides, *pad, 0),
+            _ => return FanOut::default(),
+        };
+        let mut start = Vec::with_capacity(src.h * src.w + 1);
+        let mut entries = Vec::new();
+        for y in 0..src.h {
+            for x in 0..src.w {
+                start.push(entries.len() as u32);
+                for (ky, oy) in targets(y + pad.top, size.0, strides.0, out.h) {
+                    for (kx, ox) in targets(x + pad.left, size.1, strides.1, out.w) {
+                        let k_off = (ky * size.1 + kx) * cin_cout;
+                        entries.push((k_off as u32, (oy * out.w + ox) as u32));
+                    }
+                }
+            }
+        }
+        start.push(entries.len() as u32);
+        let inv_counts = match synapses {
+            Synapses::AvgPool { .. } => window_inv_counts(src, out, size, strides, pad.top, pad.left),
+            _ => Vec::new(),
+        };
+        FanOut { start, entries, inv_counts }
+    }
+
+    fn of(&self, pixel: usize) -> &[(u32, u32)] {
+        &self.entries[self.start[pixel] as usize..self.start[pixel + 1] as usize]
+    }
+}
+
+/// Add the fan-out of binary spikes to `current` (no multiplications: a
+/// spike adds the weight itself). Returns the synaptic operations done,
+/// counted exactly (one per target reached).
+fn scatter_spikes(
     synapses: &Synapses,
-    events: impl Iterator<Item = (usize, f32)>,
+    spikes: &[u32],
     src: Dims,
-    out: Dims,
-    inv_counts: &[f32],
+    fanout: &FanOut,
     current: &mut [f32],
 ) -> u64 {
     let mut ops = 0u64;
     match synapses {
-        Synapses::Conv {
-            kernel,
-            strides,
-            pad,
-        } => {
-            let (kh, kw, cin, cout) = kernel.dim();
-            let k = kernel
-                .as_slice()
-                .expect("kernels are kept in standard layout");
-            for (idx, value) in events {
-                let ci = idx % cin;
-                let px = idx / cin;
-                let (y, x) = (px / src.w, px % src.w);
-                for (ky, oy) in targets(y + pad.top, kh, strides.0, out.h) {
-                    for (kx, ox) in targets(x + pad.left, kw, strides.1, out.w) {
-                        let row = &k[((ky * kw + kx) * cin + ci) * cout..][..cout];
-                        let dst = &mut current[(oy * out.w + ox) * cout..][..cout];
-                        for (d, &w) in dst.iter_mut().zip(row) {
-                            *d += w * value;
-                        }
-                        ops += cout as u64;
+        Synapses::Conv { kernel, .. } => {
+            let (_, _, cin, cout) = kernel.dim();
+            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            for &idx in spikes {
+                let idx = idx as usize;
+                let (px, ci) = (idx / cin, idx % cin);
+                let taps = fanout.of(px);
+                for &(k_off, o_px) in taps {
+                    let row = &k[k_off as usize + ci * cout..][..cout];
+                    let dst = &mut current[o_px as usize * cout..][..cout];
+                    add_row(dst, row);
+                }
+                ops += (taps.len() * cout) as u64;
+            }
+        }
+        Synapses::Dense { kernel } => {
+            let units = kernel.dim().1;
+            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            for &idx in spikes {
+                add_row(current, &k[idx as usize * units..][..units]);
+            }
+            ops += (spikes.len() * units) as u64;
+        }
+        Synapses::AvgPool { scale, .. } => {
+            for &idx in spikes {
+                let idx = idx as usize;
+                let (px, c) = (idx / src.c, idx % src.c);
+                let taps = fanout.of(px);
+                for &(_, o_px) in taps {
+                    let o = o_px as usize;
+                    current[o * src.c + c] += scale[c] * fanout.inv_counts[o];
+                }
+                ops += taps.len() as u64;
+            }
+        }
+        Synapses::GlobalAvgPool { scale } => {
+            let inv = 1.0 / (src.h * src.w) as f32;
+            for &idx in spikes {
+                let c = idx as usize % src.c;
+                current[c] += scale[c] * inv;
+            }
+            ops += spikes.len() as u64;
+        }
+        Synapses::Identity { scale } => {
+            for &idx in spikes {
+                let idx = idx as usize;
+                current[idx] += scale[idx % src.c];
+            }
+            ops += spikes.len() as u64;
+        }
+    }
+    ops
+}
+
+/// One step of a layer of IF neurons (docs/ecc.md): `V += I`; where
+/// `V >= theta`, spike and `V -= theta`. Spiking neurons' indices are
+/// appended to `spikes` in increasing order.
+///
+/// This loop runs over every neuron every step, so it is the simulator's
+/// second hot spot after the synapses. On x86-64 it works four neurons at
+/// a time with SSE2 (part of the x86-64 baseline) and visits only the lanes
+/// that fired; elsewhere a branch-free scalar loop does the same.
+#[inline(always)]
+fn integrate_and_fire(
+    v: &mut [f32],
+    current: &[f32],
+    threshold: f32,
+    scratch: &mut [u32],
+    spikes: &mut Vec<u32>,
+) {
+    assert!(scratch.len() >= v.len() && current.len() == v.len());
+    #[cfg(target_arch = "x86_64")]
+    let done = {
+        let quads = v.len() / 4 * 4;
+        // SAFETY: SSE2 is always present on x86-64; every access is within
+        // `v[..quads]` and `current[..quads]` (unaligned loads/stores).
+        unsafe {
+            use std::arch::x86_64::*;
+            let th = _mm_set1_ps(threshold);
+            for base in (0..quads).step_by(4) {
+                let pv = v.as_mut_ptr().add(base);
+                let x = _mm_add_ps(_mm_loadu_ps(pv), _mm_loadu_ps(current.as_ptr().add(base)));
+                let fire = _mm_cmpge_ps(x, th);
+                _mm_storeu_ps(pv, _mm_sub_ps(x, _mm_and_ps(fire, th)));
+                let mut mask = _mm_movemask_ps(fire) as u32;
+                while mask != 0 {
+                    spikes.push(base as u32 + mask.trailing_zeros());
+                    mask &= mask - 1;
+                }
+            }
+        }
+        quads
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    let mut count = 0usize;
+    for (i, (v, &c)) in v.iter_mut().zip(current).enumerate().skip(done) {
+        let x = *v + c;
+        let fire = x >= threshold;
+        *v = if fire { x - threshold } else { x };
+        // count <= i - done < scratch.len(), so the index is in bounds.
+        scratch[count.min(i)] = i as u32;
+        count += usize::from(fire);
+    }
+    spikes.extend_from_slice(&scratch[..count]);
+}
+
+/// `dst += row`: the hot loop of the simulator (one call per synaptic
+/// target pixel).
+#[inline(always)]
+fn add_row(dst: &mut [f32], row: &[f32]) {
+    for (d, &w) in dst.iter_mut().zip(row) {
+        *d += w;
+    }
+}
+
+/// Add the fan-out of analog values (the input image) to `current`;
+/// returns the multiply-accumulates done.
+fn scatter_values(
+    synapses: &Synapses,
+    values: impl Iterator<Item = (usize, f32)>,
+    src: Dims,
+    fanout: &FanOut,
+    current: &mut [f32],
+) -> u64 {
+    let mut ops = 0u64;
+    match synapses {
+        Synapses::Conv { kernel, .. } => {
+            let (_, _, cin, cout) = kernel.dim();
+            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            for (idx, value) in values {
+                let (px, ci) = (idx / cin, idx % cin);
+                for &(k_off, o_px) in fanout.of(px) {
+                    let row = &k[k_off as usize + ci * cout..][..cout];
+                    let dst = &mut current[o_px as usize * cout..][..cout];
+                    for (d, &w) in dst.iter_mut().zip(row) {
+                        *d += w * value;
                     }
+                    ops += cout as u64;
                 }
             }
         }
         Synapses::Dense { kernel } => {
             let units = kernel.dim().1;
-            let k = kernel
-                .as_slice()
-                .expect("kernels are kept in standard layout");
-            for (idx, value) in events {
+            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            for (idx, value) in values {
                 for (d, &w) in current.iter_mut().zip(&k[idx * units..][..units]) {
                     *d += w * value;
                 }
                 ops += units as u64;
             }
         }
-        Synapses::AvgPool {
-            size,
-            strides,
-            pad,
-            scale,
-        } => {
-            for (idx, value) in events {
-                let c = idx % src.c;
-                let px = idx / src.c;
-                let (y, x) = (px / src.w, px % src.w);
-                for (_, oy) in targets(y + pad.top, size.0, strides.0, out.h) {
-                    for (_, ox) in targets(x + pad.left, size.1, strides.1, out.w) {
-                        let o = oy * out.w + ox;
-                        current[o * out.c + c] += scale[c] * inv_counts[o] * value;
-                        ops += 1;
-                    }
+        Synapses::AvgPool { scale, .. } => {
+            for (idx, value) in values {
+                let (px, c) = (idx / src.c, idx % src.c);
+                for &(_, o_px) in fanout.of(px) {
+                    let o = o_px as usize;
+                    current[o * src.c + c] += scale[c] * fanout.inv_counts[o] * value;
+                    ops += 1;
                 }
             }
         }
         Synapses::GlobalAvgPool { scale } => {
             let inv = 1.0 / (src.h * src.w) as f32;
-            for (idx, value) in events {
+            for (idx, value) in values {
                 let c = idx % src.c;
                 current[c] += scale[c] * inv * value;
                 ops += 1;
             }
         }
         Synapses::Identity { scale } => {
-            for (idx, value) in events {
+            for (idx, value) in values {
                 current[idx] += scale[idx % src.c] * value;
                 ops += 1;
             }
