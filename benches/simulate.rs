@@ -27,7 +27,8 @@ fn main() {
         let x = images.slice(s![..n, .., .., ..]);
         for t in [64usize, 256] {
             let started = Instant::now();
-            let report = snn::simulate_dataset(&conv.model, x, Some(&labels[..n]), &[t], None, &|| {});
+            let report =
+                snn::simulate_dataset(&conv.model, x, Some(&labels[..n]), &[t], None, &|| {});
             let secs = started.elapsed().as_secs_f64();
             let r = &report.runs[0];
             println!(

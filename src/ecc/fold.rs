@@ -106,7 +106,7 @@ pub fn fold_batch_norm(g: &Graph, log: &mut RewriteLog) -> Result<Graph, Convert
             fold_into_producer(&mut ops[src], &scale, &shift);
             backward.push(format!("{} into {}", node.name, g.node(src).name));
         } else {
-            let targets = forward_targets(g, id).map_err(|reason| ConvertError::Fold {
+            let targets = forward_targets(g, id, &scale).map_err(|reason| ConvertError::Fold {
                 layer: node.name.clone(),
                 reason,
             })?;
@@ -229,9 +229,12 @@ fn add_bias(bias: &mut Option<Array1<f32>>, extra: &[f64]) {
 
 /// The Conv2D/Dense layers a BN at `bn` can fold forward into, each with
 /// whether the path crosses a ZeroPadding2D. Every path from the BN must end
-/// in such a layer, through Flatten / ZeroPadding2D only, and each target must
-/// read nothing else.
-fn forward_targets(g: &Graph, bn: NodeId) -> Result<Vec<(NodeId, bool)>, String> {
+/// in such a layer, through layers the per-channel affine map commutes with:
+/// Flatten, ZeroPadding2D (exact but for the border), average and global
+/// average pooling (a mean of `a x + b` is `a mean(x) + b`, and TensorFlow
+/// averages in-bounds values only), and max pooling when every scale is
+/// positive (then `max(a x + b) = a max(x) + b`).
+fn forward_targets(g: &Graph, bn: NodeId, scale: &[f64]) -> Result<Vec<(NodeId, bool)>, String> {
     let mut targets = Vec::new();
     let mut stack = vec![(bn, false)];
     while let Some((id, padded)) = stack.pop() {
@@ -243,7 +246,13 @@ fn forward_targets(g: &Graph, bn: NodeId) -> Result<Vec<(NodeId, bool)>, String>
             let node = g.node(c);
             match &node.op {
                 Op::Conv2d(_) | Op::Dense(_) => targets.push((c, padded)),
-                Op::Flatten => stack.push((c, padded)),
+                Op::Flatten
+                | Op::GlobalAveragePool { .. }
+                | Op::Pool2d(crate::ir::Pool2d {
+                    kind: crate::ir::PoolKind::Average,
+                    ..
+                }) => stack.push((c, padded)),
+                Op::Pool2d(_) if scale.iter().all(|&a| a > 0.0) => stack.push((c, padded)),
                 Op::ZeroPad2d(_) => stack.push((c, true)),
                 other => {
                     return Err(format!(

@@ -274,3 +274,99 @@ pub fn cnn_macs(g: &Graph) -> u64 {
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Activation, Conv2d, Dense, Padding, Window};
+    use crate::snn::simulate_dataset;
+    use ndarray::{Array1, Array2, Array4};
+
+    /// conv(3x3, 4 ch) -> relu -> flatten -> dense(3), the ReLU either fused
+    /// into the convolution or as its own Activation layer.
+    fn net(fused: bool) -> Graph {
+        let mut g = Graph::new("n", "in", Shape::Map { h: 6, w: 6, c: 1 });
+        let conv = Op::Conv2d(Conv2d {
+            kernel: Array4::from_shape_fn((3, 3, 1, 4), |(a, b, _, d)| {
+                ((a * 3 + b + d) % 5) as f32 * 0.2 - 0.3
+            }),
+            bias: Some(Array1::from(vec![0.1, 0.0, -0.05, 0.2])),
+            window: Window {
+                size: (3, 3),
+                strides: (1, 1),
+                padding: Padding::Valid,
+            },
+            activation: if fused {
+                Activation::Relu
+            } else {
+                Activation::Linear
+            },
+        });
+        let mut last = g.add("conv", conv, vec![0]).unwrap();
+        if !fused {
+            last = g
+                .add("relu", Op::Activation(Activation::Relu), vec![last])
+                .unwrap();
+        }
+        let flat = g.add("flat", Op::Flatten, vec![last]).unwrap();
+        let dense = Op::Dense(Dense {
+            kernel: Array2::from_shape_fn((64, 3), |(i, j)| {
+                ((i * 7 + j * 3) % 11) as f32 * 0.05 - 0.25
+            }),
+            bias: None,
+            activation: Activation::Linear,
+        });
+        g.add("out", dense, vec![flat]).unwrap();
+        g
+    }
+
+    #[test]
+    fn fused_relu_converts_exactly_like_a_separate_activation() {
+        let calib = ndarray::Array4::from_shape_fn((8, 6, 6, 1), |(n, y, x, _)| {
+            ((n * 13 + y * 5 + x * 3) % 10) as f32 / 9.0
+        });
+        let a = convert(&net(true), calib.view(), ConvertOptions::default()).unwrap();
+        let b = convert(&net(false), calib.view(), ConvertOptions::default()).unwrap();
+        assert_eq!(a.model.layers.len(), b.model.layers.len());
+        for (la, lb) in a.model.layers.iter().zip(&b.model.layers) {
+            assert_eq!(la.inputs, lb.inputs);
+            assert_eq!(la.bias, lb.bias);
+            assert_eq!(la.lambda, lb.lambda);
+            assert_eq!(la.neurons, lb.neurons);
+        }
+        let ra = simulate_dataset(&a.model, calib.view(), None, &[16, 64], None, &|| {});
+        let rb = simulate_dataset(&b.model, calib.view(), None, &[16, 64], None, &|| {});
+        assert_eq!(ra.predictions, rb.predictions);
+    }
+
+    #[test]
+    fn max_norm_makes_the_largest_calibration_activation_one_threshold() {
+        let calib = ndarray::Array4::from_shape_fn((4, 6, 6, 1), |(n, y, x, _)| {
+            ((n + y * x) % 4) as f32 / 3.0
+        });
+        let opts = ConvertOptions {
+            norm: Norm::Max,
+            ..Default::default()
+        };
+        let conv = convert(&net(true), calib.view(), opts).unwrap();
+        // Largest normalised pre-activation over the calibration set is 1.
+        let layer = &conv.model.layers[0];
+        let lambda = layer.lambda[0];
+        let mut largest = 0f32;
+        for i in 0..4 {
+            let acts =
+                crate::reference::run_all(&conv.folded, calib.index_axis(ndarray::Axis(0), i));
+            largest = largest.max(
+                acts[conv.layer_nodes[0]]
+                    .iter()
+                    .copied()
+                    .fold(0.0, f32::max),
+            );
+        }
+        assert!(
+            (largest / lambda - 1.0).abs() < 1e-6,
+            "{largest} vs {lambda}"
+        );
+        assert_eq!(layer.neurons, Neurons::IntegrateAndFire { threshold: 1.0 });
+    }
+}

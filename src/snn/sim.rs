@@ -270,11 +270,17 @@ struct FanOut {
 impl FanOut {
     fn build(synapses: &Synapses, src: Dims, out: Dims) -> FanOut {
         let (size, strides, pad, cin_cout) = match synapses {
-            Synapses::Conv { kernel, strides, pad } => {
+            Synapses::Conv {
+                kernel,
+                strides,
+                pad,
+            } => {
                 let (kh, kw, cin, cout) = kernel.dim();
                 ((kh, kw), *strides, *pad, cin * cout)
             }
-            Synapses::AvgPool { size, strides, pad, .. } => (*size, *strides, *pad, 0),
+            Synapses::AvgPool {
+                size, strides, pad, ..
+            } => (*size, *strides, *pad, 0),
             _ => return FanOut::default(),
         };
         let mut start = Vec::with_capacity(src.h * src.w + 1);
@@ -292,10 +298,16 @@ impl FanOut {
         }
         start.push(entries.len() as u32);
         let inv_counts = match synapses {
-            Synapses::AvgPool { .. } => window_inv_counts(src, out, size, strides, pad.top, pad.left),
+            Synapses::AvgPool { .. } => {
+                window_inv_counts(src, out, size, strides, pad.top, pad.left)
+            }
             _ => Vec::new(),
         };
-        FanOut { start, entries, inv_counts }
+        FanOut {
+            start,
+            entries,
+            inv_counts,
+        }
     }
 
     fn of(&self, pixel: usize) -> &[(u32, u32)] {
@@ -317,7 +329,9 @@ fn scatter_spikes(
     match synapses {
         Synapses::Conv { kernel, .. } => {
             let (_, _, cin, cout) = kernel.dim();
-            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            let k = kernel
+                .as_slice()
+                .expect("kernels are kept in standard layout");
             for &idx in spikes {
                 let idx = idx as usize;
                 let (px, ci) = (idx / cin, idx % cin);
@@ -332,7 +346,9 @@ fn scatter_spikes(
         }
         Synapses::Dense { kernel } => {
             let units = kernel.dim().1;
-            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            let k = kernel
+                .as_slice()
+                .expect("kernels are kept in standard layout");
             for &idx in spikes {
                 add_row(current, &k[idx as usize * units..][..units]);
             }
@@ -444,7 +460,9 @@ fn scatter_values(
     match synapses {
         Synapses::Conv { kernel, .. } => {
             let (_, _, cin, cout) = kernel.dim();
-            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            let k = kernel
+                .as_slice()
+                .expect("kernels are kept in standard layout");
             for (idx, value) in values {
                 let (px, ci) = (idx / cin, idx % cin);
                 for &(k_off, o_px) in fanout.of(px) {
@@ -459,7 +477,9 @@ fn scatter_values(
         }
         Synapses::Dense { kernel } => {
             let units = kernel.dim().1;
-            let k = kernel.as_slice().expect("kernels are kept in standard layout");
+            let k = kernel
+                .as_slice()
+                .expect("kernels are kept in standard layout");
             for (idx, value) in values {
                 for (d, &w) in current.iter_mut().zip(&k[idx * units..][..units]) {
                     *d += w * value;
@@ -590,6 +610,9 @@ pub fn argmax(v: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::Pad;
+    use crate::snn::{Connection, SnnLayer};
+    use ndarray::{Array2, Array3, Array4};
 
     #[test]
     fn targets_enumerates_windows_covering_a_position() {
@@ -599,5 +622,230 @@ mod tests {
         // Position 0 is only in window 0; beyond the last window: none.
         assert_eq!(targets(0, 3, 2, 4).collect::<Vec<_>>(), vec![(0, 0)]);
         assert!(targets(9, 3, 2, 4).next().is_none());
+    }
+
+    fn dense(w: &[f32], rows: usize) -> Synapses {
+        Synapses::Dense {
+            kernel: Array2::from_shape_vec((rows, w.len() / rows), w.to_vec()).unwrap(),
+        }
+    }
+
+    fn layer(
+        name: &str,
+        n: usize,
+        neurons: Neurons,
+        inputs: Vec<Connection>,
+        bias: Option<Vec<f32>>,
+    ) -> SnnLayer {
+        SnnLayer {
+            name: name.into(),
+            shape: Shape::Vector { n },
+            neurons,
+            inputs,
+            gate_source: None,
+            bias,
+            lambda: vec![1.0; n],
+        }
+    }
+
+    const IF: Neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
+
+    /// Input 1.0 -> IF `a` (w 0.25, bias 0.125: current 0.375, exact in
+    /// binary) -> IF `b` (weight -0.5 from `a`, bias 0.25) -> readout (1.0
+    /// from `a`, 1.0 from `b`).
+    fn chain(h: f32) -> SnnModel {
+        SnnModel {
+            name: "chain".into(),
+            input_shape: Shape::Vector { n: 1 },
+            layers: vec![
+                layer(
+                    "a",
+                    1,
+                    IF,
+                    vec![Connection {
+                        source: Source::Input,
+                        synapses: dense(&[0.25], 1),
+                    }],
+                    Some(vec![0.125]),
+                ),
+                layer(
+                    "b",
+                    1,
+                    IF,
+                    vec![Connection {
+                        source: Source::Layer(0),
+                        synapses: dense(&[-0.5], 1),
+                    }],
+                    Some(vec![0.25]),
+                ),
+                layer(
+                    "out",
+                    1,
+                    Neurons::Readout,
+                    vec![
+                        Connection {
+                            source: Source::Layer(0),
+                            synapses: dense(&[1.0], 1),
+                        },
+                        Connection {
+                            source: Source::Layer(1),
+                            synapses: dense(&[1.0], 1),
+                        },
+                    ],
+                    None,
+                ),
+            ],
+            h,
+            cnn_macs: 0,
+        }
+    }
+
+    /// Spike trains of layers a and b, step by step, for `steps` steps.
+    fn trains(model: &SnnModel, steps: usize) -> (Vec<u32>, Vec<u32>) {
+        let mut sim = Simulator::new(model);
+        let x = Array3::from_elem((1, 1, 1), 1.0f32);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for t in 1..=steps {
+            sim.run(x.view(), &[t]);
+            a.push(sim.counts()[0][0]);
+            b.push(sim.counts()[1][0]);
+        }
+        // Cumulative counts -> per-step spikes.
+        let diff = |c: Vec<u32>| {
+            let mut prev = 0;
+            c.into_iter()
+                .map(|v| {
+                    let d = v - prev;
+                    prev = v;
+                    d
+                })
+                .collect()
+        };
+        (diff(a), diff(b))
+    }
+
+    #[test]
+    fn if_neuron_matches_hand_computed_trains_without_offset() {
+        // h = 0, current 0.375: V = .375 .75 1.125->.125* .5 .875 1.25->.25* .625 1.0->0*
+        let (a, b) = trains(&chain(0.0), 8);
+        assert_eq!(a, vec![0, 0, 1, 0, 0, 1, 0, 1]);
+        // b: bias 0.25 each step, -0.5 on the steps a fires (same step):
+        // .25 .5 .25 .5 .75 .5 .75 .5 -> never reaches 1.
+        assert_eq!(b, vec![0; 8]);
+    }
+
+    #[test]
+    fn if_neuron_with_half_threshold_offset_and_negative_current() {
+        // h = 0.5: V0 = .5; .875 1.25->.25* .625 1.0->0* .375 .75 1.125->.125* .5
+        let (a, b) = trains(&chain(0.5), 8);
+        assert_eq!(a, vec![0, 1, 0, 1, 0, 0, 1, 0]);
+        // b from .5: .75 .5 .75 .5 .75 1.0->0* then .25 (a spikes: -.5+.25) ...
+        // step 7: V=0 +.25 -.5 = -.25 ; step 8: 0.0. Negative V is kept.
+        assert_eq!(b, vec![0, 0, 0, 0, 0, 1, 0, 0]);
+        let model = chain(0.5);
+        let mut sim = Simulator::new(&model);
+        let run = sim.run(Array3::from_elem((1, 1, 1), 1.0f32).view(), &[8]);
+        // Readout: 3 spikes of a + 1 of b, weight 1 each.
+        assert_eq!(sim.v[2][0], 4.0);
+        assert_eq!(run.predictions, vec![0]);
+        // Input MACs once (1 input x 1 unit), SynOps: 3 spikes of a x 2
+        // targets (b and out) + 1 spike of b x 1.
+        assert_eq!(run.input_macs, 1);
+        assert_eq!(run.synops, vec![7]);
+    }
+
+    #[test]
+    fn synops_equal_an_independent_count_on_a_conv_net() {
+        // Input 5x5x1 -> IF `a` (1x1 conv to 2 channels, constant current)
+        // -> IF `b` (3x3 stride 2, pads 1/1) -> readout (dense).
+        let a_kernel = Array4::from_shape_vec((1, 1, 1, 2), vec![0.3, 0.7]).unwrap();
+        let b_kernel = Array4::from_shape_fn((3, 3, 2, 3), |(y, x, c, o)| {
+            0.05 * (1 + y + x + c + o) as f32
+        });
+        let pad = Pad {
+            top: 1,
+            bottom: 1,
+            left: 1,
+            right: 1,
+        };
+        let model = SnnModel {
+            name: "conv".into(),
+            input_shape: Shape::Map { h: 5, w: 5, c: 1 },
+            layers: vec![
+                SnnLayer {
+                    name: "a".into(),
+                    shape: Shape::Map { h: 5, w: 5, c: 2 },
+                    neurons: IF,
+                    inputs: vec![Connection {
+                        source: Source::Input,
+                        synapses: Synapses::Conv {
+                            kernel: a_kernel,
+                            strides: (1, 1),
+                            pad: Pad::default(),
+                        },
+                    }],
+                    gate_source: None,
+                    bias: None,
+                    lambda: vec![1.0; 2],
+                },
+                SnnLayer {
+                    name: "b".into(),
+                    shape: Shape::Map { h: 3, w: 3, c: 3 },
+                    neurons: IF,
+                    inputs: vec![Connection {
+                        source: Source::Layer(0),
+                        synapses: Synapses::Conv {
+                            kernel: b_kernel,
+                            strides: (2, 2),
+                            pad,
+                        },
+                    }],
+                    gate_source: None,
+                    bias: None,
+                    lambda: vec![1.0; 3],
+                },
+                layer(
+                    "out",
+                    4,
+                    Neurons::Readout,
+                    vec![Connection {
+                        source: Source::Layer(1),
+                        synapses: dense(&[0.1; 27 * 4], 27),
+                    }],
+                    None,
+                ),
+            ],
+            h: 0.5,
+            cnn_macs: 0,
+        };
+        let x = Array3::from_shape_fn((5, 5, 1), |(y, x, _)| ((y * 5 + x) % 7) as f32 / 6.0);
+        let mut sim = Simulator::new(&model);
+        let run = sim.run(x.view(), &[20]);
+        // Independent count: a spike of a at (y, x, c) reaches every output
+        // (oy, ox) whose 3x3 window, placed at (2*oy - 1, 2*ox - 1), covers
+        // it, times 3 output channels.
+        let mut expected = 0u64;
+        for y in 0..5i64 {
+            for xx in 0..5i64 {
+                let mut windows = 0u64;
+                for oy in 0..3i64 {
+                    for ox in 0..3i64 {
+                        let (y0, x0) = (2 * oy - 1, 2 * ox - 1);
+                        if (y0..y0 + 3).contains(&y) && (x0..x0 + 3).contains(&xx) {
+                            windows += 1;
+                        }
+                    }
+                }
+                for c in 0..2 {
+                    let spikes = u64::from(sim.counts()[0][((y * 5 + xx) * 2 + c) as usize]);
+                    expected += spikes * windows * 3;
+                }
+            }
+        }
+        assert!(expected > 0, "the test must exercise spikes");
+        assert_eq!(run.layer_synops[1], expected);
+        let b_spikes: u64 = sim.counts()[1].iter().map(|&c| u64::from(c)).sum();
+        assert_eq!(run.layer_synops[2], b_spikes * 4);
+        assert_eq!(run.synops[0], expected + b_spikes * 4);
     }
 }
