@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use ndarray::{s, Axis};
 use serde_json::json;
-use snncc::ecc::{self, ConvertOptions, Norm};
+use snncc::ecc::Norm;
 use snncc::report::Table;
 use snncc::snn::{self, metrics};
-use snncc::{data, import, reference};
+use snncc::{data, reference};
 
 use super::progress;
 use super::SimulateArgs;
@@ -28,11 +28,28 @@ pub fn parse_norm(s: &str) -> Result<Norm, String> {
 }
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
-    let model = import::load_model(&args.model)?;
-    let graph = &model.graph;
-    let calib = data::read_images(&args.calib)?;
-    reference::check_input(graph, calib.dim())
-        .with_context(|| format!("calibration file {}", args.calib.display()))?;
+    // A converted directory carries no CNN: no CNN accuracy, no correlation.
+    let (graph, conversion, convert_seconds) = if snn::is_net_dir(&args.model) {
+        let mut model = snn::load_net(&args.model)?;
+        if let Some(h) = args.convert.h {
+            model.h = h;
+        }
+        (None, Err(model), 0.0)
+    } else {
+        let Some(calib) = &args.calib else {
+            bail!(
+                "{} is a Keras model: --calib is needed to measure activation scales (or pass a directory made by snncc convert)",
+                args.model.display()
+            );
+        };
+        let (graph, conversion, seconds) =
+            super::cmd_convert::convert_keras(&args.model, calib, &args.convert)?;
+        (Some(graph), Ok(conversion), seconds)
+    };
+    let snn_model = match &conversion {
+        Ok(c) => &c.model,
+        Err(m) => m,
+    };
     let mut images = data::read_images(&args.data)?;
     let mut labels = data::read_labels(&args.labels)?;
     if labels.len() != images.dim().0 {
@@ -49,67 +66,77 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         images = images.slice_move(s![..n, .., .., ..]);
         labels.truncate(n);
     }
-    reference::check_input(graph, images.dim())
-        .with_context(|| format!("data file {}", args.data.display()))?;
+    let (_, h, w, c) = images.dim();
+    if h * w * c != snn_model.input_shape.len()
+        || matches!(snn_model.input_shape, snncc::ir::Shape::Map { .. })
+            && snn_model.input_shape.dims() != [h, w, c]
+    {
+        bail!(
+            "data file {}: images are {h}x{w}x{c}, the network takes {}",
+            args.data.display(),
+            snn_model.input_shape
+        );
+    }
+    let classes = snn_model.layers.last().map_or(0, |l| l.size());
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
+        bail!(
+            "{}: label {l} at index {i} is out of range for {classes} outputs",
+            args.labels.display()
+        );
+    }
     let mut timesteps = args.timesteps.clone();
     timesteps.sort_unstable();
     timesteps.dedup();
-    if timesteps.first() == Some(&0) {
+    if timesteps.is_empty() || timesteps[0] == 0 {
         bail!("--timesteps must be positive");
     }
-
-    let options = ConvertOptions {
-        norm: args.norm,
-        per_channel: args.per_channel,
-        h: args.h,
-    };
-    let started = Instant::now();
-    let conversion = ecc::convert(graph, calib.view(), options)?;
-    let convert_seconds = started.elapsed().as_secs_f64();
-    for change in &conversion.log.changes {
-        eprintln!("convert: {change}");
-    }
-    for warning in &conversion.log.warnings {
-        eprintln!("warning: {warning}");
-    }
-
     let n = images.dim().0;
-    let bar = progress::bar(n, "cnn");
-    let cnn = reference::predict(graph, images.view(), &|| bar.inc(1))?;
-    bar.finish_and_clear();
-    let cnn_correct = cnn
-        .axis_iter(Axis(0))
-        .zip(&labels)
-        .filter(|(row, &y)| reference::argmax(row.as_slice().expect("standard rows")) == y)
-        .count();
-    let cnn_accuracy = cnn_correct as f64 / n.max(1) as f64;
-
-    let folded = &conversion.folded;
-    let nodes = &conversion.layer_nodes;
-    let lambdas: Vec<&Vec<f32>> = conversion.model.layers.iter().map(|l| &l.lambda).collect();
+    let cnn_accuracy = match &graph {
+        Some(graph) => {
+            let bar = progress::bar(n, "cnn");
+            let cnn = reference::predict(graph, images.view(), &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            let correct = cnn
+                .axis_iter(Axis(0))
+                .zip(&labels)
+                .filter(|(row, &y)| reference::argmax(row.as_slice().expect("standard rows")) == y)
+                .count();
+            Some(correct as f64 / n.max(1) as f64)
+        }
+        None => None,
+    };
+    // CNN activation / lambda per layer, for the rate correlation.
     let activations = |img: ndarray::ArrayView3<f32>| -> Vec<Vec<f32>> {
-        let all = reference::run_all(folded, img);
-        nodes
+        let Ok(conv) = &conversion else {
+            return Vec::new();
+        };
+        let all = reference::run_all(&conv.folded, img);
+        conv.layer_nodes
             .iter()
-            .zip(&lambdas)
-            .map(|(&node, lambda)| {
-                let c = lambda.len();
+            .zip(&conv.model.layers)
+            .map(|(&node, layer)| {
+                let c = layer.lambda.len();
                 all[node]
                     .iter()
                     .enumerate()
-                    .map(|(i, &a)| a / lambda[i % c])
+                    .map(|(i, &a)| a / layer.lambda[i % c])
                     .collect()
             })
             .collect()
     };
+    let reference_acts: Option<snn::metrics::ReferenceActivations> = if conversion.is_ok() {
+        Some(&activations)
+    } else {
+        None
+    };
     let bar = progress::bar(n, &format!("snn T={}", timesteps.last().unwrap_or(&0)));
     let started = Instant::now();
     let report = snn::simulate_dataset(
-        &conversion.model,
+        snn_model,
         images.view(),
         Some(&labels),
         &timesteps,
-        Some(&activations),
+        reference_acts,
         &|| bar.inc(1),
     );
     bar.finish_and_clear();
@@ -123,7 +150,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
                 json!({
                     "timesteps": r.timesteps,
                     "accuracy": r.accuracy,
-                    "loss_pp": 100.0 * (cnn_accuracy - r.accuracy),
+                    "loss_pp": cnn_accuracy.map(|a| 100.0 * (a - r.accuracy)),
                     "spikes_per_image": r.spikes_per_image,
                     "synops_per_image": r.synops_per_image,
                     "energy_ratio": r.energy_ratio,
@@ -136,29 +163,41 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             "cnn_accuracy": cnn_accuracy,
             "cnn_macs_per_image": report.cnn_macs_per_image,
             "input_macs_per_image": report.input_macs_per_image,
-            "norm": args.norm.label(),
-            "per_channel": args.per_channel,
-            "h": args.h,
+            "norm": graph.as_ref().map(|_| args.convert.norm.label()),
+            "per_channel": graph.as_ref().map(|_| args.convert.per_channel),
+            "h": snn_model.h,
             "runs": runs,
             "layers": report.layers,
             "energy_pj": {"synop": metrics::E_AC_PJ, "mac": metrics::E_MAC_PJ,
                           "source": "Horowitz ISSCC 2014, 45 nm, 32-bit float add / mult-add"},
-            "conversion": {"seconds": convert_seconds, "changes": conversion.log.changes,
-                           "warnings": conversion.log.warnings},
+            "conversion": conversion.as_ref().ok().map(|c| json!({"seconds": convert_seconds,
+                "changes": c.log.changes, "warnings": c.log.warnings})),
             "simulation_seconds": sim_seconds,
             "images_per_second": n as f64 / sim_seconds.max(1e-9),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
-    println!(
-        "model '{}': CNN accuracy {:.2}% on {n} images; ECC with {} scales{}, h = {}",
-        graph.name,
-        100.0 * cnn_accuracy,
-        args.norm.label(),
-        if args.per_channel { " per channel" } else { "" },
-        args.h
-    );
+    match cnn_accuracy {
+        Some(a) => println!(
+            "model '{}': CNN accuracy {:.2}% on {n} images; ECC with {} scales{}, h = {}",
+            snn_model.name,
+            100.0 * a,
+            args.convert.norm.label(),
+            if args.convert.per_channel {
+                " per channel"
+            } else {
+                ""
+            },
+            snn_model.h
+        ),
+        None => println!(
+            "network '{}' from {} ({n} images, h = {}); no CNN to compare with",
+            snn_model.name,
+            args.model.display(),
+            snn_model.h
+        ),
+    }
     let mut table = Table::new([
         "T",
         "accuracy",
@@ -171,7 +210,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         table.row([
             r.timesteps.to_string(),
             format!("{:.2}%", 100.0 * r.accuracy),
-            format!("{:+.2} pp", 100.0 * (cnn_accuracy - r.accuracy)),
+            cnn_accuracy.map_or("-".into(), |a| {
+                format!("{:+.2} pp", 100.0 * (a - r.accuracy))
+            }),
             format!("{:.0}", r.spikes_per_image),
             format!("{:.0}", r.synops_per_image),
             format!("{:.3}", r.energy_ratio),
@@ -207,10 +248,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         metrics::E_AC_PJ,
         metrics::E_MAC_PJ
     );
+    if conversion.is_ok() {
+        print!("conversion {convert_seconds:.3} s; ");
+    }
     println!(
-        "conversion {:.3} s; simulation {:.2} s ({:.0} images/s at T={t_max})",
-        convert_seconds,
-        sim_seconds,
+        "simulation {sim_seconds:.2} s ({:.0} images/s at T={t_max})",
         n as f64 / sim_seconds.max(1e-9)
     );
     Ok(())

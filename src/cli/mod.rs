@@ -1,5 +1,6 @@
 //! Argument definitions (clap derive) and dispatch to one file per command.
 
+mod cmd_convert;
 mod cmd_eval;
 mod cmd_inspect;
 mod cmd_simulate;
@@ -61,6 +62,17 @@ each spiking layer is normalised by its activation scale measured on the
 calibration images (--norm), and membranes start at h * threshold (--h).
 One simulation of the largest T reads out accuracy at every requested T.")]
     Simulate(SimulateArgs),
+    /// Convert a model with ECC and save the spiking network to a directory.
+    #[command(after_help = "Examples:
+  snncc convert examples/models/lenet.keras --calib examples/data/calib-images.npy -o lenet-snn/
+  snncc simulate lenet-snn/ --data examples/data/test-images.npy \\
+      --labels examples/data/test-labels.npy --timesteps 32,64
+
+The directory holds snn.yaml (layers, connections, scales, thresholds; see
+docs/snn-format.md) and one .npy file per weight array. It can be edited and
+is checked when read back; simulate and inspect accept it in place of a
+Keras model.")]
+    Convert(ConvertArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,13 +106,46 @@ pub struct EvalArgs {
     pub dump_outputs: Option<PathBuf>,
 }
 
+/// How ECC conversion is done (shared by `convert` and `simulate`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvertFlags {
+    /// Activation scale: max, or a percentile of positive activations
+    /// (p99, p99.9, p99.99; p99.99 was best on the bundled examples).
+    #[arg(long, default_value = "p99.99", value_parser = cmd_simulate::parse_norm)]
+    pub norm: snncc::ecc::Norm,
+    /// One scale per channel instead of per layer.
+    #[arg(long)]
+    pub per_channel: bool,
+    /// Initial membrane potential as a fraction of the threshold [default:
+    /// 0.5, or what a converted network directory says]. 0.5 removes the
+    /// rate code's systematic under-firing; 0 is the classic conversion.
+    #[arg(long)]
+    pub h: Option<f32>,
+}
+
 #[derive(Debug, clap::Args)]
-pub struct SimulateArgs {
+pub struct ConvertArgs {
     /// Keras model file (.h5 or .keras).
     pub model: PathBuf,
     /// Calibration images for the activation statistics (.npy or IDX).
     #[arg(long, value_name = "XC")]
     pub calib: PathBuf,
+    /// Output directory: snn.yaml plus one .npy per weight array.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub convert: ConvertFlags,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Keras model file (.h5 or .keras), or a directory written by
+    /// `snncc convert`.
+    pub model: PathBuf,
+    /// Calibration images for the activation statistics (.npy or IDX);
+    /// needed for a Keras model, not for a converted directory.
+    #[arg(long, value_name = "XC")]
+    pub calib: Option<PathBuf>,
     /// Test images (.npy or IDX).
     #[arg(long, value_name = "X")]
     pub data: PathBuf,
@@ -113,17 +158,8 @@ pub struct SimulateArgs {
     /// Use only the first N test images.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Activation scale: max, or a percentile of positive activations
-    /// (p99, p99.9, p99.99).
-    #[arg(long, default_value = "p99.99", value_parser = cmd_simulate::parse_norm)]
-    pub norm: snncc::ecc::Norm,
-    /// One scale per channel instead of per layer.
-    #[arg(long)]
-    pub per_channel: bool,
-    /// Initial membrane potential as a fraction of the threshold (0.5 removes
-    /// the rate code's systematic under-firing; 0 is the classic conversion).
-    #[arg(long, default_value_t = 0.5)]
-    pub h: f32,
+    #[command(flatten)]
+    pub convert: ConvertFlags,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -135,5 +171,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => cmd_inspect::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
         Command::Simulate(args) => cmd_simulate::run(&args),
+        Command::Convert(args) => cmd_convert::run(&args),
     }
 }

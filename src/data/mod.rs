@@ -12,7 +12,7 @@ mod npy;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array4, ArrayD, ArrayView2};
+use ndarray::{Array4, ArrayD};
 
 /// Errors of the data stage; every one names the file.
 #[derive(Debug, thiserror::Error)]
@@ -200,9 +200,12 @@ fn one_hot(a: ArrayD<f32>, path: &Path) -> Result<Vec<usize>, DataError> {
     Ok(labels)
 }
 
-/// Write a float32 `N x K` array as a little-endian, C-order `.npy` (NumPy
-/// format 1.0), e.g. model outputs.
-pub fn write_npy_f32(path: &Path, array: ArrayView2<f32>) -> Result<(), DataError> {
+/// Write a float32 array of any shape as a little-endian, C-order `.npy`
+/// (NumPy format 1.0): model outputs, converted weights.
+pub fn write_npy_f32<D: ndarray::Dimension>(
+    path: &Path,
+    array: ndarray::ArrayView<f32, D>,
+) -> Result<(), DataError> {
     std::fs::write(path, npy::encode_f32(array.shape(), array.iter().copied())).map_err(|source| {
         DataError::Io {
             path: path.to_path_buf(),

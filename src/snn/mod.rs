@@ -1,9 +1,13 @@
-//! The spiking network (`SnnModel`), its float time-stepped simulator and
-//! the metrics of a simulation.
+//! The spiking network (`SnnModel`), its float time-stepped simulator, the
+//! metrics of a simulation, and the on-disk network directory.
 
+mod check;
 pub mod metrics;
 mod model;
 pub mod sim;
+pub mod store;
 
+pub use check::check_model;
 pub use metrics::{simulate_dataset, LayerSummary, RunSummary, SimReport};
 pub use model::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+pub use store::{is_net_dir, load_net, save_net, StoreError};

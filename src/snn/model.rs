@@ -72,9 +72,9 @@ pub enum Neurons {
     /// Integrate-and-fire with reset by subtraction (docs/ecc.md):
     /// `V += I; if V >= theta { spike; V -= theta }`, `V(0) = h * theta`.
     IntegrateAndFire { threshold: f32 },
-    /// Spiking max pooling: per window, pass the spikes of the input whose
-    /// spike count so far (this step included) is highest; ties go to the
-    /// first input in row-major window order. No current, no threshold.
+    /// Spiking max pooling: each output spikes exactly when the largest
+    /// accumulated spike count in its window (this step included) grows, so
+    /// its count is the max of the window's counts. No current, no threshold.
     MaxGate {
         size: (usize, usize),
         strides: (usize, usize),

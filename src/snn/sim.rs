@@ -142,12 +142,14 @@ impl<'m> Simulator<'m> {
                         Some(Source::Layer(s)) => s,
                         _ => unreachable!("a gate reads a spiking layer"),
                     };
-                    let (before, rest) = self.spikes.split_at_mut(li);
-                    let out_spikes = &mut rest[0];
+                    let (spikes_before, spikes_rest) = self.spikes.split_at_mut(li);
+                    let (counts_before, counts_rest) = self.counts.split_at_mut(li);
+                    let out_spikes = &mut spikes_rest[0];
                     out_spikes.clear();
                     gate(
-                        &before[src],
-                        &self.counts[src],
+                        &spikes_before[src],
+                        &counts_before[src],
+                        &mut counts_rest[0],
                         self.out_dims[src],
                         self.out_dims[li],
                         size,
@@ -176,8 +178,10 @@ impl<'m> Simulator<'m> {
                 let n = self.spikes[li].len() as u64;
                 out.layer_spikes[li] += n;
                 total_spikes += n;
-                for &i in &self.spikes[li] {
-                    self.counts[li][i as usize] += 1;
+                if !matches!(layer.neurons, Neurons::MaxGate { .. }) {
+                    for &i in &self.spikes[li] {
+                        self.counts[li][i as usize] += 1;
+                    }
                 }
             }
             while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
@@ -551,14 +555,17 @@ fn window_inv_counts(
     inv
 }
 
-/// Spiking max pooling: each window passes the spikes of its input with the
-/// highest count so far (ties: first in row-major order). Only a window
-/// whose winner spiked this step can emit, so only spiking inputs are
-/// visited; the winner's own visit emits, so each window emits at most once.
+/// Spiking max pooling. Each output tracks the maximum accumulated spike
+/// count of its window: it spikes exactly when that maximum grows, so its
+/// own count always equals the window's largest count (this step
+/// included). While one input leads, this passes that input's spikes; when
+/// inputs tie or the lead changes, it still never double-counts (a max over
+/// counts rises by at most one per step). `gate_counts` is updated here.
 #[allow(clippy::too_many_arguments)]
 fn gate(
     src_spikes: &[u32],
     counts: &[u32],
+    gate_counts: &mut [u32],
     src: Dims,
     out: Dims,
     size: (usize, usize),
@@ -573,23 +580,12 @@ fn gate(
         let (y, x) = (px / src.w, px % src.w);
         for (_, oy) in targets(y + pad.0, size.0, strides.0, out.h) {
             for (_, ox) in targets(x + pad.1, size.1, strides.1, out.w) {
-                let y0 = (oy * strides.0).saturating_sub(pad.0);
-                let y1 = (oy * strides.0 + size.0).saturating_sub(pad.0).min(src.h);
-                let x0 = (ox * strides.1).saturating_sub(pad.1);
-                let x1 = (ox * strides.1 + size.1).saturating_sub(pad.1).min(src.w);
-                let mut best = usize::MAX;
-                let mut best_count = 0;
-                for wy in y0..y1 {
-                    for wx in x0..x1 {
-                        let i = (wy * src.w + wx) * src.c + c;
-                        if best == usize::MAX || counts[i] > best_count {
-                            best = i;
-                            best_count = counts[i];
-                        }
-                    }
-                }
-                if best == idx {
-                    emitted.push(((oy * out.w + ox) * out.c + c) as u32);
+                let o = (oy * out.w + ox) * out.c + c;
+                // Only a spiking input's own count grew, so the window max
+                // can exceed the gate's count only through it.
+                if counts[idx] > gate_counts[o] {
+                    gate_counts[o] += 1;
+                    emitted.push(o as u32);
                 }
             }
         }
@@ -847,5 +843,37 @@ mod tests {
         let b_spikes: u64 = sim.counts()[1].iter().map(|&c| u64::from(c)).sum();
         assert_eq!(run.layer_synops[2], b_spikes * 4);
         assert_eq!(run.synops[0], expected + b_spikes * 4);
+    }
+
+    #[test]
+    fn max_gate_count_tracks_the_window_maximum() {
+        // One 1x2 window over two inputs: A spikes at steps 1,2 ; B at 2,3,4.
+        // Counts: A 1 2 2 2, B 0 1 2 3 -> max 1 2 2 3 -> gate spikes at 1,2,4.
+        let src = Dims { h: 1, w: 2, c: 1 };
+        let out = Dims { h: 1, w: 1, c: 1 };
+        let trains: [&[u32]; 4] = [&[0], &[0, 1], &[1], &[1]];
+        let mut counts = vec![0u32; 2];
+        let mut gate_counts = vec![0u32; 1];
+        let mut fired = Vec::new();
+        for spikes in trains {
+            for &i in spikes {
+                counts[i as usize] += 1;
+            }
+            let mut emitted = Vec::new();
+            gate(
+                spikes,
+                &counts,
+                &mut gate_counts,
+                src,
+                out,
+                (1, 2),
+                (1, 2),
+                (0, 0),
+                &mut emitted,
+            );
+            fired.push(emitted.len());
+        }
+        assert_eq!(fired, vec![1, 1, 0, 1]);
+        assert_eq!(gate_counts[0], 3);
     }
 }

@@ -1,0 +1,77 @@
+//! `snncc convert MODEL --calib XC -o DIR`: ECC conversion to a directory.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use snncc::ecc::{self, Conversion, ConvertOptions};
+use snncc::ir::Graph;
+use snncc::{data, import, reference, snn};
+
+use super::{ConvertArgs, ConvertFlags};
+
+/// Load a Keras model and convert it with the flags, printing what
+/// conversion did to stderr. Returns the graph, the conversion and the
+/// seconds conversion took (calibration data already read).
+pub fn convert_keras(
+    model: &Path,
+    calib: &Path,
+    flags: &ConvertFlags,
+) -> anyhow::Result<(Graph, Conversion, f64)> {
+    let graph = import::load_model(model)?.graph;
+    let calib_images = data::read_images(calib)?;
+    reference::check_input(&graph, calib_images.dim())
+        .with_context(|| format!("calibration file {}", calib.display()))?;
+    let options = ConvertOptions {
+        norm: flags.norm,
+        per_channel: flags.per_channel,
+        h: flags.h.unwrap_or(0.5),
+    };
+    let started = Instant::now();
+    let conversion = ecc::convert(&graph, calib_images.view(), options)
+        .with_context(|| format!("converting {}", model.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    for change in &conversion.log.changes {
+        eprintln!("convert: {change}");
+    }
+    for warning in &conversion.log.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok((graph, conversion, seconds))
+}
+
+pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
+    if args.output.exists() && !args.output.is_dir() {
+        bail!("{} exists and is not a directory", args.output.display());
+    }
+    let (_, conversion, seconds) = convert_keras(&args.model, &args.calib, &args.convert)?;
+    let mut notes = vec![
+        format!("converted from {}", args.model.display()),
+        format!("calibration data {}", args.calib.display()),
+        format!(
+            "norm {}{}",
+            args.convert.norm.label(),
+            if args.convert.per_channel {
+                " per channel"
+            } else {
+                ""
+            }
+        ),
+    ];
+    notes.extend(conversion.log.changes.iter().cloned());
+    notes.extend(
+        conversion
+            .log
+            .warnings
+            .iter()
+            .map(|w| format!("warning: {w}")),
+    );
+    snn::save_net(&conversion.model, &args.output, &notes)?;
+    println!(
+        "converted '{}' in {seconds:.3} s: {} layers written to {}",
+        conversion.model.name,
+        conversion.model.layers.len(),
+        args.output.join(snn::store::DESCRIPTION).display()
+    );
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Consistency checks of an `SnnModel` (one read from an edited directory
+//! must never make the simulator index out of bounds).
+
+use super::model::{Neurons, SnnModel, Source, Synapses};
+use crate::ir::Shape;
+
+fn hwc(s: Shape) -> (usize, usize, usize) {
+    match s {
+        Shape::Map { h, w, c } => (h, w, c),
+        Shape::Vector { n } => (1, 1, n),
+    }
+}
+
+/// Output size along one axis of a window, or `None` if it does not fit.
+fn out_len(input: usize, k: usize, s: usize, before: usize, after: usize) -> Option<usize> {
+    let padded = input + before + after;
+    (s > 0 && padded >= k).then(|| (padded - k) / s + 1)
+}
+
+/// `Err((layer, reason))` for the first inconsistency.
+pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
+    let n = model.layers.len();
+    if n == 0 {
+        return Err(("<model>".into(), "has no layers".into()));
+    }
+    for (li, layer) in model.layers.iter().enumerate() {
+        let fail = |reason: String| Err((layer.name.clone(), reason));
+        let (h, w, c) = hwc(layer.shape);
+        let is_last = li + 1 == n;
+        match (&layer.neurons, is_last) {
+            (Neurons::Readout, false) => {
+                return fail("only the last layer may be the readout".into())
+            }
+            (Neurons::Readout, true) => {}
+            (_, true) => return fail("the last layer must be the readout".into()),
+            (Neurons::IntegrateAndFire { threshold }, _)
+                if !(threshold.is_finite() && *threshold > 0.0) =>
+            {
+                return fail(format!("threshold {threshold} must be positive"))
+            }
+            _ => {}
+        }
+        if layer.lambda.len() != c {
+            return fail(format!(
+                "lambda has {} values for {c} channels",
+                layer.lambda.len()
+            ));
+        }
+        if let Some(b) = &layer.bias {
+            if b.len() != c || b.iter().any(|v| !v.is_finite()) {
+                return fail(format!("bias must be {c} finite values"));
+            }
+        }
+        let source_shape = |s: Source| match s {
+            Source::Input => Some(model.input_shape),
+            Source::Layer(i) if i < li => Some(model.layers[i].shape),
+            Source::Layer(_) => None,
+        };
+        if let Neurons::MaxGate { size, strides, pad } = layer.neurons {
+            let Some(Source::Layer(src)) = layer.gate_source.filter(|s| source_shape(*s).is_some())
+            else {
+                return fail("a max gate needs an earlier spiking layer as its source".into());
+            };
+            let (sh, sw, sc) = hwc(model.layers[src].shape);
+            if out_len(sh, size.0, strides.0, pad.top, pad.bottom) != Some(h)
+                || out_len(sw, size.1, strides.1, pad.left, pad.right) != Some(w)
+                || sc != c
+            {
+                return fail("gate geometry does not match its source and shape".into());
+            }
+            continue;
+        }
+        if layer.inputs.is_empty() {
+            return fail("has no inputs".into());
+        }
+        for conn in &layer.inputs {
+            let Some(src) = source_shape(conn.source) else {
+                return fail("a source is not an earlier layer".into());
+            };
+            let (sh, sw, sc) = hwc(src);
+            let ok = match &conn.synapses {
+                Synapses::Conv {
+                    kernel,
+                    strides,
+                    pad,
+                } => {
+                    let (kh, kw, cin, cout) = kernel.dim();
+                    cin == sc
+                        && cout == c
+                        && out_len(sh, kh, strides.0, pad.top, pad.bottom) == Some(h)
+                        && out_len(sw, kw, strides.1, pad.left, pad.right) == Some(w)
+                        && kernel.iter().all(|v| v.is_finite())
+                }
+                Synapses::Dense { kernel } => {
+                    kernel.dim() == (src.len(), layer.size())
+                        && kernel.iter().all(|v| v.is_finite())
+                }
+                Synapses::AvgPool {
+                    size,
+                    strides,
+                    pad,
+                    scale,
+                } => {
+                    sc == c
+                        && scale.len() == c
+                        && out_len(sh, size.0, strides.0, pad.top, pad.bottom) == Some(h)
+                        && out_len(sw, size.1, strides.1, pad.left, pad.right) == Some(w)
+                }
+                Synapses::GlobalAvgPool { scale } => sc == c && scale.len() == c && h * w == 1,
+                Synapses::Identity { scale } => {
+                    src.len() == layer.size() && sc == c && scale.len() == c
+                }
+            };
+            if !ok {
+                return fail(format!(
+                    "{} synapses do not fit source shape {src} and layer shape {}",
+                    conn.synapses.kind_name(),
+                    layer.shape
+                ));
+            }
+        }
+    }
+    Ok(())
+}

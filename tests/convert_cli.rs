@@ -1,0 +1,114 @@
+//! `snncc convert` writes a network directory that simulates exactly like
+//! converting on the fly, and edited directories are checked when read.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn convert_lenet(dir: &std::path::Path) {
+    let out = snncc([
+        "convert".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--calib".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn simulate_json(model: &std::path::Path, calib: bool) -> Value {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "simulate".into(),
+        model.into(),
+        "--data".into(),
+        example("data/test-images.npy").into(),
+        "--labels".into(),
+        example("data/test-labels.npy").into(),
+        "--timesteps".into(),
+        "16,48".into(),
+        "--limit".into(),
+        "300".into(),
+        "--json".into(),
+    ];
+    if calib {
+        args.extend(["--calib".into(), example("data/calib-images.npy").into()]);
+    }
+    let out = snncc(args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn converted_directory_simulates_like_the_keras_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lenet-snn");
+    convert_lenet(&dir);
+    let yaml = std::fs::read_to_string(dir.join("snn.yaml")).unwrap();
+    for needle in [
+        "format: snncc-snn 1",
+        "kind: integrate_and_fire",
+        "kind: readout",
+        "lambda:",
+        "conv2.in0.npy",
+    ] {
+        assert!(yaml.contains(needle), "snn.yaml lacks {needle}");
+    }
+    let from_dir = simulate_json(&dir, false);
+    let from_keras = simulate_json(&example("models/lenet.keras"), true);
+    assert_eq!(from_dir["runs"].as_array().unwrap().len(), 2);
+    for (a, b) in from_dir["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(from_keras["runs"].as_array().unwrap())
+    {
+        assert_eq!(a["accuracy"], b["accuracy"]);
+        assert_eq!(a["spikes_per_image"], b["spikes_per_image"]);
+        assert_eq!(a["synops_per_image"], b["synops_per_image"]);
+    }
+    assert!(from_dir["cnn_accuracy"].is_null(), "a directory has no CNN");
+}
+
+#[test]
+fn edited_directories_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    convert_lenet(&dir);
+    let yaml = std::fs::read_to_string(dir.join("snn.yaml")).unwrap();
+    let run = |text: &str| {
+        std::fs::write(dir.join("snn.yaml"), text).unwrap();
+        snncc([
+            "simulate".as_ref(),
+            dir.as_os_str(),
+            "--data".as_ref(),
+            example("data/calib-images.npy").as_os_str(),
+            "--labels".as_ref(),
+            example("data/calib-images.npy").as_os_str(),
+        ])
+    };
+    let out = run(&yaml.replacen("cnn_macs:", "surprise: 1\ncnn_macs:", 1));
+    assert_fails_with(&out, &["snn.yaml", "surprise"]);
+    let out = run(&yaml.replacen("threshold: 1.0", "threshold: -1.0", 1));
+    assert_fails_with(&out, &["snn.yaml", "layer 'conv1'", "threshold"]);
+    let out = run(&yaml.replacen("weights: conv2.in0.npy", "weights: conv1.in0.npy", 1));
+    assert_fails_with(&out, &["layer 'conv2'", "conv synapses do not fit"]);
+    std::fs::write(dir.join("snn.yaml"), &yaml).unwrap();
+    std::fs::remove_file(dir.join("fc1.in0.npy")).unwrap();
+    let out = run(&yaml);
+    assert_fails_with(&out, &["fc1.in0.npy"]);
+}
+
+#[test]
+fn simulate_needs_calibration_for_a_keras_model() {
+    let out = snncc([
+        "simulate".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--data".as_ref(),
+        example("data/test-images.npy").as_os_str(),
+        "--labels".as_ref(),
+        example("data/test-labels.npy").as_os_str(),
+    ]);
+    assert_fails_with(&out, &["--calib"]);
+}

@@ -1,0 +1,111 @@
+//! `snncc simulate` on the bundled examples meets the accuracy targets of
+//! ECC conversion on the 2,000 committed test digits, and the h = 0.5
+//! residual offset beats the classic h = 0 at short simulation lengths.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn simulate(model: &str, timesteps: &str, extra: &[&str]) -> Value {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "simulate".into(),
+        example(&format!("models/{model}")).into(),
+        "--calib".into(),
+        example("data/calib-images.npy").into(),
+        "--data".into(),
+        example("data/test-images.npy").into(),
+        "--labels".into(),
+        example("data/test-labels.npy").into(),
+        "--timesteps".into(),
+        timesteps.into(),
+        "--json".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.into()));
+    let out = snncc(args);
+    assert!(out.status.success(), "{model}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("one JSON object")
+}
+
+/// Accuracy loss (percentage points) of the SNN against the CNN per T.
+fn losses(report: &Value) -> Vec<(u64, f64)> {
+    let cnn = report["cnn_accuracy"].as_f64().unwrap();
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["timesteps"].as_u64().unwrap(),
+                100.0 * (cnn - r["accuracy"].as_f64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn assert_targets(model: &str) {
+    let report = simulate(model, "32,64,256", &[]);
+    assert_eq!(report["n"], 2000);
+    for (t, loss) in losses(&report) {
+        let bound = if t == 32 { 0.3 } else { 0.1 };
+        // Losses are multiples of 0.05 pp on 2,000 digits; the epsilon only
+        // absorbs floating-point noise in the subtraction.
+        assert!(
+            loss <= bound + 1e-9,
+            "{model} T={t}: loss {loss:.2} pp > {bound}"
+        );
+    }
+    for run in report["runs"].as_array().unwrap() {
+        assert!(run["synops_per_image"].as_f64().unwrap() > 0.0);
+        assert!(run["spikes_per_image"].as_f64().unwrap() > 0.0);
+        assert!(run["energy_ratio"].as_f64().unwrap() > 0.0);
+    }
+    let layers = report["layers"].as_array().unwrap();
+    assert!(layers.iter().any(|l| l["kind"] == "readout"));
+    for l in layers.iter().filter(|l| l["kind"] == "if") {
+        let corr = l["correlation"].as_f64().unwrap();
+        assert!(corr > 0.9, "{model} {}: correlation {corr}", l["name"]);
+    }
+}
+
+#[test]
+fn lenet_meets_the_accuracy_targets() {
+    assert_targets("lenet.keras");
+}
+
+#[test]
+fn vgg_meets_the_accuracy_targets() {
+    assert_targets("vgg.keras");
+}
+
+#[test]
+fn half_threshold_offset_beats_the_classic_conversion_at_short_t() {
+    for model in ["lenet.keras", "vgg.keras"] {
+        let with = simulate(model, "16,32,64", &["--h", "0.5"]);
+        let without = simulate(model, "16,32,64", &["--h", "0"]);
+        for (a, b) in losses(&with).iter().zip(losses(&without)) {
+            assert!(
+                a.1 < b.1,
+                "{model} T={}: h=0.5 loss {:.2} vs h=0 {:.2}",
+                a.0,
+                a.1,
+                b.1
+            );
+        }
+    }
+}
+
+#[test]
+fn simulate_rejects_mismatched_labels() {
+    let out = snncc([
+        "simulate".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--calib".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "--data".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "--labels".as_ref(),
+        example("data/test-labels.npy").as_os_str(),
+    ]);
+    assert_fails_with(&out, &["2000 labels", "500 images"]);
+}
