@@ -109,3 +109,21 @@ fn simulate_rejects_mismatched_labels() {
     ]);
     assert_fails_with(&out, &["2000 labels", "500 images"]);
 }
+
+#[test]
+fn spike_count_readout_reaches_the_cnn_on_long_runs() {
+    let report = simulate(
+        "lenet.keras",
+        "256",
+        &["--readout", "spikes", "--limit", "500"],
+    );
+    let (_, loss) = losses(&report)[0];
+    assert!(
+        loss <= 0.5,
+        "spike-count readout loses {loss:.2} pp at T=256"
+    );
+    let layers = report["layers"].as_array().unwrap();
+    let out = layers.last().unwrap();
+    assert_eq!(out["kind"], "count_readout");
+    assert!(out["spikes_per_image"].as_f64().unwrap() > 0.0);
+}

@@ -26,6 +26,7 @@ pub fn convert_keras(
         norm: flags.norm,
         per_channel: flags.per_channel,
         h: flags.h.unwrap_or(0.5),
+        readout: flags.readout.into(),
     };
     let started = Instant::now();
     let conversion = ecc::convert(&graph, calib_images.view(), options)

@@ -121,6 +121,27 @@ pub struct ConvertFlags {
     /// rate code's systematic under-firing; 0 is the classic conversion.
     #[arg(long)]
     pub h: Option<f32>,
+    /// How the class is read out: the output layer's membrane potential, or
+    /// the spike counts of an output layer that fires too. Ties go to the
+    /// lowest class index.
+    #[arg(long, value_enum, default_value = "potential")]
+    pub readout: ReadoutArg,
+}
+
+/// `--readout` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReadoutArg {
+    Potential,
+    Spikes,
+}
+
+impl From<ReadoutArg> for snncc::ecc::Readout {
+    fn from(r: ReadoutArg) -> Self {
+        match r {
+            ReadoutArg::Potential => snncc::ecc::Readout::Potential,
+            ReadoutArg::Spikes => snncc::ecc::Readout::SpikeCount,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -43,6 +43,19 @@ pub struct ConvertOptions {
     pub per_channel: bool,
     /// Initial membrane potential as a fraction of the threshold.
     pub h: f32,
+    pub readout: Readout,
+}
+
+/// How the class is read from the output layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readout {
+    /// Argmax of the accumulated membrane potential (docs/ecc.md default).
+    #[default]
+    Potential,
+    /// The output layer fires too, normalised by its own activation scale;
+    /// argmax of its spike counts.
+    SpikeCount,
 }
 
 impl Default for ConvertOptions {
@@ -51,6 +64,7 @@ impl Default for ConvertOptions {
             norm: Norm::Percentile(99.99),
             per_channel: false,
             h: 0.5,
+            readout: Readout::Potential,
         }
     }
 }
@@ -83,9 +97,13 @@ pub fn convert(
 
     // Scales: IF layers from statistics; a max gate inherits its source's;
     // the input's is the calibration data's range.
+    let spike_readout = options.readout == Readout::SpikeCount;
     let if_nodes: Vec<NodeId> = planned
         .iter()
-        .filter(|l| l.kind == PlannedKind::IntegrateAndFire)
+        .filter(|l| {
+            l.kind == PlannedKind::IntegrateAndFire
+                || spike_readout && l.kind == PlannedKind::Readout
+        })
         .map(|l| l.node)
         .collect();
     let measured =
@@ -99,10 +117,11 @@ pub fn convert(
                 let l = lambda[&src].clone();
                 lambda.insert(layer.node, l);
             }
-            PlannedKind::Readout => {
+            PlannedKind::Readout if !spike_readout => {
                 let c = folded.node(layer.node).shape.channels();
                 lambda.insert(layer.node, vec![1.0; c]);
             }
+            PlannedKind::Readout => {}
             PlannedKind::IntegrateAndFire => {}
         }
     }
@@ -134,7 +153,7 @@ pub fn convert(
     };
     let layers = planned
         .iter()
-        .map(|l| normalise(&folded, l, &lambda, &source_of))
+        .map(|l| normalise(&folded, l, &lambda, &source_of, spike_readout))
         .collect();
     let model = SnnModel {
         name: graph.name.clone(),
@@ -174,6 +193,7 @@ fn normalise(
     layer: &PlannedLayer,
     lambda: &HashMap<NodeId, Vec<f32>>,
     source_of: &dyn Fn(NodeId) -> Source,
+    spike_readout: bool,
 ) -> SnnLayer {
     let out = &lambda[&layer.node];
     let node = g.node(layer.node);
@@ -229,6 +249,7 @@ fn normalise(
         .collect();
     let neurons = match layer.kind {
         PlannedKind::IntegrateAndFire => Neurons::IntegrateAndFire { threshold: 1.0 },
+        PlannedKind::Readout if spike_readout => Neurons::SpikeCountReadout { threshold: 1.0 },
         PlannedKind::Readout => Neurons::Readout,
         PlannedKind::MaxGate => {
             let Op::Pool2d(p) = &node.op else {

@@ -28,14 +28,15 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
         let (h, w, c) = hwc(layer.shape);
         let is_last = li + 1 == n;
         match (&layer.neurons, is_last) {
-            (Neurons::Readout, false) => {
+            (r, false) if r.is_readout() => {
                 return fail("only the last layer may be the readout".into())
             }
-            (Neurons::Readout, true) => {}
+            (r, true) if r.is_readout() => {}
             (_, true) => return fail("the last layer must be the readout".into()),
-            (Neurons::IntegrateAndFire { threshold }, _)
-                if !(threshold.is_finite() && *threshold > 0.0) =>
-            {
+            (
+                Neurons::IntegrateAndFire { threshold } | Neurons::SpikeCountReadout { threshold },
+                _,
+            ) if !(threshold.is_finite() && *threshold > 0.0) => {
                 return fail(format!("threshold {threshold} must be positive"))
             }
             _ => {}

@@ -219,6 +219,7 @@ fn summarise(
                     super::Neurons::IntegrateAndFire { .. } => "if",
                     super::Neurons::MaxGate { .. } => "maxgate",
                     super::Neurons::Readout => "readout",
+                    super::Neurons::SpikeCountReadout { .. } => "count_readout",
                 },
                 neurons: l.size(),
                 spikes_per_image: spikes,

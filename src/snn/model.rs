@@ -83,6 +83,16 @@ pub enum Neurons {
     /// The output layer: accumulates current, never fires; the class is the
     /// argmax of the potential (ties to the lowest index).
     Readout,
+    /// The output layer as IF neurons; the class is the argmax of their spike
+    /// counts (ties to the lowest index).
+    SpikeCountReadout { threshold: f32 },
+}
+
+impl Neurons {
+    /// Whether this is the network's output layer.
+    pub fn is_readout(&self) -> bool {
+        matches!(self, Neurons::Readout | Neurons::SpikeCountReadout { .. })
+    }
 }
 
 /// One layer of the spiking network.
@@ -109,7 +119,8 @@ impl SnnLayer {
         self.shape.len()
     }
 
-    /// Whether the layer emits spikes (IF neurons or a max gate).
+    /// Whether the layer emits spikes (IF neurons, a max gate, a spike-count
+    /// readout).
     pub fn spikes(&self) -> bool {
         !matches!(self.neurons, Neurons::Readout)
     }

@@ -120,7 +120,8 @@ impl<'m> Simulator<'m> {
         };
         for (li, layer) in model.layers.iter().enumerate() {
             let start = match layer.neurons {
-                Neurons::IntegrateAndFire { threshold } => model.h * threshold,
+                Neurons::IntegrateAndFire { threshold }
+                | Neurons::SpikeCountReadout { threshold } => model.h * threshold,
                 _ => 0.0,
             };
             self.v[li].fill(start);
@@ -165,7 +166,8 @@ impl<'m> Simulator<'m> {
                     let spikes = &mut self.spikes[li];
                     spikes.clear();
                     match layer.neurons {
-                        Neurons::IntegrateAndFire { threshold } => {
+                        Neurons::IntegrateAndFire { threshold }
+                        | Neurons::SpikeCountReadout { threshold } => {
                             integrate_and_fire(v, cur, threshold, &mut self.scratch, spikes);
                         }
                         _ => {
@@ -185,8 +187,12 @@ impl<'m> Simulator<'m> {
                 }
             }
             while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
-                let readout = self.v.last().expect("a model has a readout layer");
-                out.predictions.push(argmax(readout));
+                let last = model.layers.len() - 1;
+                let class = match model.layers[last].neurons {
+                    Neurons::SpikeCountReadout { .. } => argmax_count(&self.counts[last]),
+                    _ => argmax(&self.v[last]),
+                };
+                out.predictions.push(class);
                 out.spikes.push(total_spikes);
                 out.synops.push(total_synops);
                 next_checkpoint += 1;
@@ -590,6 +596,17 @@ fn gate(
             }
         }
     }
+}
+
+/// Index of the largest spike count; ties go to the lowest index.
+fn argmax_count(counts: &[u32]) -> usize {
+    let mut best = 0;
+    for (i, &c) in counts.iter().enumerate() {
+        if c > counts[best] {
+            best = i;
+        }
+    }
+    best
 }
 
 /// Index of the largest potential; ties go to the lowest index.

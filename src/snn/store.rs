@@ -77,6 +77,9 @@ enum NeuronsDoc {
         pad: [usize; 4],
     },
     Readout,
+    SpikeCountReadout {
+        threshold: f32,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -196,6 +199,9 @@ pub fn save_net(model: &SnnModel, dir: &Path, notes: &[String]) -> Result<(), St
                 threshold: *threshold,
             },
             Neurons::Readout => NeuronsDoc::Readout,
+            Neurons::SpikeCountReadout { threshold } => NeuronsDoc::SpikeCountReadout {
+                threshold: *threshold,
+            },
             Neurons::MaxGate { size, strides, pad } => NeuronsDoc::MaxGate {
                 source: name_of(layer.gate_source.unwrap_or(Source::Input)),
                 size: [size.0, size.1],
@@ -337,6 +343,12 @@ pub fn load_net(dir: &Path) -> Result<SnnModel, StoreError> {
                 None,
             ),
             NeuronsDoc::Readout => (Neurons::Readout, None),
+            NeuronsDoc::SpikeCountReadout { threshold } => (
+                Neurons::SpikeCountReadout {
+                    threshold: *threshold,
+                },
+                None,
+            ),
             NeuronsDoc::MaxGate {
                 source,
                 size,
