@@ -1,5 +1,7 @@
-//! Simulator throughput on the bundled examples: images/s and synaptic
-//! operations/s of the event-driven simulator at T=64 and T=256.
+//! Simulator throughput on the bundled examples at T=64 and T=256:
+//! event-driven, dense (every synapse every step: the in-run baseline) and
+//! auto (per step by firing rate), as images/s, synaptic operations/s and
+//! the ratio to the dense baseline; plus conversion time and peak memory.
 //!
 //! Run with `cargo bench --bench simulate`. Numbers are printed, not
 //! asserted: machines are noisy, so targets live here and in the README.
@@ -9,7 +11,20 @@ use std::time::Instant;
 
 use ndarray::s;
 use snncc::ecc::{self, ConvertOptions};
-use snncc::{data, import, snn};
+use snncc::snn::{self, Propagation};
+use snncc::{data, import};
+
+/// Peak resident set size of this process so far (Linux), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -23,22 +38,42 @@ fn main() {
             .graph;
         let started = Instant::now();
         let conv = ecc::convert(&graph, calib.view(), ConvertOptions::default()).expect("convert");
-        let convert_s = started.elapsed().as_secs_f64();
+        println!(
+            "{model}: conversion {:.3} s (500 calibration images)",
+            started.elapsed().as_secs_f64()
+        );
         let x = images.slice(s![..n, .., .., ..]);
         for t in [64usize, 256] {
-            let started = Instant::now();
-            let report =
-                snn::simulate_dataset(&conv.model, x, Some(&labels[..n]), &[t], None, &|| {});
-            let secs = started.elapsed().as_secs_f64();
-            let r = &report.runs[0];
-            println!(
-                "{model:12} T={t:3}: {:7.0} images/s, {:6.2} G SynOps/s, accuracy {:.2}% ({n} images, {:.2} s; conversion {:.3} s)",
-                n as f64 / secs,
-                r.synops_per_image * n as f64 / secs / 1e9,
-                100.0 * r.accuracy,
-                secs,
-                convert_s
-            );
+            let mut dense_rate = f64::NAN;
+            for (label, mode) in [
+                ("dense", Propagation::Dense),
+                ("event", Propagation::Event),
+                ("auto", Propagation::Auto),
+            ] {
+                let started = Instant::now();
+                let report = snn::simulate_dataset_with(
+                    &conv.model,
+                    x,
+                    Some(&labels[..n]),
+                    &[t],
+                    None,
+                    &|| {},
+                    mode,
+                );
+                let secs = started.elapsed().as_secs_f64();
+                let rate = n as f64 / secs;
+                if mode == Propagation::Dense {
+                    dense_rate = rate;
+                }
+                let r = &report.runs[0];
+                println!(
+                    "  T={t:3} {label:5}: {rate:7.0} images/s ({:5.2}x dense), {:5.2} G SynOps/s, accuracy {:.2}% on {n}",
+                    rate / dense_rate,
+                    r.synops_per_image * n as f64 / secs / 1e9,
+                    100.0 * r.accuracy,
+                );
+            }
         }
+        println!("  peak RSS so far: {:.0} MiB", peak_rss_mib());
     }
 }

@@ -6,7 +6,7 @@ use ndarray::{ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 
 use super::model::SnnModel;
-use super::sim::{ImageRun, Simulator};
+use super::sim::{ImageRun, Propagation, Simulator};
 
 /// Energy per operation at 45 nm (Horowitz, ISSCC 2014), picojoules: a
 /// 32-bit float add for each synaptic operation of the SNN, a 32-bit float
@@ -96,7 +96,8 @@ impl Pearson {
     }
 }
 
-/// Simulate every image for the sorted `timesteps`, in parallel.
+/// Simulate every image for the sorted `timesteps`, in parallel, choosing
+/// event-driven or dense propagation per step by firing rate.
 /// `progress` is called once per finished image.
 pub fn simulate_dataset(
     model: &SnnModel,
@@ -105,6 +106,27 @@ pub fn simulate_dataset(
     timesteps: &[usize],
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),
+) -> SimReport {
+    simulate_dataset_with(
+        model,
+        images,
+        labels,
+        timesteps,
+        reference,
+        progress,
+        Propagation::Auto,
+    )
+}
+
+/// `simulate_dataset` with a fixed propagation strategy (benchmarks).
+pub fn simulate_dataset_with(
+    model: &SnnModel,
+    images: ArrayView4<f32>,
+    labels: Option<&[usize]>,
+    timesteps: &[usize],
+    reference: Option<ReferenceActivations>,
+    progress: &(dyn Fn() + Sync),
+    propagation: Propagation,
 ) -> SimReport {
     let n = images.dim().0;
     let layers = model.layers.len();
@@ -117,7 +139,7 @@ pub fn simulate_dataset(
             |state, i| {
                 let (mut sim, (mut runs, mut pearson)) = state.unwrap_or_else(|| {
                     (
-                        Simulator::new(model),
+                        Simulator::with_propagation(model, propagation),
                         (Vec::new(), vec![Pearson::default(); layers]),
                     )
                 });

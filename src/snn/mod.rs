@@ -2,12 +2,14 @@
 //! metrics of a simulation, and the on-disk network directory.
 
 mod check;
+mod dense;
 pub mod metrics;
 mod model;
 pub mod sim;
 pub mod store;
 
 pub use check::check_model;
-pub use metrics::{simulate_dataset, LayerSummary, RunSummary, SimReport};
+pub use metrics::{simulate_dataset, simulate_dataset_with, LayerSummary, RunSummary, SimReport};
 pub use model::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+pub use sim::Propagation;
 pub use store::{is_net_dir, load_net, save_net, StoreError};

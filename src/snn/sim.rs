@@ -27,13 +27,25 @@ pub struct ImageRun {
     pub input_macs: u64,
 }
 
-/// Geometry of a map, channels last.
-#[derive(Debug, Clone, Copy)]
-struct Dims {
-    h: usize,
-    w: usize,
-    c: usize,
+use super::dense::{propagate_dense, DenseScratch, Dims};
+
+/// How spikes are turned into currents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Only the synapses of neurons that fired (work grows with spikes).
+    Event,
+    /// Every synapse every step (GEMM-style; the benchmark's baseline).
+    Dense,
+    /// Per connection and step, dense when the source's firing fraction this
+    /// step is above `DENSE_ABOVE`, else event driven.
+    #[default]
+    Auto,
 }
+
+/// Firing fraction above which dense propagation is cheaper, measured with
+/// `cargo bench --bench simulate` on this project's 2-core machines
+/// (event cost grows with spikes, dense cost is fixed per step).
+pub const DENSE_ABOVE: f32 = 0.25;
 
 fn dims(shape: Shape) -> Dims {
     match shape {
@@ -57,10 +69,16 @@ pub struct Simulator<'m> {
     counts: Vec<Vec<u32>>,
     /// Room for every neuron index of the largest layer (spike compaction).
     scratch: Vec<u32>,
+    propagation: Propagation,
+    dense: DenseScratch,
 }
 
 impl<'m> Simulator<'m> {
     pub fn new(model: &'m SnnModel) -> Simulator<'m> {
+        Simulator::with_propagation(model, Propagation::default())
+    }
+
+    pub fn with_propagation(model: &'m SnnModel, propagation: Propagation) -> Simulator<'m> {
         let out_dims: Vec<Dims> = model.layers.iter().map(|l| dims(l.shape)).collect();
         let source_dims = |s: Source| match s {
             Source::Input => dims(model.input_shape),
@@ -99,6 +117,8 @@ impl<'m> Simulator<'m> {
             spikes: sizes.iter().map(|&n| Vec::with_capacity(n)).collect(),
             counts: sizes.iter().map(|&n| vec![0; n]).collect(),
             scratch: vec![0; sizes.iter().copied().max().unwrap_or(0)],
+            propagation,
+            dense: DenseScratch::default(),
         }
     }
 
@@ -221,13 +241,33 @@ impl<'m> Simulator<'m> {
             let Source::Layer(src) = conn.source else {
                 unreachable!("analog inputs only feed constant layers")
             };
-            ops += scatter_spikes(
-                &conn.synapses,
-                &self.spikes[src],
-                self.src_dims[li][ci],
-                &self.fanout[li][ci],
-                current,
-            );
+            let spikes = &self.spikes[src];
+            let src_dims = self.src_dims[li][ci];
+            let n_src = src_dims.h * src_dims.w * src_dims.c;
+            let dense = match self.propagation {
+                Propagation::Event => false,
+                Propagation::Dense => true,
+                Propagation::Auto => spikes.len() as f32 > DENSE_ABOVE * n_src as f32,
+            };
+            if dense {
+                propagate_dense(
+                    &conn.synapses,
+                    spikes,
+                    src_dims,
+                    out,
+                    &mut self.dense,
+                    current,
+                );
+                ops += count_synops(&conn.synapses, spikes, src_dims, &self.fanout[li][ci]);
+            } else {
+                ops += scatter_spikes(
+                    &conn.synapses,
+                    spikes,
+                    src_dims,
+                    &self.fanout[li][ci],
+                    current,
+                );
+            }
         }
         *layer_synops += ops;
         ops
@@ -322,6 +362,25 @@ impl FanOut {
 
     fn of(&self, pixel: usize) -> &[(u32, u32)] {
         &self.entries[self.start[pixel] as usize..self.start[pixel + 1] as usize]
+    }
+}
+
+/// Synaptic operations the spikes cause (what `scatter_spikes` counts).
+fn count_synops(synapses: &Synapses, spikes: &[u32], src: Dims, fanout: &FanOut) -> u64 {
+    match synapses {
+        Synapses::Conv { kernel, .. } => {
+            let (_, _, cin, cout) = kernel.dim();
+            spikes
+                .iter()
+                .map(|&i| (fanout.of(i as usize / cin).len() * cout) as u64)
+                .sum()
+        }
+        Synapses::Dense { kernel } => (spikes.len() * kernel.dim().1) as u64,
+        Synapses::AvgPool { .. } => spikes
+            .iter()
+            .map(|&i| fanout.of(i as usize / src.c).len() as u64)
+            .sum(),
+        Synapses::GlobalAvgPool { .. } | Synapses::Identity { .. } => spikes.len() as u64,
     }
 }
 
