@@ -383,15 +383,36 @@ mod tests {
     }
 
     #[test]
-    fn bn_feeding_a_pool_cannot_fold() {
+    fn bn_feeding_an_add_cannot_fold() {
         let mut g = Graph::new("t", "in", Shape::Map { h: 6, w: 6, c: 2 });
         let r = g
             .add("r", Op::Activation(Activation::Relu), vec![0])
             .unwrap();
         let b = g.add("b", bn(2, 0.0), vec![r]).unwrap();
-        g.add("gap", Op::GlobalAveragePool { keepdims: false }, vec![b])
-            .unwrap();
+        g.add("sum", Op::Add, vec![b, r]).unwrap();
         let err = fold_batch_norm(&g, &mut RewriteLog::default()).unwrap_err();
-        assert!(err.to_string().contains("GlobalAveragePooling2D"), "{err}");
+        assert!(err.to_string().contains("Add 'sum'"), "{err}");
+    }
+
+    #[test]
+    fn bn_folds_forward_through_global_pooling_exactly() {
+        let mut g = Graph::new("t", "in", Shape::Map { h: 6, w: 6, c: 2 });
+        let r = g
+            .add("r", Op::Activation(Activation::Relu), vec![0])
+            .unwrap();
+        let b = g.add("b", bn(2, 0.1), vec![r]).unwrap();
+        let p = g
+            .add("gap", Op::GlobalAveragePool { keepdims: false }, vec![b])
+            .unwrap();
+        let dense = Op::Dense(Dense {
+            kernel: Array2::from_shape_fn((2, 3), |(i, j)| (i + 2 * j) as f32 * 0.3 - 0.4),
+            bias: None,
+            activation: Activation::Linear,
+        });
+        g.add("d", dense, vec![p]).unwrap();
+        let mut log = RewriteLog::default();
+        let folded = fold_batch_norm(&g, &mut log).unwrap();
+        assert!(log.warnings.is_empty());
+        assert!(max_diff(&g, &folded) < 1e-5);
     }
 }
