@@ -6,6 +6,9 @@
 //! Run with `cargo bench --bench simulate`. Numbers are printed, not
 //! asserted: machines are noisy, so targets live here and in the README.
 
+#[path = "../examples/vgg16/net.rs"]
+mod vgg16;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,16 +17,49 @@ use snncc::ecc::{self, ConvertOptions};
 use snncc::snn::{self, Propagation};
 use snncc::{data, import};
 
-/// Peak resident set size of this process so far (Linux), in MiB.
-fn peak_rss_mib() -> f64 {
+/// A memory figure of this process from /proc/self/status (Linux), in MiB:
+/// `VmHWM` is the peak resident set, `VmRSS` the current one.
+fn status_mib(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// The VGG16-shaped CIFAR-10 load test: memory must not grow with T or with
+/// the number of images, so it is printed after runs that differ in both.
+fn vgg16_load_test() {
+    let graph = vgg16::vgg16_cifar(1);
+    let calib = vgg16::random_images(64, 2);
+    let started = Instant::now();
+    let conv = ecc::convert(&graph, calib.view(), ConvertOptions::default()).expect("convert");
+    println!(
+        "vgg16_cifar ({} parameters): conversion {:.2} s; peak RSS {:.0} MiB",
+        graph.param_count(),
+        started.elapsed().as_secs_f64(),
+        peak_rss_mib()
+    );
+    for (n, t) in [(2usize, 64usize), (2, 256), (6, 256)] {
+        let x = vgg16::random_images(n, 3);
+        let started = Instant::now();
+        let report = snn::simulate_dataset(&conv.model, x.view(), None, &[t], None, &|| {});
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "  T={t:3}, {n} images: {:.2} images/s, {:.2} G SynOps/s; RSS now {:.0} MiB, peak {:.0} MiB",
+            n as f64 / secs,
+            report.runs[0].synops_per_image * n as f64 / secs / 1e9,
+            status_mib("VmRSS:"),
+            peak_rss_mib()
+        );
+    }
 }
 
 fn main() {
@@ -76,4 +112,5 @@ fn main() {
         }
         println!("  peak RSS so far: {:.0} MiB", peak_rss_mib());
     }
+    vgg16_load_test();
 }

@@ -355,9 +355,28 @@ mod tests {
             assert_eq!(la.lambda, lb.lambda);
             assert_eq!(la.neurons, lb.neurons);
         }
-        let ra = simulate_dataset(&a.model, calib.view(), None, &[16, 64], None, &|| {});
-        let rb = simulate_dataset(&b.model, calib.view(), None, &[16, 64], None, &|| {});
-        assert_eq!(ra.predictions, rb.predictions);
+        let labels = vec![1; 8];
+        let ra = simulate_dataset(
+            &a.model,
+            calib.view(),
+            Some(&labels),
+            &[16, 64],
+            None,
+            &|| {},
+        );
+        let rb = simulate_dataset(
+            &b.model,
+            calib.view(),
+            Some(&labels),
+            &[16, 64],
+            None,
+            &|| {},
+        );
+        for (x, y) in ra.runs.iter().zip(&rb.runs) {
+            assert_eq!(x.accuracy, y.accuracy);
+            assert_eq!(x.spikes_per_image, y.spikes_per_image);
+            assert_eq!(x.synops_per_image, y.synops_per_image);
+        }
     }
 
     #[test]

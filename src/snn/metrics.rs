@@ -53,9 +53,6 @@ pub struct SimReport {
     pub layers: Vec<LayerSummary>,
     pub cnn_macs_per_image: u64,
     pub input_macs_per_image: f64,
-    /// Per image, predicted class at each `T`.
-    #[serde(skip)]
-    pub predictions: Vec<Vec<usize>>,
 }
 
 /// Streaming sums for a Pearson correlation.
@@ -118,6 +115,66 @@ pub fn simulate_dataset(
     )
 }
 
+/// Running sums over images; merged across worker threads. Its size does
+/// not depend on the number of images, so neither does a simulation's memory.
+#[derive(Debug, Clone)]
+struct Totals {
+    images: usize,
+    correct: Vec<u64>,
+    spikes: Vec<u64>,
+    synops: Vec<u64>,
+    layer_spikes: Vec<u64>,
+    layer_synops: Vec<u64>,
+    input_macs: u64,
+    pearson: Vec<Pearson>,
+}
+
+impl Totals {
+    fn new(timesteps: usize, layers: usize) -> Totals {
+        Totals {
+            images: 0,
+            correct: vec![0; timesteps],
+            spikes: vec![0; timesteps],
+            synops: vec![0; timesteps],
+            layer_spikes: vec![0; layers],
+            layer_synops: vec![0; layers],
+            input_macs: 0,
+            pearson: vec![Pearson::default(); layers],
+        }
+    }
+
+    fn add(&mut self, run: &ImageRun, label: Option<usize>) {
+        self.images += 1;
+        for k in 0..self.correct.len() {
+            self.correct[k] += u64::from(label == Some(run.predictions[k]));
+            self.spikes[k] += run.spikes[k];
+            self.synops[k] += run.synops[k];
+        }
+        for (t, r) in self.layer_spikes.iter_mut().zip(&run.layer_spikes) {
+            *t += r;
+        }
+        for (t, r) in self.layer_synops.iter_mut().zip(&run.layer_synops) {
+            *t += r;
+        }
+        self.input_macs += run.input_macs;
+    }
+
+    fn merge(mut self, o: Totals) -> Totals {
+        self.images += o.images;
+        let sum = |a: &mut Vec<u64>, b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        sum(&mut self.correct, &o.correct);
+        sum(&mut self.spikes, &o.spikes);
+        sum(&mut self.synops, &o.synops);
+        sum(&mut self.layer_spikes, &o.layer_spikes);
+        sum(&mut self.layer_synops, &o.layer_synops);
+        self.input_macs += o.input_macs;
+        for (a, b) in self.pearson.iter_mut().zip(&o.pearson) {
+            a.merge(b);
+        }
+        self
+    }
+}
+
 /// `simulate_dataset` with a fixed propagation strategy (benchmarks).
 pub fn simulate_dataset_with(
     model: &SnnModel,
@@ -131,18 +188,14 @@ pub fn simulate_dataset_with(
     let n = images.dim().0;
     let layers = model.layers.len();
     let t_max = *timesteps.last().expect("at least one T") as f64;
-    type Acc = (Vec<(usize, ImageRun)>, Vec<Pearson>);
-    let (mut runs, pearson): Acc = (0..n)
+    let fresh = || Totals::new(timesteps.len(), layers);
+    let totals = (0..n)
         .into_par_iter()
         .fold(
-            || None::<(Simulator, Acc)>,
+            || None::<(Simulator, Totals)>,
             |state, i| {
-                let (mut sim, (mut runs, mut pearson)) = state.unwrap_or_else(|| {
-                    (
-                        Simulator::with_propagation(model, propagation),
-                        (Vec::new(), vec![Pearson::default(); layers]),
-                    )
-                });
+                let (mut sim, mut totals) = state
+                    .unwrap_or_else(|| (Simulator::with_propagation(model, propagation), fresh()));
                 let image = images.index_axis(Axis(0), i);
                 let run = sim.run(image, timesteps);
                 if let Some(reference) = reference {
@@ -152,73 +205,51 @@ pub fn simulate_dataset_with(
                             continue;
                         }
                         for (&a, &k) in act.iter().zip(counts) {
-                            pearson[li].add(f64::from(a.clamp(0.0, 1.0)), f64::from(k) / t_max);
+                            totals.pearson[li]
+                                .add(f64::from(a.clamp(0.0, 1.0)), f64::from(k) / t_max);
                         }
                     }
                 }
-                runs.push((i, run));
+                totals.add(&run, labels.map(|l| l[i]));
                 progress();
-                Some((sim, (runs, pearson)))
+                Some((sim, totals))
             },
         )
-        .map(|s| {
-            s.map(|(_, acc)| acc)
-                .unwrap_or_else(|| (Vec::new(), vec![Pearson::default(); layers]))
-        })
-        .reduce(
-            || (Vec::new(), vec![Pearson::default(); layers]),
-            |(mut ra, mut pa), (rb, pb)| {
-                ra.extend(rb);
-                for (a, b) in pa.iter_mut().zip(&pb) {
-                    a.merge(b);
-                }
-                (ra, pa)
-            },
-        );
-    runs.sort_by_key(|(i, _)| *i);
-    let runs: Vec<ImageRun> = runs.into_iter().map(|(_, r)| r).collect();
+        .map(|s| s.map_or_else(fresh, |(_, t)| t))
+        .reduce(fresh, Totals::merge);
     summarise(
         model,
-        &runs,
-        labels,
+        &totals,
+        labels.is_some(),
         timesteps,
-        &pearson,
         reference.is_some(),
     )
 }
 
 fn summarise(
     model: &SnnModel,
-    runs: &[ImageRun],
-    labels: Option<&[usize]>,
+    totals: &Totals,
+    labelled: bool,
     timesteps: &[usize],
-    pearson: &[Pearson],
     correlate: bool,
 ) -> SimReport {
-    let n = runs.len().max(1) as f64;
-    let input_macs = runs.iter().map(|r| r.input_macs as f64).sum::<f64>() / n;
+    let n = totals.images.max(1) as f64;
+    let input_macs = totals.input_macs as f64 / n;
     let cnn_energy = model.cnn_macs as f64 * E_MAC_PJ;
-    let summaries = timesteps
+    let runs = timesteps
         .iter()
         .enumerate()
         .map(|(k, &t)| {
-            let correct = labels.map_or(0, |l| {
-                runs.iter()
-                    .zip(l)
-                    .filter(|(r, &y)| r.predictions[k] == y)
-                    .count()
-            });
-            let spikes = runs.iter().map(|r| r.spikes[k] as f64).sum::<f64>() / n;
-            let synops = runs.iter().map(|r| r.synops[k] as f64).sum::<f64>() / n;
+            let synops = totals.synops[k] as f64 / n;
             let snn_energy = synops * E_AC_PJ + input_macs * E_MAC_PJ;
             RunSummary {
                 timesteps: t,
-                accuracy: if labels.is_some() {
-                    correct as f64 / n
+                accuracy: if labelled {
+                    totals.correct[k] as f64 / n
                 } else {
                     f64::NAN
                 },
-                spikes_per_image: spikes,
+                spikes_per_image: totals.spikes[k] as f64 / n,
                 synops_per_image: synops,
                 energy_ratio: if cnn_energy > 0.0 {
                     snn_energy / cnn_energy
@@ -234,7 +265,7 @@ fn summarise(
         .iter()
         .enumerate()
         .map(|(li, l)| {
-            let spikes = runs.iter().map(|r| r.layer_spikes[li] as f64).sum::<f64>() / n;
+            let spikes = totals.layer_spikes[li] as f64 / n;
             LayerSummary {
                 name: l.name.clone(),
                 kind: match l.neurons {
@@ -246,9 +277,9 @@ fn summarise(
                 neurons: l.size(),
                 spikes_per_image: spikes,
                 firing_rate: spikes / (l.size() as f64 * t_max),
-                synops_per_image: runs.iter().map(|r| r.layer_synops[li] as f64).sum::<f64>() / n,
+                synops_per_image: totals.layer_synops[li] as f64 / n,
                 correlation: if correlate && l.spikes() {
-                    pearson[li].value()
+                    totals.pearson[li].value()
                 } else {
                     None
                 },
@@ -256,11 +287,10 @@ fn summarise(
         })
         .collect();
     SimReport {
-        n: runs.len(),
-        runs: summaries,
+        n: totals.images,
+        runs,
         layers,
         cnn_macs_per_image: model.cnn_macs,
         input_macs_per_image: input_macs,
-        predictions: runs.iter().map(|r| r.predictions.clone()).collect(),
     }
 }
