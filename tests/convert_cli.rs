@@ -112,3 +112,37 @@ fn simulate_needs_calibration_for_a_keras_model() {
     ]);
     assert_fails_with(&out, &["--calib"]);
 }
+
+#[test]
+fn eval_and_inspect_accept_a_converted_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    convert_lenet(&dir);
+    let eval = |model: &std::path::Path| -> f64 {
+        let out = snncc([
+            "eval".as_ref(),
+            model.as_os_str(),
+            "--data".as_ref(),
+            example("data/test-images.npy").as_os_str(),
+            "--labels".as_ref(),
+            example("data/test-labels.npy").as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v["accuracy"].as_f64().unwrap()
+    };
+    // The rate limit differs from the CNN only where normalisation clips
+    // activations above the 99.99th percentile.
+    let (rate_limit, cnn) = (eval(&dir), eval(&example("models/lenet.keras")));
+    assert!(
+        (rate_limit - cnn).abs() <= 0.005,
+        "rate limit {rate_limit} vs CNN {cnn}"
+    );
+    let out = snncc(["inspect".as_ref(), dir.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    for needle in ["integrate_and_fire", "readout", "conv1:avgpool", "24x24x6"] {
+        assert!(table.contains(needle), "missing {needle}:\n{table}");
+    }
+}

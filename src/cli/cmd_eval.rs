@@ -2,17 +2,74 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
+use ndarray::Array2;
 use ndarray::{s, Axis};
+use rayon::prelude::*;
 use serde_json::json;
-use snncc::{data, import, reference};
+use snncc::{data, import, reference, snn};
 
 use super::progress;
 use super::EvalArgs;
 
+/// What `eval` runs: the Keras CNN, or the rate limit (T -> infinity) of a
+/// converted network directory.
+enum Evaluated {
+    Cnn(snncc::ir::Graph),
+    RateLimit(snn::SnnModel),
+}
+
+impl Evaluated {
+    fn name(&self) -> &str {
+        match self {
+            Evaluated::Cnn(g) => &g.name,
+            Evaluated::RateLimit(m) => &m.name,
+        }
+    }
+
+    fn input_shape(&self) -> snncc::ir::Shape {
+        match self {
+            Evaluated::Cnn(g) => g.input_shape(),
+            Evaluated::RateLimit(m) => m.input_shape,
+        }
+    }
+
+    fn outputs(&self) -> usize {
+        match self {
+            Evaluated::Cnn(g) => g.output_shape().len(),
+            Evaluated::RateLimit(m) => m.layers.last().map_or(0, |l| l.size()),
+        }
+    }
+
+    fn predict(
+        &self,
+        images: ndarray::ArrayView4<f32>,
+        progress: &(dyn Fn() + Sync),
+    ) -> anyhow::Result<Array2<f32>> {
+        match self {
+            Evaluated::Cnn(g) => Ok(reference::predict(g, images, progress)?),
+            Evaluated::RateLimit(m) => {
+                let rows: Vec<Vec<f32>> = (0..images.dim().0)
+                    .into_par_iter()
+                    .map(|i| {
+                        let row = snn::rates::rate_limit_outputs(m, images.index_axis(Axis(0), i));
+                        progress();
+                        row
+                    })
+                    .collect();
+                let width = self.outputs();
+                Ok(Array2::from_shape_vec((rows.len(), width), rows.concat())?)
+            }
+        }
+    }
+}
+
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    let model = import::load_model(&args.model)?;
-    let graph = &model.graph;
+    let model = if snn::is_net_dir(&args.model) {
+        Evaluated::RateLimit(snn::load_net(&args.model)?)
+    } else {
+        Evaluated::Cnn(import::load_model(&args.model)?.graph)
+    };
     let mut images = data::read_images(&args.data)?;
     let mut labels = match &args.labels {
         Some(path) => {
@@ -37,9 +94,20 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             l.truncate(n);
         }
     }
-    reference::check_input(graph, images.dim())
-        .with_context(|| format!("data file {}", args.data.display()))?;
-    let classes = graph.output_shape().len();
+    let (_, h, w, c) = images.dim();
+    let expected = model.input_shape();
+    let fits = match expected {
+        snncc::ir::Shape::Map { .. } => expected.dims() == [h, w, c],
+        snncc::ir::Shape::Vector { n } => h * w * c == n,
+    };
+    if !fits {
+        bail!(
+            "data file {}: model '{}' takes inputs of shape {expected} (H x W x C), but the data has {h}x{w}x{c}",
+            args.data.display(),
+            model.name()
+        );
+    }
+    let classes = model.outputs();
     if let (Some(labels), Some(path)) = (&labels, &args.labels) {
         if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
             bail!(
@@ -52,7 +120,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let n = images.dim().0;
     let bar = progress::bar(n, "eval");
     let started = Instant::now();
-    let outputs = reference::predict(graph, images.view(), &|| bar.inc(1))?;
+    let outputs = model.predict(images.view(), &|| bar.inc(1))?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
 
@@ -86,9 +154,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
+        let what = match model {
+            Evaluated::Cnn(_) => "model",
+            Evaluated::RateLimit(_) => "rate limit (T -> infinity) of converted network",
+        };
         println!(
-            "model '{}' ({}), {n} inputs from {}",
-            graph.name,
+            "{what} '{}' ({}), {n} inputs from {}",
+            model.name(),
             args.model.display(),
             args.data.display()
         );

@@ -5,10 +5,14 @@ use serde_json::json;
 use snncc::import::{self, ImportError, ImportedModel};
 use snncc::ir::{Activation, Graph, Node, NodeId, Op, PoolKind};
 use snncc::report::Table;
+use snncc::snn::{self, Neurons, Source};
 
 use super::InspectArgs;
 
 pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
+    if snn::is_net_dir(&args.model) {
+        return inspect_net(args);
+    }
     match import::load_model(&args.model) {
         Ok(model) => {
             if args.json {
@@ -219,4 +223,76 @@ fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
         "convertible": true,
         "layers": layers,
     })
+}
+
+/// The layers of a converted network directory.
+fn inspect_net(args: &InspectArgs) -> anyhow::Result<()> {
+    let model = snn::load_net(&args.model)?;
+    let source_name = |s: Source| match s {
+        Source::Input => "input".to_string(),
+        Source::Layer(i) => model.layers[i].name.clone(),
+    };
+    let rows: Vec<serde_json::Value> = model
+        .layers
+        .iter()
+        .map(|l| {
+            let (kind, threshold) = match l.neurons {
+                Neurons::IntegrateAndFire { threshold } => ("integrate_and_fire", Some(threshold)),
+                Neurons::MaxGate { .. } => ("max_gate", None),
+                Neurons::Readout => ("readout", None),
+                Neurons::SpikeCountReadout { threshold } => {
+                    ("spike_count_readout", Some(threshold))
+                }
+            };
+            let inputs: Vec<String> = l
+                .inputs
+                .iter()
+                .map(|c| format!("{}:{}", source_name(c.source), c.synapses.kind_name()))
+                .chain(l.gate_source.map(|s| format!("{}:gate", source_name(s))))
+                .collect();
+            let lambda_max = l.lambda.iter().copied().fold(0f32, f32::max);
+            json!({"name": l.name, "neurons": kind, "shape": l.shape.dims(), "size": l.size(),
+                   "inputs": inputs, "threshold": threshold, "lambda_max": lambda_max})
+        })
+        .collect();
+    if args.json {
+        let doc = json!({"network": args.model, "name": model.name, "h": model.h,
+                         "input_shape": model.input_shape.dims(), "layers": rows});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    let mut table = Table::new([
+        "layer",
+        "neurons",
+        "shape",
+        "inputs",
+        "threshold",
+        "lambda (max)",
+    ]);
+    for (l, r) in model.layers.iter().zip(&rows) {
+        table.row([
+            l.name.clone(),
+            r["neurons"].as_str().unwrap_or_default().to_string(),
+            l.shape.to_string(),
+            r["inputs"].as_array().map_or(String::new(), |a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            }),
+            r["threshold"]
+                .as_f64()
+                .map_or("-".into(), |t| format!("{t}")),
+            format!("{:.4}", r["lambda_max"].as_f64().unwrap_or(0.0)),
+        ]);
+    }
+    println!(
+        "converted network '{}' from {} (input {}, h = {})\n\n{}",
+        model.name,
+        args.model.display(),
+        model.input_shape,
+        model.h,
+        table.render()
+    );
+    Ok(())
 }

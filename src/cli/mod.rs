@@ -77,7 +77,8 @@ Keras model.")]
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Keras model file (.h5 or .keras).
+    /// Keras model file (.h5 or .keras), or a directory written by
+    /// `snncc convert`.
     pub model: PathBuf,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -86,7 +87,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Keras model file (.h5 or .keras).
+    /// Keras model file (.h5 or .keras), or a directory written by
+    /// `snncc convert` (then its rate limit, T -> infinity, is evaluated).
     pub model: PathBuf,
     /// Input images (.npy or IDX).
     #[arg(long, value_name = "X")]

@@ -35,12 +35,26 @@ pub(super) fn propagate_dense(
     current: &mut [f32],
 ) {
     let n_src = src.h * src.w * src.c;
-    scratch.map.clear();
-    scratch.map.resize(n_src, 0.0);
+    let mut map = std::mem::take(&mut scratch.map);
+    map.clear();
+    map.resize(n_src, 0.0);
     for &i in spikes {
-        scratch.map[i as usize] = 1.0;
+        map[i as usize] = 1.0;
     }
-    let map = &scratch.map;
+    propagate_values(synapses, &map, src, out, &mut scratch.cols, current);
+    scratch.map = map;
+}
+
+/// `current += synapses(map)` for real-valued source activity `map` (spikes
+/// as 0/1, or rates); `cols` is im2col scratch space.
+pub(super) fn propagate_values(
+    synapses: &Synapses,
+    map: &[f32],
+    src: Dims,
+    out: Dims,
+    cols_buf: &mut Vec<f32>,
+    current: &mut [f32],
+) {
     match synapses {
         Synapses::Conv {
             kernel,
@@ -50,10 +64,11 @@ pub(super) fn propagate_dense(
             let (kh, kw, cin, cout) = kernel.dim();
             let patch = kh * kw * cin;
             let rows = out.h * out.w;
-            scratch.cols.clear();
-            scratch.cols.resize(rows * patch, 0.0);
-            im2col(map, src, (kh, kw), *strides, *pad, out, &mut scratch.cols);
-            let cols = ArrayView2::from_shape((rows, patch), &scratch.cols).expect("rows x patch");
+            cols_buf.clear();
+            cols_buf.resize(rows * patch, 0.0);
+            im2col(map, src, (kh, kw), *strides, *pad, out, cols_buf);
+            let cols =
+                ArrayView2::from_shape((rows, patch), cols_buf.as_slice()).expect("rows x patch");
             let k = kernel
                 .view()
                 .into_shape_with_order((patch, cout))
@@ -62,7 +77,7 @@ pub(super) fn propagate_dense(
             general_mat_mul(1.0, &cols, &k, 1.0, &mut cur);
         }
         Synapses::Dense { kernel } => {
-            let x = ArrayView1::from(map.as_slice());
+            let x = ArrayView1::from(map);
             let mut cur = ArrayViewMut1::from(current);
             general_mat_vec_mul(1.0, &kernel.t(), &x, 1.0, &mut cur);
         }

@@ -5,6 +5,7 @@ mod check;
 mod dense;
 pub mod metrics;
 mod model;
+pub mod rates;
 pub mod sim;
 pub mod store;
 

@@ -1,0 +1,78 @@
+//! The rate limit of a converted network: what the SNN computes as
+//! `T -> infinity`. An IF layer's rate is its per-step current clipped to
+//! [0, 1] (it cannot fire more than once a step), a max gate's the maximum
+//! rate in its window, and the readout's potential per step is its current.
+//! Comparing this with the CNN separates the loss due to normalisation
+//! (clipping at rate 1) from the loss due to short spike trains.
+
+use ndarray::ArrayView3;
+
+use super::dense::{propagate_values, Dims};
+use super::model::{Neurons, SnnModel, Source};
+use crate::ir::Shape;
+
+fn dims(shape: Shape) -> Dims {
+    match shape {
+        Shape::Map { h, w, c } => Dims { h, w, c },
+        Shape::Vector { n } => Dims { h: 1, w: 1, c: n },
+    }
+}
+
+/// The readout's per-step current (logits) for one image in the rate limit.
+pub fn rate_limit_outputs(model: &SnnModel, image: ArrayView3<f32>) -> Vec<f32> {
+    let input: Vec<f32> = image.iter().copied().collect();
+    let mut rates: Vec<Vec<f32>> = Vec::with_capacity(model.layers.len());
+    let mut cols = Vec::new();
+    for layer in &model.layers {
+        let out = dims(layer.shape);
+        let mut current = vec![0f32; layer.size()];
+        if let Neurons::MaxGate { size, strides, pad } = layer.neurons {
+            let Some(Source::Layer(s)) = layer.gate_source else {
+                unreachable!("checked models gate a layer")
+            };
+            let src = dims(model.layers[s].shape);
+            for oy in 0..out.h {
+                for ox in 0..out.w {
+                    let y0 = (oy * strides.0).saturating_sub(pad.top);
+                    let y1 = (oy * strides.0 + size.0).saturating_sub(pad.top).min(src.h);
+                    let x0 = (ox * strides.1).saturating_sub(pad.left);
+                    let x1 = (ox * strides.1 + size.1)
+                        .saturating_sub(pad.left)
+                        .min(src.w);
+                    for c in 0..out.c {
+                        let mut m = 0f32;
+                        for y in y0..y1 {
+                            for x in x0..x1 {
+                                m = m.max(rates[s][(y * src.w + x) * src.c + c]);
+                            }
+                        }
+                        current[(oy * out.w + ox) * out.c + c] = m;
+                    }
+                }
+            }
+            rates.push(current);
+            continue;
+        }
+        if let Some(b) = &layer.bias {
+            for chunk in current.chunks_exact_mut(out.c) {
+                chunk.copy_from_slice(b);
+            }
+        }
+        for conn in &layer.inputs {
+            let (map, src) = match conn.source {
+                Source::Input => (&input, dims(model.input_shape)),
+                Source::Layer(i) => (&rates[i], dims(model.layers[i].shape)),
+            };
+            propagate_values(&conn.synapses, map, src, out, &mut cols, &mut current);
+        }
+        if let Neurons::IntegrateAndFire { threshold } | Neurons::SpikeCountReadout { threshold } =
+            layer.neurons
+        {
+            current
+                .iter_mut()
+                .for_each(|v| *v = (*v / threshold).clamp(0.0, 1.0));
+        }
+        rates.push(current);
+    }
+    rates.pop().unwrap_or_default()
+}
