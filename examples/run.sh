@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up snncc on a fresh Debian machine and run it on the bundled example:
-# installs what is missing, builds the release binary, then inspects and
-# evaluates the LeNet example on the 2,000 committed MNIST test digits.
+# installs what is missing, builds the release binary, then inspects the
+# LeNet example, evaluates it as a CNN, converts it to a spiking network with
+# ECC and simulates that on the 2,000 committed MNIST test digits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -17,3 +18,9 @@ for model in examples/models/lenet.keras examples/models/vgg.tf2.h5; do
         --labels examples/data/test-labels.npy
     echo
 done
+echo "== snncc simulate examples/models/lenet.keras (ECC conversion + SNN, T = 16..256)"
+"$bin" simulate examples/models/lenet.keras \
+    --calib examples/data/calib-images.npy \
+    --data examples/data/test-images.npy \
+    --labels examples/data/test-labels.npy \
+    --timesteps 16,32,64,128,256
