@@ -543,7 +543,9 @@ fn add_row(dst: &mut [f32], row: &[f32]) {
 }
 
 /// Add the fan-out of analog values (the input image) to `current`;
-/// returns the multiply-accumulates done.
+/// returns the multiply-accumulates done. It walks the same fan-out tables as
+/// `scatter_spikes`, kept separate on purpose: that one is the hot loop and
+/// adds weights without multiplying, this one runs once per image.
 fn scatter_values(
     synapses: &Synapses,
     values: impl Iterator<Item = (usize, f32)>,
