@@ -50,25 +50,13 @@ pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
     for (id, node) in g.nodes().iter().enumerate().skip(1) {
         let planned = match &node.op {
             _ if id == output => Some(readout(g, id, &is_layer)?),
+            // A separate ReLU and one fused into Conv2D/Dense plan the same
+            // layer: only where its input expression starts differs.
             Op::Activation(Activation::Relu) => {
-                let (terms, bias) = expression(g, node.inputs[0], &is_layer)?;
-                Some(PlannedLayer {
-                    node: id,
-                    kind: PlannedKind::IntegrateAndFire,
-                    terms,
-                    gate_source: None,
-                    bias,
-                })
+                Some(if_layer(id, expression(g, node.inputs[0], &is_layer)?))
             }
             Op::Conv2d(_) | Op::Dense(_) if node.op.activation() == Some(Activation::Relu) => {
-                let (terms, bias) = weighted(g, id, &is_layer)?;
-                Some(PlannedLayer {
-                    node: id,
-                    kind: PlannedKind::IntegrateAndFire,
-                    terms,
-                    gate_source: None,
-                    bias,
-                })
+                Some(if_layer(id, weighted(g, id, &is_layer)?))
             }
             Op::Pool2d(pool) => {
                 let (source, zero_pad) = resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
@@ -138,6 +126,17 @@ pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
     }
     check_linear_nodes_used(g, &is_layer)?;
     Ok(layers)
+}
+
+/// An IF layer at `node` with the given input expression.
+fn if_layer(node: NodeId, (terms, bias): (Vec<Term>, Option<Vec<f32>>)) -> PlannedLayer {
+    PlannedLayer {
+        node,
+        kind: PlannedKind::IntegrateAndFire,
+        terms,
+        gate_source: None,
+        bias,
+    }
 }
 
 fn readout(
