@@ -185,3 +185,35 @@ fn usage_errors_exit_with_status_2_and_help_teaches() {
         assert!(stdout(&out).contains("Examples:"), "{args:?}");
     }
 }
+
+#[test]
+fn empty_selections_and_zero_timesteps_are_refused() {
+    let out = snncc([
+        "eval".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--data".as_ref(),
+        example("data/test-images.npy").as_os_str(),
+        "--limit".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert_fails_with(&out, &["no images to evaluate"]);
+    let simulate = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "simulate".into(),
+            example("models/lenet.keras").into(),
+            "--calib".into(),
+            example("data/calib-images.npy").into(),
+            "--data".into(),
+            example("data/test-images.npy").into(),
+            "--labels".into(),
+            example("data/test-labels.npy").into(),
+        ];
+        args.extend(extra.iter().map(|a| a.into()));
+        snncc(args)
+    };
+    assert_fails_with(
+        &simulate(&["--timesteps", "0,8"]),
+        &["--timesteps must be positive"],
+    );
+    assert_fails_with(&simulate(&["--limit", "0"]), &["no images to simulate"]);
+}

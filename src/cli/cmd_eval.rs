@@ -94,6 +94,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             l.truncate(n);
         }
     }
+    if images.dim().0 == 0 {
+        bail!(
+            "no images to evaluate ({} is empty or --limit is 0)",
+            args.data.display()
+        );
+    }
     let (_, h, w, c) = images.dim();
     let expected = model.input_shape();
     let fits = match expected {

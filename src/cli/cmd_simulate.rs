@@ -28,6 +28,13 @@ pub fn parse_norm(s: &str) -> Result<Norm, String> {
 }
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
+    // Checked first: a bad option should not cost a conversion.
+    let mut timesteps = args.timesteps.clone();
+    timesteps.sort_unstable();
+    timesteps.dedup();
+    if timesteps.is_empty() || timesteps[0] == 0 {
+        bail!("--timesteps must be positive");
+    }
     // A converted directory carries no CNN: no CNN accuracy, no correlation.
     let (graph, conversion, convert_seconds) = if snn::is_net_dir(&args.model) {
         let mut model = snn::load_net(&args.model)?;
@@ -77,18 +84,18 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             snn_model.input_shape
         );
     }
+    if images.dim().0 == 0 {
+        bail!(
+            "no images to simulate ({} is empty or --limit is 0)",
+            args.data.display()
+        );
+    }
     let classes = snn_model.layers.last().map_or(0, |l| l.size());
     if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
         bail!(
             "{}: label {l} at index {i} is out of range for {classes} outputs",
             args.labels.display()
         );
-    }
-    let mut timesteps = args.timesteps.clone();
-    timesteps.sort_unstable();
-    timesteps.dedup();
-    if timesteps.is_empty() || timesteps[0] == 0 {
-        bail!("--timesteps must be positive");
     }
     let n = images.dim().0;
     let cnn_accuracy = match &graph {
