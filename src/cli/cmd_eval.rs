@@ -102,11 +102,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let (_, h, w, c) = images.dim();
     let expected = model.input_shape();
-    let fits = match expected {
-        snncc::ir::Shape::Map { .. } => expected.dims() == [h, w, c],
-        snncc::ir::Shape::Vector { n } => h * w * c == n,
-    };
-    if !fits {
+    if !expected.accepts(h, w, c) {
         bail!(
             "data file {}: model '{}' takes inputs of shape {expected} (H x W x C), but the data has {h}x{w}x{c}",
             args.data.display(),

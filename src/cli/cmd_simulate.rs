@@ -74,10 +74,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         labels.truncate(n);
     }
     let (_, h, w, c) = images.dim();
-    if h * w * c != snn_model.input_shape.len()
-        || matches!(snn_model.input_shape, snncc::ir::Shape::Map { .. })
-            && snn_model.input_shape.dims() != [h, w, c]
-    {
+    if !snn_model.input_shape.accepts(h, w, c) {
         bail!(
             "data file {}: images are {h}x{w}x{c}, the network takes {}",
             args.data.display(),

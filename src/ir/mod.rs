@@ -9,7 +9,9 @@ pub mod op;
 mod shape;
 
 pub use graph::{Graph, Node, NodeId};
-pub use op::{Activation, BatchNorm, Conv2d, Dense, Op, Pad, Padding, Pool2d, PoolKind, Window};
+pub use op::{
+    window_range, Activation, BatchNorm, Conv2d, Dense, Op, Pad, Padding, Pool2d, PoolKind, Window,
+};
 pub use shape::Shape;
 
 /// Errors of the IR stage: a graph that cannot be built as asked.

@@ -98,6 +98,22 @@ impl Window {
     }
 }
 
+/// The in-bounds input range `start..end` along one axis of output window
+/// `o`: the window covers padded positions `o * stride .. o * stride + size`,
+/// of which `pad_before` lie before the input of length `len`. Pooling counts
+/// and averages over exactly this range (TensorFlow ignores padding).
+pub fn window_range(
+    o: usize,
+    stride: usize,
+    size: usize,
+    pad_before: usize,
+    len: usize,
+) -> std::ops::Range<usize> {
+    let start = (o * stride).saturating_sub(pad_before);
+    let end = (o * stride + size).saturating_sub(pad_before).min(len);
+    start..end.max(start)
+}
+
 /// A 2-D convolution, channels last.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv2d {

@@ -39,6 +39,16 @@ impl Shape {
         }
     }
 
+    /// Whether images of `h x w x c` can be fed to an input of this shape:
+    /// a map must match exactly; a flat input (an MLP) takes images
+    /// flattened channels-last, so only the element count must match.
+    pub fn accepts(&self, h: usize, w: usize, c: usize) -> bool {
+        match *self {
+            Shape::Map { .. } => self.dims() == [h, w, c],
+            Shape::Vector { n } => h * w * c == n,
+        }
+    }
+
     /// Number of channels (the last axis).
     pub fn channels(&self) -> usize {
         match *self {

@@ -6,7 +6,7 @@
 
 use ndarray::{s, Array2, Array3, ArrayView3, Axis, Zip};
 
-use crate::ir::{Activation, BatchNorm, Conv2d, Dense, Pad, Pool2d, PoolKind};
+use crate::ir::{window_range, Activation, BatchNorm, Conv2d, Dense, Pad, Pool2d, PoolKind};
 
 /// Zero-pad a feature map on its four sides.
 pub fn zero_pad(x: ArrayView3<f32>, pad: Pad) -> Array3<f32> {
@@ -120,11 +120,10 @@ pub fn pool2d(x: ArrayView3<f32>, pool: &Pool2d) -> Array3<f32> {
     let mut out = Array3::<f32>::zeros((oh, ow, c));
     for oy in 0..oh {
         // Window rows in input coordinates, clipped to the input.
-        let y0 = (oy * sh).saturating_sub(pad.top);
-        let y1 = (oy * sh + kh).saturating_sub(pad.top).min(h);
+        let ys = window_range(oy, sh, kh, pad.top, h);
         for ox in 0..ow {
-            let x0 = (ox * sw).saturating_sub(pad.left);
-            let x1 = (ox * sw + kw).saturating_sub(pad.left).min(w);
+            let xs = window_range(ox, sw, kw, pad.left, w);
+            let (y0, y1, x0, x1) = (ys.start, ys.end, xs.start, xs.end);
             let window = x.slice(s![y0..y1, x0..x1, ..]);
             let mut dst = out.slice_mut(s![oy, ox, ..]);
             match pool.kind {

@@ -28,16 +28,7 @@ pub fn check_input(
 ) -> Result<(), ReferenceError> {
     let (_, h, w, c) = dims;
     let expected = graph.input_shape();
-    let fits = match expected {
-        Shape::Map {
-            h: eh,
-            w: ew,
-            c: ec,
-        } => (h, w, c) == (eh, ew, ec),
-        // A flat-input model (an MLP) takes images flattened channels-last.
-        Shape::Vector { n } => h * w * c == n,
-    };
-    if fits {
+    if expected.accepts(h, w, c) {
         Ok(())
     } else {
         Err(ReferenceError::InputShape {

@@ -7,7 +7,7 @@ use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 use super::model::Synapses;
-use crate::ir::Pad;
+use crate::ir::{window_range, Pad};
 
 /// Geometry of a map, channels last.
 #[derive(Debug, Clone, Copy)]
@@ -15,6 +15,16 @@ pub(super) struct Dims {
     pub h: usize,
     pub w: usize,
     pub c: usize,
+}
+
+impl Dims {
+    /// A vector of `n` values is a `1 x 1 x n` map.
+    pub fn of(shape: crate::ir::Shape) -> Dims {
+        match shape {
+            crate::ir::Shape::Map { h, w, c } => Dims { h, w, c },
+            crate::ir::Shape::Vector { n } => Dims { h: 1, w: 1, c: n },
+        }
+    }
 }
 
 /// Buffers reused across steps: the spikes as a 0/1 map and the im2col
@@ -88,14 +98,14 @@ pub(super) fn propagate_values(
             scale,
         } => {
             for oy in 0..out.h {
-                let (y0, y1) = window(oy, strides.0, size.0, pad.top, src.h);
+                let ys = window_range(oy, strides.0, size.0, pad.top, src.h);
                 for ox in 0..out.w {
-                    let (x0, x1) = window(ox, strides.1, size.1, pad.left, src.w);
-                    let inv = 1.0 / ((y1 - y0) * (x1 - x0)).max(1) as f32;
+                    let xs = window_range(ox, strides.1, size.1, pad.left, src.w);
+                    let inv = 1.0 / (ys.len() * xs.len()).max(1) as f32;
                     for c in 0..src.c {
                         let mut sum = 0.0;
-                        for y in y0..y1 {
-                            for x in x0..x1 {
+                        for y in ys.clone() {
+                            for x in xs.clone() {
                                 sum += map[(y * src.w + x) * src.c + c];
                             }
                         }
@@ -116,13 +126,6 @@ pub(super) fn propagate_values(
             }
         }
     }
-}
-
-/// In-bounds input rows (or columns) of output window `o`.
-fn window(o: usize, s: usize, k: usize, pad: usize, n: usize) -> (usize, usize) {
-    let start = (o * s).saturating_sub(pad);
-    let end = (o * s + k).saturating_sub(pad).min(n);
-    (start, end.max(start))
 }
 
 /// Patches of the (implicitly zero-padded) map, one row per output pixel,

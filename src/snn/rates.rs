@@ -9,14 +9,7 @@ use ndarray::ArrayView3;
 
 use super::dense::{propagate_values, Dims};
 use super::model::{Neurons, SnnModel, Source};
-use crate::ir::Shape;
-
-fn dims(shape: Shape) -> Dims {
-    match shape {
-        Shape::Map { h, w, c } => Dims { h, w, c },
-        Shape::Vector { n } => Dims { h: 1, w: 1, c: n },
-    }
-}
+use crate::ir::window_range;
 
 /// The readout's per-step current (logits) for one image in the rate limit.
 pub fn rate_limit_outputs(model: &SnnModel, image: ArrayView3<f32>) -> Vec<f32> {
@@ -24,25 +17,21 @@ pub fn rate_limit_outputs(model: &SnnModel, image: ArrayView3<f32>) -> Vec<f32> 
     let mut rates: Vec<Vec<f32>> = Vec::with_capacity(model.layers.len());
     let mut cols = Vec::new();
     for layer in &model.layers {
-        let out = dims(layer.shape);
+        let out = Dims::of(layer.shape);
         let mut current = vec![0f32; layer.size()];
         if let Neurons::MaxGate { size, strides, pad } = layer.neurons {
             let Some(Source::Layer(s)) = layer.gate_source else {
                 unreachable!("checked models gate a layer")
             };
-            let src = dims(model.layers[s].shape);
+            let src = Dims::of(model.layers[s].shape);
             for oy in 0..out.h {
                 for ox in 0..out.w {
-                    let y0 = (oy * strides.0).saturating_sub(pad.top);
-                    let y1 = (oy * strides.0 + size.0).saturating_sub(pad.top).min(src.h);
-                    let x0 = (ox * strides.1).saturating_sub(pad.left);
-                    let x1 = (ox * strides.1 + size.1)
-                        .saturating_sub(pad.left)
-                        .min(src.w);
+                    let ys = window_range(oy, strides.0, size.0, pad.top, src.h);
+                    let xs = window_range(ox, strides.1, size.1, pad.left, src.w);
                     for c in 0..out.c {
                         let mut m = 0f32;
-                        for y in y0..y1 {
-                            for x in x0..x1 {
+                        for y in ys.clone() {
+                            for x in xs.clone() {
                                 m = m.max(rates[s][(y * src.w + x) * src.c + c]);
                             }
                         }
@@ -60,8 +49,8 @@ pub fn rate_limit_outputs(model: &SnnModel, image: ArrayView3<f32>) -> Vec<f32> 
         }
         for conn in &layer.inputs {
             let (map, src) = match conn.source {
-                Source::Input => (&input, dims(model.input_shape)),
-                Source::Layer(i) => (&rates[i], dims(model.layers[i].shape)),
+                Source::Input => (&input, Dims::of(model.input_shape)),
+                Source::Layer(i) => (&rates[i], Dims::of(model.layers[i].shape)),
             };
             propagate_values(&conn.synapses, map, src, out, &mut cols, &mut current);
         }

@@ -9,7 +9,7 @@
 use ndarray::ArrayView3;
 
 use super::model::{Neurons, SnnModel, Source, Synapses};
-use crate::ir::Shape;
+use crate::ir::window_range;
 
 /// The result of simulating one image.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,13 +47,6 @@ pub enum Propagation {
 /// (event cost grows with spikes, dense cost is fixed per step).
 pub const DENSE_ABOVE: f32 = 0.25;
 
-fn dims(shape: Shape) -> Dims {
-    match shape {
-        Shape::Map { h, w, c } => Dims { h, w, c },
-        Shape::Vector { n } => Dims { h: 1, w: 1, c: n },
-    }
-}
-
 /// Per-thread simulation state, reused across images.
 pub struct Simulator<'m> {
     model: &'m SnnModel,
@@ -81,9 +74,9 @@ impl<'m> Simulator<'m> {
     }
 
     pub fn with_propagation(model: &'m SnnModel, propagation: Propagation) -> Simulator<'m> {
-        let out_dims: Vec<Dims> = model.layers.iter().map(|l| dims(l.shape)).collect();
+        let out_dims: Vec<Dims> = model.layers.iter().map(|l| Dims::of(l.shape)).collect();
         let source_dims = |s: Source| match s {
-            Source::Input => dims(model.input_shape),
+            Source::Input => Dims::of(model.input_shape),
             Source::Layer(i) => out_dims[i],
         };
         let src_dims = model
@@ -222,7 +215,7 @@ impl<'m> Simulator<'m> {
                 let last = model.layers.len() - 1;
                 let class = match model.layers[last].neurons {
                     Neurons::SpikeCountReadout { .. } => argmax_count(&self.counts[last]),
-                    _ => argmax(&self.v[last]),
+                    _ => crate::reference::argmax(&self.v[last]),
                 };
                 out.predictions.push(class);
                 out.spikes.push(total_spikes);
@@ -283,13 +276,7 @@ impl<'m> Simulator<'m> {
     /// the multiply-accumulates it took.
     fn input_current(&self, li: usize, input: &[f32]) -> (Vec<f32>, u64) {
         let layer = &self.model.layers[li];
-        let out = self.out_dims[li];
-        let mut current = vec![0.0; layer.size()];
-        if let Some(b) = &layer.bias {
-            for chunk in current.chunks_exact_mut(out.c) {
-                chunk.copy_from_slice(b);
-            }
-        }
+        let mut current = self.bias_maps[li].clone();
         let mut macs = 0;
         for (ci, conn) in layer.inputs.iter().enumerate() {
             let events = input
@@ -638,11 +625,8 @@ fn window_inv_counts(
     top: usize,
     left: usize,
 ) -> Vec<f32> {
-    let axis = |o: usize, s: usize, k: usize, pad: usize, n: usize| {
-        let start = (o * s).saturating_sub(pad);
-        let end = (o * s + k).saturating_sub(pad).min(n);
-        end.saturating_sub(start)
-    };
+    let axis =
+        |o: usize, s: usize, k: usize, pad: usize, n: usize| window_range(o, s, k, pad, n).len();
     let mut inv = Vec::with_capacity(out.h * out.w);
     for oy in 0..out.h {
         for ox in 0..out.w {
@@ -702,21 +686,10 @@ fn argmax_count(counts: &[u32]) -> usize {
     best
 }
 
-/// Index of the largest potential; ties go to the lowest index.
-pub fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::Pad;
+    use crate::ir::{Pad, Shape};
     use crate::snn::{Connection, SnnLayer};
     use ndarray::{Array2, Array3, Array4};
 
