@@ -3,7 +3,9 @@
 //! auto (per step by firing rate), as images/s, synaptic operations/s and
 //! the ratio to the dense baseline; plus conversion time and peak memory.
 //!
-//! Run with `cargo bench --bench simulate`. Numbers are printed, not
+//! Run with `cargo bench --bench simulate`. Arguments select runs whose
+//! name (`lenet.keras T=64 auto`, `vgg16_cifar`) contains all of them:
+//! `cargo bench --bench simulate -- lenet 64 auto`. Numbers are printed, not
 //! asserted: machines are noisy, so targets live here and in the README.
 
 #[path = "../examples/vgg16/net.rs"]
@@ -67,6 +69,12 @@ fn main() {
     let calib = data::read_images(&root.join("examples/data/calib-images.npy")).expect("calib");
     let images = data::read_images(&root.join("examples/data/test-images.npy")).expect("images");
     let labels = data::read_labels(&root.join("examples/data/test-labels.npy")).expect("labels");
+    // cargo passes `--bench`; any other argument narrows the selection.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().all(|f| name.contains(f.as_str()));
     println!("threads: {}", rayon::current_num_threads());
     for (model, n) in [("lenet.keras", 2000), ("vgg.keras", 300)] {
         let graph = import::load_model(&root.join("examples/models").join(model))
@@ -86,6 +94,9 @@ fn main() {
                 ("event", Propagation::Event),
                 ("auto", Propagation::Auto),
             ] {
+                if !wanted(&format!("{model} T={t} {label}")) {
+                    continue;
+                }
                 let started = Instant::now();
                 let report = snn::simulate_dataset_with(
                     &conv.model,
@@ -112,5 +123,7 @@ fn main() {
         }
         println!("  peak RSS so far: {:.0} MiB", peak_rss_mib());
     }
-    vgg16_load_test();
+    if wanted("vgg16_cifar") {
+        vgg16_load_test();
+    }
 }
