@@ -127,3 +127,42 @@ fn spike_count_readout_reaches_the_cnn_on_long_runs() {
     assert_eq!(out["kind"], "count_readout");
     assert!(out["spikes_per_image"].as_f64().unwrap() > 0.0);
 }
+
+/// Inputs outside [0, 1] (here images x 4, calibration x 4): the analog
+/// input drives the first layer as it is, so the SNN still tracks the CNN
+/// evaluated on the same inputs (a scale bug once cost 15 pp here).
+#[test]
+fn inputs_beyond_unit_range_convert_as_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let scaled = |name: &str, n: usize| {
+        let x = snncc::data::read_images(&example(&format!("data/{name}"))).unwrap();
+        let x = x.slice(ndarray::s![..n, .., .., ..]).mapv(|v| v * 4.0);
+        let path = dir.path().join(name);
+        snncc::data::write_npy_f32(&path, x.view()).unwrap();
+        path
+    };
+    let (calib, data) = (
+        scaled("calib-images.npy", 200),
+        scaled("test-images.npy", 2000),
+    );
+    let label_path = example("data/test-labels.npy");
+    let out = snncc([
+        "simulate".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--calib".as_ref(),
+        calib.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--labels".as_ref(),
+        label_path.as_os_str(),
+        "--timesteps".as_ref(),
+        "64".as_ref(),
+        "--limit".as_ref(),
+        "400".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let (_, loss) = losses(&report)[0];
+    assert!(loss <= 1.0, "loss {loss:.2} pp on x4 inputs");
+}

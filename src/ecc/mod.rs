@@ -96,7 +96,7 @@ pub fn convert(
     let planned = plan::plan_layers(&folded)?;
 
     // Scales: IF layers from statistics; a max gate inherits its source's;
-    // the input's is the calibration data's range.
+    // the input's is 1: the simulator feeds the image as it is.
     let spike_readout = options.readout == Readout::SpikeCount;
     let if_nodes: Vec<NodeId> = planned
         .iter()
@@ -109,7 +109,9 @@ pub fn convert(
     let measured =
         stats::measure_lambdas(&folded, calib, &if_nodes, options.norm, options.per_channel);
     let mut lambda: HashMap<NodeId, Vec<f32>> = if_nodes.into_iter().zip(measured).collect();
-    lambda.insert(0, input_range(calib, options.per_channel));
+    // The analog input reaches the first layer as it is (the simulator
+    // feeds the image itself), so its scale is 1, whatever its range.
+    lambda.insert(0, vec![1.0; calib.dim().3]);
     for layer in &planned {
         match layer.kind {
             PlannedKind::MaxGate => {
@@ -161,6 +163,7 @@ pub fn convert(
         layers,
         h: options.h,
         cnn_macs: cnn_macs(graph),
+        input_range: Some(input_range(calib)),
     };
     Ok(Conversion {
         model,
@@ -170,20 +173,14 @@ pub fn convert(
     })
 }
 
-/// `lambda_0`: the largest input value per channel (1 for [0, 1] images).
-fn input_range(calib: ArrayView4<f32>, per_channel: bool) -> Vec<f32> {
-    let c = calib.dim().3;
-    let mut max = vec![0f32; c];
-    for lane in calib.lanes(ndarray::Axis(3)) {
-        for (m, &v) in max.iter_mut().zip(lane) {
-            *m = m.max(v.abs());
-        }
-    }
-    let pooled = max.iter().copied().fold(0f32, f32::max);
-    max.into_iter()
-        .map(|m| if per_channel { m } else { pooled })
-        .map(|m| if m > 0.0 { m } else { 1.0 })
-        .collect()
+/// Smallest and largest calibration input value, kept with the network for
+/// choosing the input's fixed-point format.
+fn input_range(calib: ArrayView4<f32>) -> [f32; 2] {
+    calib
+        .iter()
+        .fold([f32::INFINITY, f32::NEG_INFINITY], |[lo, hi], &v| {
+            [lo.min(v), hi.max(v)]
+        })
 }
 
 /// Rescale one planned layer: `W * lambda_src[cin] / lambda[cout]`,

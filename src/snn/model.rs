@@ -138,4 +138,7 @@ pub struct SnnModel {
     pub h: f32,
     /// Multiply-accumulates per image of the CNN the network came from.
     pub cnn_macs: u64,
+    /// Smallest and largest input value seen in calibration, for choosing
+    /// the input's fixed-point format (`None` if not recorded).
+    pub input_range: Option<[f32; 2]>,
 }

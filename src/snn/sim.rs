@@ -888,6 +888,7 @@ mod tests {
             ],
             h,
             cnn_macs: 0,
+            input_range: None,
         }
     }
 
@@ -1008,6 +1009,7 @@ mod tests {
             ],
             h: 0.5,
             cnn_macs: 0,
+            input_range: None,
         };
         let x = Array3::from_shape_fn((5, 5, 1), |(y, x, _)| ((y * 5 + x) % 7) as f32 / 6.0);
         let mut sim = Simulator::new(&model);

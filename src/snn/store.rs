@@ -45,6 +45,9 @@ struct NetDoc {
     /// Initial membrane potential as a fraction of the threshold.
     h: f32,
     cnn_macs: u64,
+    /// `[min, max]` of the calibration inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input_range: Option<[f32; 2]>,
     /// Free-form record of how the network was made (not read back).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
@@ -224,6 +227,7 @@ pub fn save_net(model: &SnnModel, dir: &Path, notes: &[String]) -> Result<(), St
         input_shape: model.input_shape.dims(),
         h: model.h,
         cnn_macs: model.cnn_macs,
+        input_range: model.input_range,
         notes: notes.to_vec(),
         layers,
     };
@@ -380,6 +384,7 @@ pub fn load_net(dir: &Path) -> Result<SnnModel, StoreError> {
         layers,
         h: doc.h,
         cnn_macs: doc.cnn_macs,
+        input_range: doc.input_range,
     };
     super::check::check_model(&model).map_err(|(layer, reason)| StoreError::Layer {
         path,
