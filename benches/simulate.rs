@@ -1,7 +1,9 @@
 //! Simulator throughput on the bundled examples at T=64 and T=256:
 //! event-driven, dense (every synapse every step: the in-run baseline) and
 //! auto (per step by firing rate), as images/s, synaptic operations/s and
-//! the ratio to the dense baseline; plus conversion time and peak memory.
+//! the ratio to the dense baseline; the bit-accurate integer simulator
+//! (8-bit weights) as a ratio to float auto; plus conversion time and peak
+//! memory.
 //!
 //! Run with `cargo bench --bench simulate`. Arguments select runs whose
 //! name (`lenet.keras T=64 auto`, `vgg16_cifar`) contains all of them:
@@ -17,7 +19,7 @@ use std::time::Instant;
 use ndarray::s;
 use snncc::ecc::{self, ConvertOptions};
 use snncc::snn::{self, Propagation};
-use snncc::{data, import};
+use snncc::{bitsim, data, import, quant};
 
 /// A memory figure of this process from /proc/self/status (Linux), in MiB:
 /// `VmHWM` is the peak resident set, `VmRSS` the current one.
@@ -88,7 +90,7 @@ fn main() {
         );
         let x = images.slice(s![..n, .., .., ..]);
         for t in [64usize, 256] {
-            let mut dense_rate = f64::NAN;
+            let (mut dense_rate, mut auto_rate) = (f64::NAN, f64::NAN);
             for (label, mode) in [
                 ("dense", Propagation::Dense),
                 ("event", Propagation::Event),
@@ -118,6 +120,31 @@ fn main() {
                     rate / dense_rate,
                     r.synops_per_image * n as f64 / secs / 1e9,
                     100.0 * r.accuracy,
+                );
+                if mode == Propagation::Auto {
+                    auto_rate = rate;
+                }
+            }
+            // The bit-accurate integer simulator, 8-bit weights, automatic
+            // formats; its target is to be no slower than the float one.
+            if wanted(&format!("{model} T={t} fixed8")) {
+                let options = quant::QuantOptions::with_bits(8, t);
+                let spec = quant::choose_formats(&conv.model, &options).expect("formats");
+                let q = quant::quantize_model(&conv.model, &spec)
+                    .expect("quantise")
+                    .model;
+                let started = Instant::now();
+                let report =
+                    bitsim::simulate_quantized(&q, x, Some(&labels[..n]), &[t], None, &|| {});
+                let secs = started.elapsed().as_secs_f64();
+                let rate = n as f64 / secs;
+                let r = &report.runs[0];
+                println!(
+                    "  T={t:3} fixed8: {rate:6.0} images/s ({:5.2}x float auto), {:5.2} G SynOps/s, accuracy {:.2}%, {} overflows",
+                    rate / auto_rate,
+                    r.synops_per_image * n as f64 / secs / 1e9,
+                    100.0 * r.accuracy,
+                    report.overflows,
                 );
             }
         }

@@ -5,10 +5,13 @@
 //! `import` (Keras file -> [`ir::Graph`]), `reference` (float inference of the
 //! graph), and `data` (the input readers). See docs/architecture.md.
 
+pub mod bitsim;
+pub mod config;
 pub mod data;
 pub mod ecc;
 pub mod import;
 pub mod ir;
+pub mod quant;
 pub mod reference;
 pub mod report;
 pub mod snn;

@@ -41,6 +41,53 @@ pub fn convert_keras(
     Ok((graph, conversion, seconds))
 }
 
+/// A network to simulate or quantise: converted from a Keras model now
+/// (with the CNN it came from), or read from a directory.
+pub enum Network {
+    Converted {
+        graph: Graph,
+        conversion: Conversion,
+        seconds: f64,
+    },
+    Dir(snncc::snn::SnnModel),
+}
+
+impl Network {
+    pub fn model(&self) -> &snncc::snn::SnnModel {
+        match self {
+            Network::Converted { conversion, .. } => &conversion.model,
+            Network::Dir(m) => m,
+        }
+    }
+}
+
+/// Read a converted directory, or convert a Keras model with `calib`.
+pub fn load_network(
+    model: &Path,
+    calib: Option<&Path>,
+    flags: &ConvertFlags,
+) -> anyhow::Result<Network> {
+    if snncc::snn::is_net_dir(model) {
+        let mut net = snncc::snn::load_net(model)?;
+        if let Some(h) = flags.h {
+            net.h = h;
+        }
+        return Ok(Network::Dir(net));
+    }
+    let Some(calib) = calib else {
+        bail!(
+            "{} is a Keras model: --calib is needed to measure activation scales (or pass a directory made by snncc convert)",
+            model.display()
+        );
+    };
+    let (graph, conversion, seconds) = convert_keras(model, calib, flags)?;
+    Ok(Network::Converted {
+        graph,
+        conversion,
+        seconds,
+    })
+}
+
 pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
     if args.output.exists() && !args.output.is_dir() {
         bail!("{} exists and is not a directory", args.output.display());

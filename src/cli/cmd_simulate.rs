@@ -11,6 +11,7 @@ use snncc::report::Table;
 use snncc::snn::{self, metrics};
 use snncc::{data, reference};
 
+use super::cmd_convert::Network;
 use super::progress;
 use super::SimulateArgs;
 
@@ -36,27 +37,28 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         bail!("--timesteps must be positive");
     }
     // A converted directory carries no CNN: no CNN accuracy, no correlation.
-    let (graph, conversion, convert_seconds) = if snn::is_net_dir(&args.model) {
-        let mut model = snn::load_net(&args.model)?;
-        if let Some(h) = args.convert.h {
-            model.h = h;
-        }
-        (None, Err(model), 0.0)
-    } else {
-        let Some(calib) = &args.calib else {
-            bail!(
-                "{} is a Keras model: --calib is needed to measure activation scales (or pass a directory made by snncc convert)",
-                args.model.display()
-            );
-        };
-        let (graph, conversion, seconds) =
-            super::cmd_convert::convert_keras(&args.model, calib, &args.convert)?;
-        (Some(graph), Ok(conversion), seconds)
+    let network =
+        super::cmd_convert::load_network(&args.model, args.calib.as_deref(), &args.convert)?;
+    let (graph, conversion, convert_seconds) = match network {
+        Network::Converted {
+            graph,
+            conversion,
+            seconds,
+        } => (Some(graph), Ok(conversion), seconds),
+        Network::Dir(model) => (None, Err(model), 0.0),
     };
     let snn_model = match &conversion {
         Ok(c) => &c.model,
         Err(m) => m,
     };
+    let t_max = *timesteps.last().expect("checked non-empty");
+    let quantized = super::cmd_quantize::resolve(
+        snn_model,
+        args.bits,
+        args.quant.as_deref(),
+        &args.formats,
+        t_max,
+    )?;
     let mut images = data::read_images(&args.data)?;
     let mut labels = data::read_labels(&args.labels)?;
     if labels.len() != images.dim().0 {
@@ -135,14 +137,24 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     };
     let bar = progress::bar(n, &format!("snn T={}", timesteps.last().unwrap_or(&0)));
     let started = Instant::now();
-    let report = snn::simulate_dataset(
-        snn_model,
-        images.view(),
-        Some(&labels),
-        &timesteps,
-        reference_acts,
-        &|| bar.inc(1),
-    );
+    let report = match &quantized {
+        Some(q) => snncc::bitsim::simulate_quantized(
+            &q.model,
+            images.view(),
+            Some(&labels),
+            &timesteps,
+            reference_acts,
+            &|| bar.inc(1),
+        ),
+        None => snn::simulate_dataset(
+            snn_model,
+            images.view(),
+            Some(&labels),
+            &timesteps,
+            reference_acts,
+            &|| bar.inc(1),
+        ),
+    };
     bar.finish_and_clear();
     let sim_seconds = started.elapsed().as_secs_f64();
 
@@ -178,7 +190,13 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
                 "changes": c.log.changes, "warnings": c.log.warnings})),
             "simulation_seconds": sim_seconds,
             "images_per_second": n as f64 / sim_seconds.max(1e-9),
+            "datapath": if quantized.is_some() { "fixed" } else { "float" },
         });
+        let mut doc = doc;
+        if let Some(q) = &quantized {
+            doc["quant"] = super::cmd_quantize::quant_json(q);
+            doc["overflows"] = json!(report.overflows);
+        }
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
@@ -201,6 +219,17 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             args.model.display(),
             snn_model.h
         ),
+    }
+    if let Some(q) = &quantized {
+        println!(
+            "fixed point: input {} ({} bits), {} rounding, {} on overflow, weight memory {} bits",
+            q.model.input.format,
+            q.model.input.format.bits(),
+            q.model.rounding.name(),
+            q.model.overflow.name(),
+            q.model.weight_memory_bits()
+        );
+        println!("{}", super::cmd_quantize::formats_table(q).render());
     }
     let mut table = Table::new([
         "T",
@@ -232,6 +261,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         "rate",
         "SynOps/img",
         "corr(CNN,SNN)",
+        "overflows/img",
     ]);
     for l in &report.layers {
         layers.row([
@@ -242,6 +272,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             format!("{:.4}", l.firing_rate),
             format!("{:.0}", l.synops_per_image),
             l.correlation.map_or("-".into(), |c| format!("{c:.3}")),
+            format!("{}", l.overflows_per_image),
         ]);
     }
     println!("per layer at T={t_max}:\n{}", layers.render());

@@ -3,6 +3,7 @@
 mod cmd_convert;
 mod cmd_eval;
 mod cmd_inspect;
+mod cmd_quantize;
 mod cmd_simulate;
 mod progress;
 
@@ -73,6 +74,98 @@ docs/snn-format.md) and one .npy file per weight array. It can be edited and
 is checked when read back; simulate and inspect accept it in place of a
 Keras model.")]
     Convert(ConvertArgs),
+    /// Choose fixed-point formats for a network and write them as YAML.
+    #[command(after_help = "Examples:
+  snncc quantize examples/models/lenet.keras --calib examples/data/calib-images.npy \\
+      --bits 8 -o lenet-q8.yaml
+  snncc simulate examples/models/lenet.keras --calib examples/data/calib-images.npy \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
+      --quant lenet-q8.yaml --timesteps 64
+
+Weights get --bits bits each; every layer has a free scale chosen so its
+largest weight uses the whole range, and the threshold and bias share the
+weights' unit, so the datapath is integers only. The membrane is made
+exactly as wide as the range --timesteps steps can provably reach, so no
+overflow can happen. Edit the YAML per layer and pass it back with --quant;
+the arithmetic is specified in docs/fixed-point.md.")]
+    Quantize(QuantizeArgs),
+}
+
+/// Fixed-point simulation options (shared by `simulate` and `quantize`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FormatFlags {
+    /// Bits of the input format (signed; 9 holds 8-bit pixels exactly).
+    #[arg(long, default_value_t = 9, value_name = "BITS")]
+    pub input_bits: u32,
+    /// How parameters and inputs are rounded to integers.
+    #[arg(long, value_enum, default_value = "nearest-even")]
+    pub rounding: RoundingArg,
+    /// What happens to a value outside its format.
+    #[arg(long, value_enum, default_value = "saturate")]
+    pub overflow: OverflowArg,
+}
+
+/// `--rounding` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoundingArg {
+    NearestEven,
+    Nearest,
+    TowardZero,
+    Floor,
+}
+
+impl From<RoundingArg> for snncc::quant::Rounding {
+    fn from(r: RoundingArg) -> Self {
+        use snncc::quant::Rounding;
+        match r {
+            RoundingArg::NearestEven => Rounding::NearestEven,
+            RoundingArg::Nearest => Rounding::Nearest,
+            RoundingArg::TowardZero => Rounding::TowardZero,
+            RoundingArg::Floor => Rounding::Floor,
+        }
+    }
+}
+
+/// `--overflow` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OverflowArg {
+    Saturate,
+    Wrap,
+}
+
+impl From<OverflowArg> for snncc::quant::Overflow {
+    fn from(o: OverflowArg) -> Self {
+        match o {
+            OverflowArg::Saturate => snncc::quant::Overflow::Saturate,
+            OverflowArg::Wrap => snncc::quant::Overflow::Wrap,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QuantizeArgs {
+    /// Keras model file (.h5 or .keras), or a directory written by
+    /// `snncc convert`.
+    pub model: PathBuf,
+    /// Calibration images (needed for a Keras model).
+    #[arg(long, value_name = "XC")]
+    pub calib: Option<PathBuf>,
+    /// Bits of every weight format.
+    #[arg(long, value_name = "W")]
+    pub bits: u32,
+    /// Longest simulation the membrane widths must cover.
+    #[arg(long, default_value_t = 256, value_name = "T")]
+    pub timesteps: usize,
+    /// Where to write the quantisation YAML.
+    #[arg(short, long, value_name = "Q.yaml")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub formats: FormatFlags,
+    #[command(flatten)]
+    pub convert: ConvertFlags,
+    /// Also print the chosen formats as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -183,6 +276,16 @@ pub struct SimulateArgs {
     pub limit: Option<usize>,
     #[command(flatten)]
     pub convert: ConvertFlags,
+    /// Simulate in fixed point with automatic formats and W-bit weights
+    /// (the bit-accurate integer simulator; docs/fixed-point.md).
+    #[arg(long, value_name = "W", conflicts_with = "quant")]
+    pub bits: Option<u32>,
+    /// Simulate in fixed point with the formats of a YAML file written by
+    /// `snncc quantize` (and possibly edited).
+    #[arg(long, value_name = "Q.yaml")]
+    pub quant: Option<PathBuf>,
+    #[command(flatten)]
+    pub formats: FormatFlags,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -195,5 +298,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => cmd_eval::run(&args),
         Command::Simulate(args) => cmd_simulate::run(&args),
         Command::Convert(args) => cmd_convert::run(&args),
+        Command::Quantize(args) => cmd_quantize::run(&args),
     }
 }

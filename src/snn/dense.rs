@@ -11,7 +11,7 @@ use crate::ir::{window_range, Pad};
 
 /// Geometry of a map, channels last.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Dims {
+pub(crate) struct Dims {
     pub h: usize,
     pub w: usize,
     pub c: usize,

@@ -5,8 +5,47 @@
 use ndarray::{ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 
-use super::model::SnnModel;
+use super::model::{Neurons, SnnModel};
 use super::sim::{ImageRun, Propagation, Simulator};
+
+/// A time-stepped simulator of one image at a time (the float one here, the
+/// integer one in `bitsim`); one per worker thread, reused across images.
+pub trait Engine: Send {
+    /// Simulate one image up to the largest of the sorted `timesteps`.
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun;
+    /// Spike counts per neuron of each layer after the last `run`.
+    fn counts(&self) -> &[Vec<u32>];
+}
+
+/// What a report says about a layer besides its measurements.
+#[derive(Debug, Clone)]
+pub struct LayerInfo {
+    pub name: String,
+    pub kind: &'static str,
+    pub neurons: usize,
+    /// Whether it emits spikes (its rate is compared with the CNN's).
+    pub spikes: bool,
+}
+
+impl LayerInfo {
+    pub fn of(model: &SnnModel) -> Vec<LayerInfo> {
+        model
+            .layers
+            .iter()
+            .map(|l| LayerInfo {
+                name: l.name.clone(),
+                kind: match l.neurons {
+                    Neurons::IntegrateAndFire { .. } => "if",
+                    Neurons::MaxGate { .. } => "maxgate",
+                    Neurons::Readout => "readout",
+                    Neurons::SpikeCountReadout { .. } => "count_readout",
+                },
+                neurons: l.size(),
+                spikes: l.spikes(),
+            })
+            .collect()
+    }
+}
 
 /// Energy per operation at 45 nm (Horowitz, ISSCC 2014), picojoules: a
 /// 32-bit float add for each synaptic operation of the SNN, a 32-bit float
@@ -43,6 +82,9 @@ pub struct LayerSummary {
     /// Pearson correlation of CNN activation / lambda and SNN rate over all
     /// neurons and images (`None` without reference activations).
     pub correlation: Option<f64>,
+    /// Saturation or wrap-around events of the membrane per image (always 0
+    /// in the float simulator).
+    pub overflows_per_image: f64,
 }
 
 /// A whole simulation.
@@ -53,6 +95,8 @@ pub struct SimReport {
     pub layers: Vec<LayerSummary>,
     pub cnn_macs_per_image: u64,
     pub input_macs_per_image: f64,
+    /// Membrane saturation/wrap events over all images and layers.
+    pub overflows: u64,
 }
 
 /// Streaming sums for a Pearson correlation.
@@ -125,6 +169,7 @@ struct Totals {
     synops: Vec<u64>,
     layer_spikes: Vec<u64>,
     layer_synops: Vec<u64>,
+    layer_overflows: Vec<u64>,
     input_macs: u64,
     pearson: Vec<Pearson>,
 }
@@ -138,6 +183,7 @@ impl Totals {
             synops: vec![0; timesteps],
             layer_spikes: vec![0; layers],
             layer_synops: vec![0; layers],
+            layer_overflows: vec![0; layers],
             input_macs: 0,
             pearson: vec![Pearson::default(); layers],
         }
@@ -156,6 +202,9 @@ impl Totals {
         for (t, r) in self.layer_synops.iter_mut().zip(&run.layer_synops) {
             *t += r;
         }
+        for (t, r) in self.layer_overflows.iter_mut().zip(&run.layer_overflows) {
+            *t += r;
+        }
         self.input_macs += run.input_macs;
     }
 
@@ -167,6 +216,7 @@ impl Totals {
         sum(&mut self.synops, &o.synops);
         sum(&mut self.layer_spikes, &o.layer_spikes);
         sum(&mut self.layer_synops, &o.layer_synops);
+        sum(&mut self.layer_overflows, &o.layer_overflows);
         self.input_macs += o.input_macs;
         for (a, b) in self.pearson.iter_mut().zip(&o.pearson) {
             a.merge(b);
@@ -185,23 +235,47 @@ pub fn simulate_dataset_with(
     progress: &(dyn Fn() + Sync),
     propagation: Propagation,
 ) -> SimReport {
+    let make = || Simulator::with_propagation(model, propagation);
+    simulate_engine(
+        &make,
+        &LayerInfo::of(model),
+        model.cnn_macs,
+        images,
+        labels,
+        timesteps,
+        reference,
+        progress,
+    )
+}
+
+/// Simulate every image with engines from `make` (one per worker thread),
+/// in parallel, and summarise. `layers` describes the engine's layers.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_engine<E: Engine>(
+    make: &(dyn Fn() -> E + Sync),
+    layers: &[LayerInfo],
+    cnn_macs: u64,
+    images: ArrayView4<f32>,
+    labels: Option<&[usize]>,
+    timesteps: &[usize],
+    reference: Option<ReferenceActivations>,
+    progress: &(dyn Fn() + Sync),
+) -> SimReport {
     let n = images.dim().0;
-    let layers = model.layers.len();
     let t_max = *timesteps.last().expect("at least one T") as f64;
-    let fresh = || Totals::new(timesteps.len(), layers);
+    let fresh = || Totals::new(timesteps.len(), layers.len());
     let totals = (0..n)
         .into_par_iter()
         .fold(
-            || None::<(Simulator, Totals)>,
+            || None::<(E, Totals)>,
             |state, i| {
-                let (mut sim, mut totals) = state
-                    .unwrap_or_else(|| (Simulator::with_propagation(model, propagation), fresh()));
+                let (mut sim, mut totals) = state.unwrap_or_else(|| (make(), fresh()));
                 let image = images.index_axis(Axis(0), i);
                 let run = sim.run(image, timesteps);
                 if let Some(reference) = reference {
                     let acts = reference(image);
                     for (li, (act, counts)) in acts.iter().zip(sim.counts()).enumerate() {
-                        if !model.layers[li].spikes() {
+                        if !layers[li].spikes {
                             continue;
                         }
                         for (&a, &k) in act.iter().zip(counts) {
@@ -218,7 +292,8 @@ pub fn simulate_dataset_with(
         .map(|s| s.map_or_else(fresh, |(_, t)| t))
         .reduce(fresh, Totals::merge);
     summarise(
-        model,
+        layers,
+        cnn_macs,
         &totals,
         labels.is_some(),
         timesteps,
@@ -227,7 +302,8 @@ pub fn simulate_dataset_with(
 }
 
 fn summarise(
-    model: &SnnModel,
+    layers: &[LayerInfo],
+    cnn_macs: u64,
     totals: &Totals,
     labelled: bool,
     timesteps: &[usize],
@@ -235,7 +311,7 @@ fn summarise(
 ) -> SimReport {
     let n = totals.images.max(1) as f64;
     let input_macs = totals.input_macs as f64 / n;
-    let cnn_energy = model.cnn_macs as f64 * E_MAC_PJ;
+    let cnn_energy = cnn_macs as f64 * E_MAC_PJ;
     let runs = timesteps
         .iter()
         .enumerate()
@@ -260,29 +336,24 @@ fn summarise(
         })
         .collect();
     let t_max = *timesteps.last().expect("at least one T") as f64;
-    let layers = model
-        .layers
+    let layers = layers
         .iter()
         .enumerate()
         .map(|(li, l)| {
             let spikes = totals.layer_spikes[li] as f64 / n;
             LayerSummary {
                 name: l.name.clone(),
-                kind: match l.neurons {
-                    super::Neurons::IntegrateAndFire { .. } => "if",
-                    super::Neurons::MaxGate { .. } => "maxgate",
-                    super::Neurons::Readout => "readout",
-                    super::Neurons::SpikeCountReadout { .. } => "count_readout",
-                },
-                neurons: l.size(),
+                kind: l.kind,
+                neurons: l.neurons,
                 spikes_per_image: spikes,
-                firing_rate: spikes / (l.size() as f64 * t_max),
+                firing_rate: spikes / (l.neurons as f64 * t_max),
                 synops_per_image: totals.layer_synops[li] as f64 / n,
-                correlation: if correlate && l.spikes() {
+                correlation: if correlate && l.spikes {
                     totals.pearson[li].value()
                 } else {
                     None
                 },
+                overflows_per_image: totals.layer_overflows[li] as f64 / n,
             }
         })
         .collect();
@@ -290,7 +361,8 @@ fn summarise(
         n: totals.images,
         runs,
         layers,
-        cnn_macs_per_image: model.cnn_macs,
+        cnn_macs_per_image: cnn_macs,
+        overflows: totals.layer_overflows.iter().sum(),
         input_macs_per_image: input_macs,
     }
 }

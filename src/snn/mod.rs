@@ -2,14 +2,17 @@
 //! metrics of a simulation, and the on-disk network directory.
 
 mod check;
-mod dense;
+pub(crate) mod dense;
+pub(crate) mod fanout;
 pub mod metrics;
 mod model;
+pub(crate) mod pack;
 pub mod rates;
 pub mod sim;
 pub mod store;
 
 pub use check::check_model;
+pub use fanout::Value;
 pub use metrics::{simulate_dataset, simulate_dataset_with, LayerSummary, RunSummary, SimReport};
 pub use model::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
 pub use sim::Propagation;

@@ -8,8 +8,10 @@
 
 use ndarray::ArrayView3;
 
+use super::fanout::{argmax_count, gate, scatter_conv, FanOut};
 use super::model::{Neurons, SnnModel, Source, Synapses};
-use crate::ir::window_range;
+#[cfg(target_arch = "x86_64")]
+use super::pack::pack_quad;
 
 /// The result of simulating one image.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +25,8 @@ pub struct ImageRun {
     /// Per layer, at the largest `T`: spikes and SynOps caused by its input.
     pub layer_spikes: Vec<u64>,
     pub layer_synops: Vec<u64>,
+    /// Per layer: membrane saturation/wrap events (integer simulator).
+    pub layer_overflows: Vec<u64>,
     /// Multiply-accumulates of the analog input current (done once).
     pub input_macs: u64,
 }
@@ -96,7 +100,7 @@ impl<'m> Simulator<'m> {
             .map(|(li, l)| {
                 l.inputs
                     .iter()
-                    .map(|c| FanOut::build(&c.synapses, source_dims(c.source), out_dims[li]))
+                    .map(|c| fanout_of(&c.synapses, source_dims(c.source), out_dims[li]))
                     .collect()
             })
             .collect();
@@ -126,21 +130,23 @@ impl<'m> Simulator<'m> {
             bias_maps,
         }
     }
+}
 
-    /// Spike counts per neuron of each layer after the last `run`.
-    pub fn counts(&self) -> &[Vec<u32>] {
+impl super::metrics::Engine for Simulator<'_> {
+    fn counts(&self) -> &[Vec<u32>] {
         &self.counts
     }
 
     /// Simulate one image (`H x W x C`) up to the largest of `timesteps`
     /// (sorted ascending), reading out at each of them.
-    pub fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
         let model = self.model;
         let input: Vec<f32> = image.iter().copied().collect();
         let t_max = timesteps.last().copied().unwrap_or(0);
         let mut out = ImageRun {
             layer_spikes: vec![0; model.layers.len()],
             layer_synops: vec![0; model.layers.len()],
+            layer_overflows: vec![0; model.layers.len()],
             ..Default::default()
         };
         for (li, layer) in model.layers.iter().enumerate() {
@@ -225,7 +231,9 @@ impl<'m> Simulator<'m> {
         }
         out
     }
+}
 
+impl Simulator<'_> {
     /// Current of layer `li` for this step: bias plus the fan-out of every
     /// spike of its source layers. Returns the synaptic operations done.
     fn propagate(&mut self, li: usize, layer_synops: &mut u64) -> u64 {
@@ -296,65 +304,22 @@ impl<'m> Simulator<'m> {
     }
 }
 
-/// Where each source pixel's activity goes, precomputed once per model so the
-/// per-spike work is table lookups and contiguous vector adds (CSR layout).
-#[derive(Debug, Clone, Default)]
-struct FanOut {
-    /// `entries[start[p]..start[p + 1]]` belong to source pixel `p`.
-    start: Vec<u32>,
-    /// (kernel offset of the tap, output pixel) pairs; the kernel offset is
-    /// `(ky * kw + kx) * cin * cout` for convolutions and unused for pools.
-    entries: Vec<(u32, u32)>,
-    /// For average pools: 1 / in-bounds window size per output pixel
-    /// (TensorFlow's average pooling ignores padding).
-    inv_counts: Vec<f32>,
-}
-
-impl FanOut {
-    fn build(synapses: &Synapses, src: Dims, out: Dims) -> FanOut {
-        let (size, strides, pad, cin_cout) = match synapses {
-            Synapses::Conv {
-                kernel,
-                strides,
-                pad,
-            } => {
-                let (kh, kw, cin, cout) = kernel.dim();
-                ((kh, kw), *strides, *pad, cin * cout)
-            }
-            Synapses::AvgPool {
-                size, strides, pad, ..
-            } => (*size, *strides, *pad, 0),
-            _ => return FanOut::default(),
-        };
-        let mut start = Vec::with_capacity(src.h * src.w + 1);
-        let mut entries = Vec::new();
-        for y in 0..src.h {
-            for x in 0..src.w {
-                start.push(entries.len() as u32);
-                for (ky, oy) in targets(y + pad.top, size.0, strides.0, out.h) {
-                    for (kx, ox) in targets(x + pad.left, size.1, strides.1, out.w) {
-                        let k_off = (ky * size.1 + kx) * cin_cout;
-                        entries.push((k_off as u32, (oy * out.w + ox) as u32));
-                    }
-                }
-            }
+/// The routing tables of a float synapse group (empty for dense and
+/// one-to-one groups, which need none).
+fn fanout_of(synapses: &Synapses, src: Dims, out: Dims) -> FanOut {
+    match synapses {
+        Synapses::Conv {
+            kernel,
+            strides,
+            pad,
+        } => {
+            let (kh, kw, cin, cout) = kernel.dim();
+            FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false)
         }
-        start.push(entries.len() as u32);
-        let inv_counts = match synapses {
-            Synapses::AvgPool { .. } => {
-                window_inv_counts(src, out, size, strides, pad.top, pad.left)
-            }
-            _ => Vec::new(),
-        };
-        FanOut {
-            start,
-            entries,
-            inv_counts,
-        }
-    }
-
-    fn of(&self, pixel: usize) -> &[(u32, u32)] {
-        &self.entries[self.start[pixel] as usize..self.start[pixel + 1] as usize]
+        Synapses::AvgPool {
+            size, strides, pad, ..
+        } => FanOut::windows(*size, *strides, *pad, 0, src, out, true),
+        _ => FanOut::default(),
     }
 }
 
@@ -437,104 +402,6 @@ fn scatter_spikes(
     ops
 }
 
-/// Convolution fan-out of binary spikes: per spike and tap, one kernel row
-/// (`cout` weights of one input channel) added to one output pixel.
-///
-/// This is the simulator's hottest loop. Common channel counts get a copy
-/// specialised on `cout`, so each row add is a few straight-line vector
-/// instructions instead of a counted loop with a scalar tail; where the CPU
-/// has AVX the same code is compiled a second time for 8-wide vectors and
-/// chosen at run time (the binary stays portable to any x86-64).
-fn scatter_conv(
-    k: &[f32],
-    cin: usize,
-    cout: usize,
-    spikes: &[u32],
-    fanout: &FanOut,
-    current: &mut [f32],
-) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU supports AVX (checked just above).
-        return unsafe { scatter_conv_avx(k, cin, cout, spikes, fanout, current) };
-    }
-    scatter_conv_dispatch(k, cin, cout, spikes, fanout, current)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn scatter_conv_avx(
-    k: &[f32],
-    cin: usize,
-    cout: usize,
-    spikes: &[u32],
-    fanout: &FanOut,
-    current: &mut [f32],
-) -> u64 {
-    scatter_conv_dispatch(k, cin, cout, spikes, fanout, current)
-}
-
-#[inline(always)]
-fn scatter_conv_dispatch(
-    k: &[f32],
-    cin: usize,
-    cout: usize,
-    spikes: &[u32],
-    fanout: &FanOut,
-    current: &mut [f32],
-) -> u64 {
-    match cout {
-        4 => scatter_conv_fixed::<4>(k, cin, spikes, fanout, current),
-        8 => scatter_conv_fixed::<8>(k, cin, spikes, fanout, current),
-        16 => scatter_conv_fixed::<16>(k, cin, spikes, fanout, current),
-        32 => scatter_conv_fixed::<32>(k, cin, spikes, fanout, current),
-        64 => scatter_conv_fixed::<64>(k, cin, spikes, fanout, current),
-        _ => {
-            let mut ops = 0u64;
-            for &idx in spikes {
-                let (px, ci) = (idx as usize / cin, idx as usize % cin);
-                let taps = fanout.of(px);
-                for &(k_off, o_px) in taps {
-                    let (k0, o0) = (k_off as usize + ci * cout, o_px as usize * cout);
-                    add_row(&mut current[o0..o0 + cout], &k[k0..k0 + cout]);
-                }
-                ops += (taps.len() * cout) as u64;
-            }
-            ops
-        }
-    }
-}
-
-/// `scatter_conv` for a channel count `C` known at compile time.
-#[inline(always)]
-fn scatter_conv_fixed<const C: usize>(
-    k: &[f32],
-    cin: usize,
-    spikes: &[u32],
-    fanout: &FanOut,
-    current: &mut [f32],
-) -> u64 {
-    let mut ops = 0u64;
-    for &idx in spikes {
-        let (px, ci) = (idx as usize / cin, idx as usize % cin);
-        let taps = fanout.of(px);
-        let channel = ci * C;
-        for &(k_off, o_px) in taps {
-            let row: &[f32; C] = k[k_off as usize + channel..][..C]
-                .try_into()
-                .expect("a slice of length C");
-            let dst: &mut [f32; C] = (&mut current[o_px as usize * C..][..C])
-                .try_into()
-                .expect("a slice of length C");
-            for (d, &w) in dst.iter_mut().zip(row) {
-                *d += w;
-            }
-        }
-        ops += (taps.len() * C) as u64;
-    }
-    ops
-}
-
 /// One step of a layer of IF neurons (docs/ecc.md): `V += I`; where
 /// `V >= theta`, spike and `V -= theta`. Spiking neurons' indices are
 /// appended to `spikes` in increasing order.
@@ -558,24 +425,6 @@ fn integrate_and_fire(
     let mut count = 0usize;
     #[cfg(target_arch = "x86_64")]
     let done = {
-        /// For each 4-bit fire mask: the fired lanes, left-packed.
-        const PACK: [[u32; 4]; 16] = {
-            let mut t = [[0u32; 4]; 16];
-            let mut m = 0;
-            while m < 16 {
-                let (mut n, mut lane) = (0, 0);
-                while lane < 4 {
-                    if m & (1 << lane) != 0 {
-                        t[m][n] = lane as u32;
-                        n += 1;
-                    }
-                    lane += 1;
-                }
-                m += 1;
-            }
-            t
-        };
-        const POPCOUNT: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
         let quads = v.len() / 4 * 4;
         // SAFETY: SSE2 is always present on x86-64; loads and stores of `v`
         // and `current` are below `quads <= v.len()`; the packed store
@@ -591,10 +440,7 @@ fn integrate_and_fire(
                 let fire = _mm_cmpge_ps(x, th);
                 _mm_storeu_ps(pv, _mm_sub_ps(x, _mm_and_ps(fire, th)));
                 let mask = _mm_movemask_ps(fire) as usize;
-                let lanes = _mm_loadu_si128(PACK[mask].as_ptr().cast());
-                let idx = _mm_add_epi32(lanes, _mm_set1_epi32(base as i32));
-                _mm_storeu_si128(out.add(count).cast(), idx);
-                count += usize::from(POPCOUNT[mask]);
+                count += pack_quad(mask, base as u32, out.add(count));
             }
         }
         quads
@@ -717,89 +563,10 @@ fn scatter_values(
     ops
 }
 
-/// Output positions (with the kernel offset reaching them) along one axis for
-/// an input at padded coordinate `p`: all `o` with `o * s <= p < o * s + k`.
-fn targets(p: usize, k: usize, s: usize, out: usize) -> impl Iterator<Item = (usize, usize)> {
-    let lo = (p + 1).saturating_sub(k).div_ceil(s);
-    let hi = (p / s).min(out.saturating_sub(1));
-    (lo..=hi)
-        .filter(move |_| out > 0)
-        .map(move |o| (p - o * s, o))
-}
-
-/// 1 / number of in-bounds inputs of each output window (TensorFlow's
-/// average pooling ignores padding).
-fn window_inv_counts(
-    src: Dims,
-    out: Dims,
-    size: (usize, usize),
-    strides: (usize, usize),
-    top: usize,
-    left: usize,
-) -> Vec<f32> {
-    let axis =
-        |o: usize, s: usize, k: usize, pad: usize, n: usize| window_range(o, s, k, pad, n).len();
-    let mut inv = Vec::with_capacity(out.h * out.w);
-    for oy in 0..out.h {
-        for ox in 0..out.w {
-            let n =
-                axis(oy, strides.0, size.0, top, src.h) * axis(ox, strides.1, size.1, left, src.w);
-            inv.push(if n == 0 { 0.0 } else { 1.0 / n as f32 });
-        }
-    }
-    inv
-}
-
-/// Spiking max pooling. Each output tracks the maximum accumulated spike
-/// count of its window: it spikes exactly when that maximum grows, so its
-/// own count always equals the window's largest count (this step
-/// included). While one input leads, this passes that input's spikes; when
-/// inputs tie or the lead changes, it still never double-counts (a max over
-/// counts rises by at most one per step). `gate_counts` is updated here.
-#[allow(clippy::too_many_arguments)]
-fn gate(
-    src_spikes: &[u32],
-    counts: &[u32],
-    gate_counts: &mut [u32],
-    src: Dims,
-    out: Dims,
-    size: (usize, usize),
-    strides: (usize, usize),
-    pad: (usize, usize),
-    emitted: &mut Vec<u32>,
-) {
-    for &idx in src_spikes {
-        let idx = idx as usize;
-        let c = idx % src.c;
-        let px = idx / src.c;
-        let (y, x) = (px / src.w, px % src.w);
-        for (_, oy) in targets(y + pad.0, size.0, strides.0, out.h) {
-            for (_, ox) in targets(x + pad.1, size.1, strides.1, out.w) {
-                let o = (oy * out.w + ox) * out.c + c;
-                // Only a spiking input's own count grew, so the window max
-                // can exceed the gate's count only through it.
-                if counts[idx] > gate_counts[o] {
-                    gate_counts[o] += 1;
-                    emitted.push(o as u32);
-                }
-            }
-        }
-    }
-}
-
-/// Index of the largest spike count; ties go to the lowest index.
-fn argmax_count(counts: &[u32]) -> usize {
-    let mut best = 0;
-    for (i, &c) in counts.iter().enumerate() {
-        if c > counts[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::fanout::targets;
+    use super::super::metrics::Engine;
     use super::*;
     use crate::ir::{Pad, Shape};
     use crate::snn::{Connection, SnnLayer};
@@ -1129,7 +896,7 @@ mod tests {
                 },
             };
             let spikes: Vec<u32> = (0..90).filter(|i| i % 3 != 1).collect();
-            let fanout = FanOut::build(&synapses, src, out);
+            let fanout = fanout_of(&synapses, src, out);
             let mut event = vec![0.0; 9 * cout];
             let ops = scatter_spikes(&synapses, &spikes, src, &fanout, &mut event);
             let mut dense = vec![0.0; 9 * cout];

@@ -1,0 +1,498 @@
+//! One worker's integer simulator (docs/fixed-point.md §4): per step, layers
+//! in order; a layer's current starts at its bias, every spike of its
+//! sources adds its (aligned) weights, then each neuron does the IF step of
+//! `quant::arith`. Integer addition is exact and the accumulator is wide
+//! enough by construction, so the order of the adds cannot matter.
+
+use ndarray::ArrayView3;
+
+use crate::ir::Pad;
+use crate::quant::arith::{self, Word};
+use crate::quant::{QLayerKind, QNeurons, QSynapses, QuantModel};
+use crate::snn::dense::Dims;
+use crate::snn::fanout::{argmax_count, gate, scatter_conv, FanOut, Value};
+use crate::snn::metrics::Engine;
+use crate::snn::sim::ImageRun;
+use crate::snn::Source;
+
+/// A synapse group with its weights aligned to the membrane's unit.
+enum Routes<W> {
+    Conv {
+        kernel: Vec<W>,
+        cin: usize,
+        cout: usize,
+        fanout: FanOut,
+    },
+    Dense {
+        kernel: Vec<W>,
+        units: usize,
+    },
+    /// `weights[(n - 1) * C + c]` for a window of `n` inputs.
+    AvgPool {
+        weights: Vec<W>,
+        fanout: FanOut,
+    },
+    GlobalAvgPool {
+        weights: Vec<W>,
+    },
+    Identity {
+        weights: Vec<W>,
+    },
+}
+
+struct Conn<W> {
+    source: usize,
+    src: Dims,
+    routes: Routes<W>,
+}
+
+enum StepKind {
+    Fire { theta: i64 },
+    Readout,
+}
+
+enum Plan<W> {
+    Neurons {
+        conns: Vec<Conn<W>>,
+        /// Raw weights and the shift to the membrane unit of an analog
+        /// input layer (its current is computed once per image).
+        analog: Option<(usize, u32)>,
+        bias_map: Vec<W>,
+        step: StepKind,
+        membrane_bits: u32,
+        /// Currents fit in 31 bits (the 32-bit vector step applies).
+        narrow: bool,
+        v0: W,
+        out: Dims,
+    },
+    Gate {
+        source: usize,
+        size: (usize, usize),
+        strides: (usize, usize),
+        pad: Pad,
+        src: Dims,
+        out: Dims,
+    },
+}
+
+/// Per-thread integer simulation state, reused across images.
+pub struct BitSimulator<'m, W> {
+    model: &'m QuantModel,
+    plans: Vec<Plan<W>>,
+    v: Vec<Vec<W>>,
+    current: Vec<Vec<W>>,
+    spikes: Vec<Vec<u32>>,
+    counts: Vec<Vec<u32>>,
+    input: Vec<i64>,
+    scratch: Vec<u32>,
+}
+
+fn align_all<W: Word>(raw: impl Iterator<Item = i64>, shift: u32) -> Vec<W> {
+    raw.map(|w| W::from_raw(arith::align(w, 0, shift) as i64))
+        .collect()
+}
+
+impl<'m, W: Word + Value> BitSimulator<'m, W> {
+    pub fn new(model: &'m QuantModel) -> BitSimulator<'m, W> {
+        let dims: Vec<Dims> = model.layers.iter().map(|l| Dims::of(l.shape)).collect();
+        let input_dims = Dims::of(model.input_shape);
+        let plans = model
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(li, l)| match &l.kind {
+                QLayerKind::MaxGate {
+                    source,
+                    size,
+                    strides,
+                    pad,
+                } => Plan::Gate {
+                    source: *source,
+                    size: *size,
+                    strides: *strides,
+                    pad: *pad,
+                    src: dims[*source],
+                    out: dims[li],
+                },
+                QLayerKind::Neurons(n) => {
+                    let m = n.formats.membrane.frac();
+                    let analog = n.inputs.iter().any(|c| c.source == Source::Input);
+                    let analog = analog.then(|| {
+                        let term = n.formats.weights.frac() + model.input.format.frac();
+                        (li, m - term)
+                    });
+                    let shift = m - n.formats.weights.frac();
+                    let conns = n
+                        .inputs
+                        .iter()
+                        .map(|c| {
+                            let (source, src) = match c.source {
+                                Source::Input => (usize::MAX, input_dims),
+                                Source::Layer(s) => (s, dims[s]),
+                            };
+                            Conn {
+                                source,
+                                src,
+                                routes: routes(&c.synapses, src, dims[li], shift),
+                            }
+                        })
+                        .collect();
+                    let c = dims[li].c;
+                    let bias_shift = m - n.formats.bias.frac();
+                    let bias_map = match &n.bias {
+                        Some(b) => (0..l.shape.len())
+                            .map(|i| W::from_raw(arith::align(b[i % c], 0, bias_shift) as i64))
+                            .collect(),
+                        None => vec![W::default(); l.shape.len()],
+                    };
+                    let step = match n.neurons {
+                        QNeurons::IntegrateAndFire { threshold }
+                        | QNeurons::SpikeCountReadout { threshold } => StepKind::Fire {
+                            theta: arith::align(threshold, n.formats.threshold.frac(), m) as i64,
+                        },
+                        QNeurons::Readout => StepKind::Readout,
+                    };
+                    Plan::Neurons {
+                        conns,
+                        analog,
+                        bias_map,
+                        step,
+                        membrane_bits: n.formats.membrane.bits(),
+                        narrow: n.accumulator_bits <= 31,
+                        v0: W::from_raw(n.v0),
+                        out: dims[li],
+                    }
+                }
+            })
+            .collect();
+        let sizes: Vec<usize> = model.layers.iter().map(|l| l.shape.len()).collect();
+        BitSimulator {
+            model,
+            plans,
+            v: sizes.iter().map(|&n| vec![W::default(); n]).collect(),
+            current: sizes.iter().map(|&n| vec![W::default(); n]).collect(),
+            spikes: sizes.iter().map(|&n| Vec::with_capacity(n)).collect(),
+            counts: sizes.iter().map(|&n| vec![0; n]).collect(),
+            input: Vec::new(),
+            scratch: vec![0; sizes.iter().copied().max().unwrap_or(0) + 4],
+        }
+    }
+
+    /// The analog layer's constant current: `bias + (sum of w * x) << shift`,
+    /// exact in 128 bits (docs/fixed-point.md §4.4). Returns the MACs done.
+    fn analog_current(&mut self, li: usize, shift: u32) -> u64 {
+        let QLayerKind::Neurons(n) = &self.model.layers[li].kind else {
+            unreachable!("a gate has no analog input")
+        };
+        let Plan::Neurons { bias_map, out, .. } = &self.plans[li] else {
+            unreachable!("plans follow the layers")
+        };
+        let src = Dims::of(self.model.input_shape);
+        let mut acc = vec![0i128; out.h * out.w * out.c];
+        let mut macs = 0u64;
+        for conn in &n.inputs {
+            macs += analog_terms(&conn.synapses, &self.input, src, *out, &mut acc);
+        }
+        for ((c, &b), a) in self.current[li].iter_mut().zip(bias_map).zip(acc) {
+            *c = W::from_raw((i128::from(b.raw()) + (a << shift)) as i64);
+        }
+        macs
+    }
+}
+
+/// Every (target, weight) term of analog activity, accumulated exactly;
+/// returns the multiplications done. Runs once per image, so it favours
+/// clarity over speed.
+fn analog_terms(synapses: &QSynapses, x: &[i64], src: Dims, out: Dims, acc: &mut [i128]) -> u64 {
+    let mut macs = 0u64;
+    let mut term = |o: usize, w: i64, x: i64| {
+        acc[o] += i128::from(w) * i128::from(x);
+        macs += 1;
+    };
+    match synapses {
+        QSynapses::Conv {
+            kernel,
+            strides,
+            pad,
+        } => {
+            let (kh, kw, cin, cout) = kernel.dim();
+            let fanout = FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false);
+            let k = kernel
+                .as_slice()
+                .expect("kernels are kept in standard layout");
+            for (idx, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0) {
+                let (px, ci) = (idx / cin, idx % cin);
+                for &(k_off, o_px) in fanout.of(px) {
+                    for co in 0..cout {
+                        term(
+                            o_px as usize * cout + co,
+                            k[k_off as usize + ci * cout + co],
+                            v,
+                        );
+                    }
+                }
+            }
+        }
+        QSynapses::Dense { kernel } => {
+            for (idx, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0) {
+                for (u, &w) in kernel.row(idx).iter().enumerate() {
+                    term(u, w, v);
+                }
+            }
+        }
+        QSynapses::AvgPool {
+            size,
+            strides,
+            pad,
+            weights,
+        } => {
+            let fanout = FanOut::windows(*size, *strides, *pad, 0, src, out, true);
+            for (idx, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0) {
+                let (px, c) = (idx / src.c, idx % src.c);
+                for &(_, o_px) in fanout.of(px) {
+                    let n = fanout.window_sizes[o_px as usize] as usize;
+                    term(o_px as usize * src.c + c, weights[[n - 1, c]], v);
+                }
+            }
+        }
+        QSynapses::GlobalAvgPool { weights } => {
+            for (idx, &v) in x.iter().enumerate() {
+                term(idx % src.c, weights[idx % src.c], v);
+            }
+        }
+        QSynapses::Identity { weights } => {
+            for (idx, &v) in x.iter().enumerate() {
+                term(idx, weights[idx % src.c], v);
+            }
+        }
+    }
+    macs
+}
+
+/// Routing tables and aligned weights of one spiking synapse group.
+fn routes<W: Word>(synapses: &QSynapses, src: Dims, out: Dims, shift: u32) -> Routes<W> {
+    match synapses {
+        QSynapses::Conv {
+            kernel,
+            strides,
+            pad,
+        } => {
+            let (kh, kw, cin, cout) = kernel.dim();
+            Routes::Conv {
+                kernel: align_all(kernel.iter().copied(), shift),
+                cin,
+                cout,
+                fanout: FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false),
+            }
+        }
+        QSynapses::Dense { kernel } => Routes::Dense {
+            kernel: align_all(kernel.iter().copied(), shift),
+            units: kernel.dim().1,
+        },
+        QSynapses::AvgPool {
+            size,
+            strides,
+            pad,
+            weights,
+        } => Routes::AvgPool {
+            weights: align_all(weights.iter().copied(), shift),
+            fanout: FanOut::windows(*size, *strides, *pad, 0, src, out, true),
+        },
+        QSynapses::GlobalAvgPool { weights } => Routes::GlobalAvgPool {
+            weights: align_all(weights.iter().copied(), shift),
+        },
+        QSynapses::Identity { weights } => Routes::Identity {
+            weights: align_all(weights.iter().copied(), shift),
+        },
+    }
+}
+
+/// Add the weights of every spike to `current`; returns the synaptic
+/// operations (one per target reached, as the float simulator counts).
+fn scatter<W: Word + Value>(
+    routes: &Routes<W>,
+    spikes: &[u32],
+    src: Dims,
+    current: &mut [W],
+) -> u64 {
+    match routes {
+        Routes::Conv {
+            kernel,
+            cin,
+            cout,
+            fanout,
+        } => scatter_conv(kernel, *cin, *cout, spikes, fanout, current),
+        Routes::Dense { kernel, units } => {
+            for &i in spikes {
+                let row = &kernel[i as usize * units..][..*units];
+                for (d, &w) in current.iter_mut().zip(row) {
+                    *d += w;
+                }
+            }
+            (spikes.len() * units) as u64
+        }
+        Routes::AvgPool { weights, fanout } => {
+            let mut ops = 0u64;
+            for &idx in spikes {
+                let (px, c) = (idx as usize / src.c, idx as usize % src.c);
+                let taps = fanout.of(px);
+                for &(_, o_px) in taps {
+                    let o = o_px as usize;
+                    let n = fanout.window_sizes[o] as usize;
+                    current[o * src.c + c] += weights[(n - 1) * src.c + c];
+                }
+                ops += taps.len() as u64;
+            }
+            ops
+        }
+        Routes::GlobalAvgPool { weights } => {
+            for &idx in spikes {
+                let c = idx as usize % src.c;
+                current[c] += weights[c];
+            }
+            spikes.len() as u64
+        }
+        Routes::Identity { weights } => {
+            for &idx in spikes {
+                current[idx as usize] += weights[idx as usize % src.c];
+            }
+            spikes.len() as u64
+        }
+    }
+}
+
+impl<W: Word + Value> Engine for BitSimulator<'_, W> {
+    fn counts(&self) -> &[Vec<u32>] {
+        &self.counts
+    }
+
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+        let model = self.model;
+        let (rounding, overflow) = (model.rounding, model.overflow);
+        self.input.clear();
+        self.input.extend(
+            image
+                .iter()
+                .map(|&x| model.input.raw(x, rounding, overflow).0),
+        );
+        let n_layers = model.layers.len();
+        let mut out = ImageRun {
+            layer_spikes: vec![0; n_layers],
+            layer_synops: vec![0; n_layers],
+            layer_overflows: vec![0; n_layers],
+            ..Default::default()
+        };
+        for li in 0..n_layers {
+            self.counts[li].fill(0);
+            self.spikes[li].clear();
+            if let Plan::Neurons { v0, analog, .. } = &self.plans[li] {
+                self.v[li].fill(*v0);
+                if let Some((_, shift)) = *analog {
+                    out.input_macs += self.analog_current(li, shift);
+                }
+            }
+        }
+        let t_max = timesteps.last().copied().unwrap_or(0);
+        let (mut total_spikes, mut total_synops) = (0u64, 0u64);
+        let mut next_checkpoint = 0;
+        for t in 1..=t_max {
+            for li in 0..n_layers {
+                let (before, rest) = self.spikes.split_at_mut(li);
+                let emitted = &mut rest[0];
+                emitted.clear();
+                match &self.plans[li] {
+                    Plan::Gate {
+                        source,
+                        size,
+                        strides,
+                        pad,
+                        src,
+                        out: dims,
+                    } => {
+                        let (counts_before, counts_rest) = self.counts.split_at_mut(li);
+                        gate(
+                            &before[*source],
+                            &counts_before[*source],
+                            &mut counts_rest[0],
+                            *src,
+                            *dims,
+                            *size,
+                            *strides,
+                            (pad.top, pad.left),
+                            emitted,
+                        );
+                    }
+                    Plan::Neurons {
+                        conns,
+                        analog,
+                        bias_map,
+                        step,
+                        membrane_bits,
+                        narrow,
+                        ..
+                    } => {
+                        let current = &mut self.current[li];
+                        if analog.is_none() {
+                            current.copy_from_slice(bias_map);
+                            let mut ops = 0;
+                            for conn in conns {
+                                ops +=
+                                    scatter(&conn.routes, &before[conn.source], conn.src, current);
+                            }
+                            out.layer_synops[li] += ops;
+                            total_synops += ops;
+                        }
+                        let v = &mut self.v[li];
+                        out.layer_overflows[li] += match step {
+                            StepKind::Fire { theta } => W::step_layer(
+                                v,
+                                current,
+                                *theta,
+                                *membrane_bits,
+                                overflow,
+                                *narrow,
+                                &mut self.scratch,
+                                emitted,
+                            ),
+                            StepKind::Readout => {
+                                arith::readout_step_layer(v, current, *membrane_bits, overflow)
+                            }
+                        };
+                        for &i in emitted.iter() {
+                            self.counts[li][i as usize] += 1;
+                        }
+                    }
+                }
+                let n = self.spikes[li].len() as u64;
+                out.layer_spikes[li] += n;
+                total_spikes += n;
+            }
+            while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
+                let last = n_layers - 1;
+                let class = match &self.plans[last] {
+                    Plan::Neurons {
+                        step: StepKind::Readout,
+                        ..
+                    } => argmax_raw(&self.v[last]),
+                    _ => argmax_count(&self.counts[last]),
+                };
+                out.predictions.push(class);
+                out.spikes.push(total_spikes);
+                out.synops.push(total_synops);
+                next_checkpoint += 1;
+            }
+        }
+        out
+    }
+}
+
+/// Index of the largest potential; ties go to the lowest index.
+fn argmax_raw<W: Word>(v: &[W]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if x.raw() > v[best].raw() {
+            best = i;
+        }
+    }
+    best
+}

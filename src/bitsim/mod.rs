@@ -1,0 +1,85 @@
+//! The bit-accurate integer simulator: the time-stepped SNN in integers
+//! only, exactly as the hardware computes it (docs/fixed-point.md §4). It
+//! reads only the `QuantModel` (no float reaches the datapath; the input
+//! image is quantised on entry), and it is the golden model the generated
+//! Verilog must match bit for bit.
+
+mod engine;
+
+pub use engine::BitSimulator;
+
+use ndarray::ArrayView4;
+
+use crate::quant::{QLayerKind, QNeurons, QuantModel};
+use crate::snn::metrics::{simulate_engine, LayerInfo, ReferenceActivations, SimReport};
+
+/// Describe the layers of a quantised model for reports.
+pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
+    model
+        .layers
+        .iter()
+        .map(|l| {
+            let kind = match &l.kind {
+                QLayerKind::MaxGate { .. } => "maxgate",
+                QLayerKind::Neurons(n) => match n.neurons {
+                    QNeurons::IntegrateAndFire { .. } => "if",
+                    QNeurons::Readout => "readout",
+                    QNeurons::SpikeCountReadout { .. } => "count_readout",
+                },
+            };
+            LayerInfo {
+                name: l.name.clone(),
+                kind,
+                neurons: l.shape.len(),
+                spikes: kind != "readout",
+            }
+        })
+        .collect()
+}
+
+/// Whether every value of the model fits 32-bit storage (then `V + I` fits
+/// in 64 bits and the vector units do twice the work per instruction).
+pub fn fits_i32(model: &QuantModel) -> bool {
+    model.layers.iter().all(|l| match &l.kind {
+        QLayerKind::MaxGate { .. } => true,
+        QLayerKind::Neurons(n) => n.accumulator_bits <= 32 && n.formats.membrane.bits() <= 32,
+    })
+}
+
+/// Simulate every image in parallel with the integer datapath; the same
+/// report as the float simulator, with overflow events per layer.
+pub fn simulate_quantized(
+    model: &QuantModel,
+    images: ArrayView4<f32>,
+    labels: Option<&[usize]>,
+    timesteps: &[usize],
+    reference: Option<ReferenceActivations>,
+    progress: &(dyn Fn() + Sync),
+) -> SimReport {
+    let infos = layer_infos(model);
+    if fits_i32(model) {
+        let make = || BitSimulator::<i32>::new(model);
+        simulate_engine(
+            &make,
+            &infos,
+            model.cnn_macs,
+            images,
+            labels,
+            timesteps,
+            reference,
+            progress,
+        )
+    } else {
+        let make = || BitSimulator::<i64>::new(model);
+        simulate_engine(
+            &make,
+            &infos,
+            model.cnn_macs,
+            images,
+            labels,
+            timesteps,
+            reference,
+            progress,
+        )
+    }
+}
