@@ -27,7 +27,9 @@ enum Routes<W> {
         kernel: Vec<W>,
         units: usize,
     },
-    /// `weights[(n - 1) * C + c]` for a window of `n` inputs.
+    /// `weights[o * C + c]`: the weight into output pixel `o`, channel `c`
+    /// (the table entry of that pixel's window size, expanded once so the
+    /// hot loop does one load).
     AvgPool {
         weights: Vec<W>,
         fanout: FanOut,
@@ -54,9 +56,10 @@ enum StepKind {
 enum Plan<W> {
     Neurons {
         conns: Vec<Conn<W>>,
-        /// Raw weights and the shift to the membrane unit of an analog
-        /// input layer (its current is computed once per image).
-        analog: Option<(usize, u32)>,
+        /// For a layer fed by the analog input (its current is computed
+        /// once per image from the raw weights): the routing table of each
+        /// connection and the shift of a product to the membrane unit.
+        analog: Option<(Vec<FanOut>, u32)>,
         bias_map: Vec<W>,
         step: StepKind,
         membrane_bits: u32,
@@ -85,6 +88,8 @@ pub struct BitSimulator<'m, W> {
     counts: Vec<Vec<u32>>,
     input: Vec<i64>,
     scratch: Vec<u32>,
+    /// The analog layer's products, before the shift (reused per image).
+    analog_acc: Vec<i64>,
 }
 
 fn align_all<W: Word>(raw: impl Iterator<Item = i64>, shift: u32) -> Vec<W> {
@@ -119,7 +124,12 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                     let analog = n.inputs.iter().any(|c| c.source == Source::Input);
                     let analog = analog.then(|| {
                         let term = n.formats.weights.frac() + model.input.format.frac();
-                        (li, m - term)
+                        let tables = n
+                            .inputs
+                            .iter()
+                            .map(|c| analog_fanout(&c.synapses, input_dims, dims[li]))
+                            .collect();
+                        (tables, m - term)
                     });
                     let shift = m - n.formats.weights.frac();
                     let conns = n
@@ -175,26 +185,49 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
             counts: sizes.iter().map(|&n| vec![0; n]).collect(),
             input: Vec::new(),
             scratch: vec![0; sizes.iter().copied().max().unwrap_or(0) + 4],
+            analog_acc: Vec::new(),
         }
     }
 
     /// The analog layer's constant current: `bias + (sum of w * x) << shift`,
     /// exact in 128 bits (docs/fixed-point.md §4.4). Returns the MACs done.
-    fn analog_current(&mut self, li: usize, shift: u32) -> u64 {
+    fn analog_current(&mut self, li: usize) -> u64 {
         let QLayerKind::Neurons(n) = &self.model.layers[li].kind else {
             unreachable!("a gate has no analog input")
         };
-        let Plan::Neurons { bias_map, out, .. } = &self.plans[li] else {
-            unreachable!("plans follow the layers")
+        let Plan::Neurons {
+            bias_map,
+            out,
+            analog: Some((tables, shift)),
+            ..
+        } = &self.plans[li]
+        else {
+            unreachable!("called for analog layers only")
         };
+        let shift = *shift;
         let src = Dims::of(self.model.input_shape);
-        let mut acc = vec![0i128; out.h * out.w * out.c];
+        let len = out.h * out.w * out.c;
         let mut macs = 0u64;
-        for conn in &n.inputs {
-            macs += analog_terms(&conn.synapses, &self.input, src, *out, &mut acc);
-        }
-        for ((c, &b), a) in self.current[li].iter_mut().zip(bias_map).zip(acc) {
-            *c = W::from_raw((i128::from(b.raw()) + (a << shift)) as i64);
+        // The sum without the shift is no larger than with it, and that fits
+        // the accumulator: in 64 bits unless the accumulator is 64 wide.
+        if n.accumulator_bits <= 63 {
+            let acc = &mut self.analog_acc;
+            acc.clear();
+            acc.resize(len, 0);
+            for (conn, table) in n.inputs.iter().zip(tables) {
+                macs += analog_terms(&conn.synapses, table, &self.input, src, acc);
+            }
+            for ((c, &b), &a) in self.current[li].iter_mut().zip(bias_map).zip(acc.iter()) {
+                *c = W::from_raw(b.raw() + (a << shift));
+            }
+        } else {
+            let mut acc = vec![0i128; len];
+            for (conn, table) in n.inputs.iter().zip(tables) {
+                macs += analog_terms(&conn.synapses, table, &self.input, src, &mut acc);
+            }
+            for ((c, &b), a) in self.current[li].iter_mut().zip(bias_map).zip(acc) {
+                *c = W::from_raw((i128::from(b.raw()) + (a << shift)) as i64);
+            }
         }
         macs
     }
@@ -203,20 +236,24 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
 /// Every (target, weight) term of analog activity, accumulated exactly;
 /// returns the multiplications done. Runs once per image, so it favours
 /// clarity over speed.
-fn analog_terms(synapses: &QSynapses, x: &[i64], src: Dims, out: Dims, acc: &mut [i128]) -> u64 {
+fn analog_terms<A>(
+    synapses: &QSynapses,
+    fanout: &FanOut,
+    x: &[i64],
+    src: Dims,
+    acc: &mut [A],
+) -> u64
+where
+    A: Copy + From<i64> + std::ops::AddAssign + std::ops::Mul<Output = A>,
+{
     let mut macs = 0u64;
     let mut term = |o: usize, w: i64, x: i64| {
-        acc[o] += i128::from(w) * i128::from(x);
+        acc[o] += A::from(w) * A::from(x);
         macs += 1;
     };
     match synapses {
-        QSynapses::Conv {
-            kernel,
-            strides,
-            pad,
-        } => {
-            let (kh, kw, cin, cout) = kernel.dim();
-            let fanout = FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false);
+        QSynapses::Conv { kernel, .. } => {
+            let (_, _, cin, cout) = kernel.dim();
             let k = kernel
                 .as_slice()
                 .expect("kernels are kept in standard layout");
@@ -240,13 +277,7 @@ fn analog_terms(synapses: &QSynapses, x: &[i64], src: Dims, out: Dims, acc: &mut
                 }
             }
         }
-        QSynapses::AvgPool {
-            size,
-            strides,
-            pad,
-            weights,
-        } => {
-            let fanout = FanOut::windows(*size, *strides, *pad, 0, src, out, true);
+        QSynapses::AvgPool { weights, .. } => {
             for (idx, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0) {
                 let (px, c) = (idx / src.c, idx % src.c);
                 for &(_, o_px) in fanout.of(px) {
@@ -267,6 +298,24 @@ fn analog_terms(synapses: &QSynapses, x: &[i64], src: Dims, out: Dims, acc: &mut
         }
     }
     macs
+}
+
+/// The routing table of a synapse group from the analog input.
+fn analog_fanout(synapses: &QSynapses, src: Dims, out: Dims) -> FanOut {
+    match synapses {
+        QSynapses::Conv {
+            kernel,
+            strides,
+            pad,
+        } => {
+            let (kh, kw, cin, cout) = kernel.dim();
+            FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false)
+        }
+        QSynapses::AvgPool {
+            size, strides, pad, ..
+        } => FanOut::windows(*size, *strides, *pad, 0, src, out, true),
+        _ => FanOut::default(),
+    }
 }
 
 /// Routing tables and aligned weights of one spiking synapse group.
@@ -294,10 +343,19 @@ fn routes<W: Word>(synapses: &QSynapses, src: Dims, out: Dims, shift: u32) -> Ro
             strides,
             pad,
             weights,
-        } => Routes::AvgPool {
-            weights: align_all(weights.iter().copied(), shift),
-            fanout: FanOut::windows(*size, *strides, *pad, 0, src, out, true),
-        },
+        } => {
+            let fanout = FanOut::windows(*size, *strides, *pad, 0, src, out, true);
+            let c = weights.dim().1;
+            let per_pixel = fanout
+                .window_sizes
+                .iter()
+                .flat_map(|&n| (0..c).map(move |ch| (n as usize, ch)))
+                .map(|(n, ch)| if n == 0 { 0 } else { weights[[n - 1, ch]] });
+            Routes::AvgPool {
+                weights: align_all(per_pixel, shift),
+                fanout,
+            }
+        }
         QSynapses::GlobalAvgPool { weights } => Routes::GlobalAvgPool {
             weights: align_all(weights.iter().copied(), shift),
         },
@@ -337,9 +395,8 @@ fn scatter<W: Word + Value>(
                 let (px, c) = (idx as usize / src.c, idx as usize % src.c);
                 let taps = fanout.of(px);
                 for &(_, o_px) in taps {
-                    let o = o_px as usize;
-                    let n = fanout.window_sizes[o] as usize;
-                    current[o * src.c + c] += weights[(n - 1) * src.c + c];
+                    let o = o_px as usize * src.c + c;
+                    current[o] += weights[o];
                 }
                 ops += taps.len() as u64;
             }
@@ -387,8 +444,8 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
             self.spikes[li].clear();
             if let Plan::Neurons { v0, analog, .. } = &self.plans[li] {
                 self.v[li].fill(*v0);
-                if let Some((_, shift)) = *analog {
-                    out.input_macs += self.analog_current(li, shift);
+                if analog.is_some() {
+                    out.input_macs += self.analog_current(li);
                 }
             }
         }
