@@ -15,3 +15,4 @@ pub mod quant;
 pub mod reference;
 pub mod report;
 pub mod snn;
+pub mod sweep;

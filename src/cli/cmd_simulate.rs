@@ -4,16 +4,15 @@
 use std::time::Instant;
 
 use anyhow::bail;
-use ndarray::{s, Axis};
 use serde_json::json;
 use snncc::ecc::Norm;
+use snncc::reference;
 use snncc::report::Table;
 use snncc::snn::{self, metrics};
-use snncc::{data, reference};
 
 use super::cmd_convert::Network;
-use super::progress;
 use super::SimulateArgs;
+use super::{dataset, progress};
 
 /// Parse `max`, `p99`, `p99.9`, `p99.99` (any `pNN.N` percentile).
 pub fn parse_norm(s: &str) -> Result<Norm, String> {
@@ -59,56 +58,10 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         &args.formats,
         t_max,
     )?;
-    let mut images = data::read_images(&args.data)?;
-    let mut labels = data::read_labels(&args.labels)?;
-    if labels.len() != images.dim().0 {
-        bail!(
-            "{} has {} labels but {} has {} images; they must match one to one",
-            args.labels.display(),
-            labels.len(),
-            args.data.display(),
-            images.dim().0
-        );
-    }
-    if let Some(limit) = args.limit {
-        let n = limit.min(images.dim().0);
-        images = images.slice_move(s![..n, .., .., ..]);
-        labels.truncate(n);
-    }
-    let (_, h, w, c) = images.dim();
-    if !snn_model.input_shape.accepts(h, w, c) {
-        bail!(
-            "data file {}: images are {h}x{w}x{c}, the network takes {}",
-            args.data.display(),
-            snn_model.input_shape
-        );
-    }
-    if images.dim().0 == 0 {
-        bail!(
-            "no images to simulate ({} is empty or --limit is 0)",
-            args.data.display()
-        );
-    }
-    let classes = snn_model.layers.last().map_or(0, |l| l.size());
-    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
-        bail!(
-            "{}: label {l} at index {i} is out of range for {classes} outputs",
-            args.labels.display()
-        );
-    }
+    let (images, labels) = dataset::load(&args.data, &args.labels, args.limit, snn_model)?;
     let n = images.dim().0;
     let cnn_accuracy = match &graph {
-        Some(graph) => {
-            let bar = progress::bar(n, "cnn");
-            let cnn = reference::predict(graph, images.view(), &|| bar.inc(1))?;
-            bar.finish_and_clear();
-            let correct = cnn
-                .axis_iter(Axis(0))
-                .zip(&labels)
-                .filter(|(row, &y)| reference::argmax(row.as_slice().expect("standard rows")) == y)
-                .count();
-            Some(correct as f64 / n.max(1) as f64)
-        }
+        Some(graph) => Some(dataset::cnn_accuracy(graph, images.view(), &labels)?),
         None => None,
     };
     // CNN activation / lambda per layer, for the rate correlation.

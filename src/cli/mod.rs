@@ -5,6 +5,8 @@ mod cmd_eval;
 mod cmd_inspect;
 mod cmd_quantize;
 mod cmd_simulate;
+mod cmd_sweep;
+mod dataset;
 mod progress;
 
 use std::path::PathBuf;
@@ -89,6 +91,53 @@ exactly as wide as the range --timesteps steps can provably reach, so no
 overflow can happen. Edit the YAML per layer and pass it back with --quant;
 the arithmetic is specified in docs/fixed-point.md.")]
     Quantize(QuantizeArgs),
+    /// Sweep weight widths x simulation lengths in fixed point: CSV + plots.
+    #[command(after_help = "Examples:
+  snncc sweep examples/models/lenet.keras --calib examples/data/calib-images.npy \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
+      --bits 4,5,6,8,10,12,16 --timesteps 16,32,64,128,256 -o sweep/
+
+Writes sweep/sweep.csv (bits, timesteps, accuracy, loss_pp, spikes_per_image,
+synops_per_image, weight_memory_bits, overflows), sweep/pareto.csv (the
+points no other beats in accuracy, weight memory and timesteps at once),
+sweep/accuracy_vs_timesteps.svg and sweep/accuracy_vs_memory.svg. Each
+weight width is one simulation of the largest T read out at every T, with
+automatic formats proven for that T. Rerunning the same command after an
+interruption keeps the finished widths and runs only the rest; settings.json
+records the settings and a different sweep into the same folder is refused.")]
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Keras model file (.h5 or .keras), or a directory written by
+    /// `snncc convert`.
+    pub model: PathBuf,
+    /// Calibration images (needed for a Keras model).
+    #[arg(long, value_name = "XC")]
+    pub calib: Option<PathBuf>,
+    /// Test images (.npy or IDX).
+    #[arg(long, value_name = "X")]
+    pub data: PathBuf,
+    /// Test labels (.npy or IDX).
+    #[arg(long, value_name = "Y")]
+    pub labels: PathBuf,
+    /// Weight widths to try, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "4,5,6,8,10,12,16")]
+    pub bits: Vec<u32>,
+    /// Simulation lengths to read out, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    pub timesteps: Vec<usize>,
+    /// Use only the first N test images.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output directory.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub formats: FormatFlags,
+    #[command(flatten)]
+    pub convert: ConvertFlags,
 }
 
 /// Fixed-point simulation options (shared by `simulate` and `quantize`).
@@ -299,5 +348,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => cmd_simulate::run(&args),
         Command::Convert(args) => cmd_convert::run(&args),
         Command::Quantize(args) => cmd_quantize::run(&args),
+        Command::Sweep(args) => cmd_sweep::run(&args),
     }
 }

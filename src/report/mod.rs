@@ -1,5 +1,6 @@
-//! Human and machine-readable reports: text tables and JSON helpers.
+//! Human and machine-readable reports: text tables and SVG charts.
 
+pub mod plot;
 mod table;
 
 pub use table::Table;

@@ -1,0 +1,165 @@
+//! Quantisation sweeps: accuracy, spikes, SynOps, weight memory and overflow
+//! events over a grid of weight widths x simulation lengths, the Pareto
+//! front of accuracy against memory and latency, and resuming an
+//! interrupted sweep from the rows already written.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One grid point's results (one row of `sweep.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub bits: u32,
+    pub timesteps: usize,
+    pub accuracy: f64,
+    /// Percentage points below the CNN (empty without a CNN).
+    pub loss_pp: Option<f64>,
+    pub spikes_per_image: f64,
+    pub synops_per_image: f64,
+    pub weight_memory_bits: u64,
+    /// Membrane saturation/wrap events over all images.
+    pub overflows: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Csv { path: PathBuf, source: csv::Error },
+}
+
+/// Rows already in `path` (none if it does not exist).
+pub fn read_points(path: &Path) -> Result<Vec<SweepPoint>, SweepError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let csv_err = |source| SweepError::Csv {
+        path: path.into(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
+    reader
+        .deserialize()
+        .collect::<Result<Vec<SweepPoint>, _>>()
+        .map_err(csv_err)
+}
+
+/// Append rows to `path`, writing the header first if the file is new;
+/// flushed before returning, so an interruption keeps them.
+pub fn append_points(path: &Path, points: &[SweepPoint]) -> Result<(), SweepError> {
+    let io_err = |source| SweepError::Io {
+        path: path.into(),
+        source,
+    };
+    let fresh = !path.exists() || std::fs::metadata(path).map_err(io_err)?.len() == 0;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err)?;
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(fresh)
+        .from_writer(file);
+    for p in points {
+        writer.serialize(p).map_err(|source| SweepError::Csv {
+            path: path.into(),
+            source,
+        })?;
+    }
+    writer.flush().map_err(io_err)
+}
+
+/// Write rows to `path`, replacing it.
+pub fn write_points(path: &Path, points: &[SweepPoint]) -> Result<(), SweepError> {
+    let io_err = |source| SweepError::Io {
+        path: path.into(),
+        source,
+    };
+    let mut writer = csv::Writer::from_writer(File::create(path).map_err(io_err)?);
+    for p in points {
+        writer.serialize(p).map_err(|source| SweepError::Csv {
+            path: path.into(),
+            source,
+        })?;
+    }
+    writer.flush().map_err(io_err)
+}
+
+/// The points no other point beats: another dominates when it is at least
+/// as accurate, needs no more weight memory and no more timesteps
+/// (latency), and is strictly better in one. Sorted by memory, then T.
+pub fn pareto_front(points: &[SweepPoint]) -> Vec<SweepPoint> {
+    let dominates = |a: &SweepPoint, b: &SweepPoint| {
+        a.accuracy >= b.accuracy
+            && a.weight_memory_bits <= b.weight_memory_bits
+            && a.timesteps <= b.timesteps
+            && (a.accuracy > b.accuracy
+                || a.weight_memory_bits < b.weight_memory_bits
+                || a.timesteps < b.timesteps)
+    };
+    let mut front: Vec<SweepPoint> = points
+        .iter()
+        .filter(|p| !points.iter().any(|q| dominates(q, p)))
+        .cloned()
+        .collect();
+    front.sort_by_key(|p| (p.weight_memory_bits, p.timesteps));
+    front.dedup_by(|a, b| a.bits == b.bits && a.timesteps == b.timesteps);
+    front
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(bits: u32, timesteps: usize, accuracy: f64) -> SweepPoint {
+        SweepPoint {
+            bits,
+            timesteps,
+            accuracy,
+            loss_pp: None,
+            spikes_per_image: 1.0,
+            synops_per_image: 2.0,
+            weight_memory_bits: u64::from(bits) * 100,
+            overflows: 0,
+        }
+    }
+
+    #[test]
+    fn pareto_keeps_only_undominated_points() {
+        let pts = vec![
+            point(4, 64, 0.90),
+            point(8, 64, 0.97),
+            point(8, 32, 0.96),
+            point(16, 64, 0.97), // same accuracy as 8 bits, more memory
+            point(4, 256, 0.89), // worse and slower than 4 bits at 64
+        ];
+        let front: Vec<(u32, usize)> = pareto_front(&pts)
+            .iter()
+            .map(|p| (p.bits, p.timesteps))
+            .collect();
+        assert_eq!(front, vec![(4, 64), (8, 32), (8, 64)]);
+    }
+
+    #[test]
+    fn rows_survive_append_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sweep.csv");
+        append_points(&path, &[point(4, 16, 0.5)]).unwrap();
+        let mut second = point(8, 32, 0.75);
+        second.loss_pp = Some(1.25);
+        append_points(&path, &[second.clone()]).unwrap();
+        assert_eq!(read_points(&path).unwrap(), vec![point(4, 16, 0.5), second]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("bits")).count(),
+            1,
+            "{text}"
+        );
+    }
+}
