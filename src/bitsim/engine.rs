@@ -13,7 +13,7 @@ use crate::snn::dense::Dims;
 use crate::snn::fanout::{argmax_count, gate, scatter_conv, FanOut, Value};
 use crate::snn::metrics::Engine;
 use crate::snn::sim::ImageRun;
-use crate::snn::Source;
+use crate::snn::{Potentials, Source, SpikeTrace};
 
 /// A synapse group with its weights aligned to the membrane's unit.
 enum Routes<W> {
@@ -418,12 +418,15 @@ fn scatter<W: Word + Value>(
     }
 }
 
-impl<W: Word + Value> Engine for BitSimulator<'_, W> {
-    fn counts(&self) -> &[Vec<u32>] {
-        &self.counts
-    }
-
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+impl<W: Word + Value> BitSimulator<'_, W> {
+    /// Simulate one image to the largest of the sorted `timesteps`,
+    /// reading out at each; with a trace, record every step.
+    fn run_inner(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: &[usize],
+        mut trace: Option<&mut SpikeTrace>,
+    ) -> ImageRun {
         let model = self.model;
         let (rounding, overflow) = (model.rounding, model.overflow);
         self.input.clear();
@@ -452,6 +455,11 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
         let t_max = timesteps.last().copied().unwrap_or(0);
         let (mut total_spikes, mut total_synops) = (0u64, 0u64);
         let mut next_checkpoint = 0;
+        if let Some(trace) = trace.as_deref_mut() {
+            for li in 0..self.v.len() {
+                trace.push_int(li, self.v[li].iter().map(|x| x.raw()));
+            }
+        }
         for t in 1..=t_max {
             for li in 0..n_layers {
                 let (before, rest) = self.spikes.split_at_mut(li);
@@ -524,6 +532,13 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
                 out.layer_spikes[li] += n;
                 total_spikes += n;
             }
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.timesteps = t;
+                for li in 0..self.v.len() {
+                    trace.push_spikes(li, &self.spikes[li]);
+                    trace.push_int(li, self.v[li].iter().map(|x| x.raw()));
+                }
+            }
             while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
                 let last = n_layers - 1;
                 let class = match &self.plans[last] {
@@ -552,4 +567,31 @@ fn argmax_raw<W: Word>(v: &[W]) -> usize {
         }
     }
     best
+}
+impl<W: Word + Value> Engine for BitSimulator<'_, W> {
+    fn counts(&self) -> &[Vec<u32>] {
+        &self.counts
+    }
+
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+        self.run_inner(image, timesteps, None)
+    }
+
+    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
+        let mut trace = SpikeTrace::new(self.model.layers.iter().map(|l| {
+            (
+                l.name.clone(),
+                l.shape.len(),
+                match &l.kind {
+                    QLayerKind::MaxGate { .. } => Potentials::None,
+                    QLayerKind::Neurons(n) => Potentials::Int {
+                        bits: n.formats.membrane.bits(),
+                        values: Vec::new(),
+                    },
+                },
+            )
+        }));
+        self.run_inner(image, &[timesteps], Some(&mut trace));
+        trace
+    }
 }

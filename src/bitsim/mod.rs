@@ -8,10 +8,11 @@ mod engine;
 
 pub use engine::BitSimulator;
 
-use ndarray::ArrayView4;
+use ndarray::{ArrayView3, ArrayView4};
 
 use crate::quant::{QLayerKind, QNeurons, QuantModel};
-use crate::snn::metrics::{simulate_engine, LayerInfo, ReferenceActivations, SimReport};
+use crate::snn::metrics::{simulate_engine, Engine, LayerInfo, ReferenceActivations, SimReport};
+use crate::snn::SpikeTrace;
 
 /// Describe the layers of a quantised model for reports.
 pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
@@ -81,5 +82,14 @@ pub fn simulate_quantized(
             reference,
             progress,
         )
+    }
+}
+
+/// Every layer's spikes and raw membrane values at every step of one image.
+pub fn trace_quantized(model: &QuantModel, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
+    if fits_i32(model) {
+        BitSimulator::<i32>::new(model).trace(image, timesteps)
+    } else {
+        BitSimulator::<i64>::new(model).trace(image, timesteps)
     }
 }

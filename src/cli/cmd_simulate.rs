@@ -13,6 +13,8 @@ use snncc::snn::{self, metrics};
 use super::cmd_convert::Network;
 use super::SimulateArgs;
 use super::{dataset, progress};
+use anyhow::Context;
+use snncc::report::trace_files;
 
 /// Parse `max`, `p99`, `p99.9`, `p99.99` (any `pNN.N` percentile).
 pub fn parse_norm(s: &str) -> Result<Norm, String> {
@@ -51,6 +53,17 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         Err(m) => m,
     };
     let t_max = *timesteps.last().expect("checked non-empty");
+    let trace_kind = match &args.trace {
+        None => None,
+        Some(path) => match path.extension().and_then(|e| e.to_str()) {
+            Some("vcd") => Some(TraceFile::Vcd),
+            Some("npz") => Some(TraceFile::Npz),
+            _ => bail!(
+                "--trace {}: the file must end in .vcd (waveforms) or .npz (NumPy arrays)",
+                path.display()
+            ),
+        },
+    };
     let quantized = super::cmd_quantize::resolve(
         snn_model,
         args.bits,
@@ -110,6 +123,26 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     let sim_seconds = started.elapsed().as_secs_f64();
+    if let (Some(path), Some(kind)) = (&args.trace, trace_kind) {
+        let image = images.index_axis(ndarray::Axis(0), 0);
+        let trace = match &quantized {
+            Some(q) => snncc::bitsim::trace_quantized(&q.model, image, t_max),
+            None => {
+                use snncc::snn::metrics::Engine;
+                snn::sim::Simulator::new(snn_model).trace(image, t_max)
+            }
+        };
+        let written = match kind {
+            TraceFile::Vcd => std::fs::write(path, trace_files::vcd(&trace, &snn_model.name)),
+            TraceFile::Npz => trace_files::write_npz(&trace, path),
+        };
+        written.with_context(|| format!("writing the trace {}", path.display()))?;
+        eprintln!(
+            "trace of image 0, {t_max} steps, {} layers: {}",
+            trace.layers.len(),
+            path.display()
+        );
+    }
 
     if args.json {
         let runs: Vec<_> = report
@@ -244,4 +277,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         n as f64 / sim_seconds.max(1e-9)
     );
     Ok(())
+}
+
+/// The file formats of `--trace`.
+#[derive(Debug, Clone, Copy)]
+enum TraceFile {
+    Vcd,
+    Npz,
 }

@@ -335,6 +335,12 @@ pub struct SimulateArgs {
     pub quant: Option<PathBuf>,
     #[command(flatten)]
     pub formats: FormatFlags,
+    /// Also record the first image's spikes and membrane potentials at every
+    /// step of every layer: FILE.vcd (waveforms, e.g. for GTKWave) or
+    /// FILE.npz (NumPy arrays). With --bits/--quant the values are the raw
+    /// integers the hardware holds. Usually with --limit 1.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,

@@ -15,6 +15,9 @@ pub trait Engine: Send {
     fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun;
     /// Spike counts per neuron of each layer after the last `run`.
     fn counts(&self) -> &[Vec<u32>];
+    /// Simulate one image for `timesteps` steps, recording every layer's
+    /// spikes and potentials at every step.
+    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace;
 }
 
 /// What a report says about a layer besides its measurements.

@@ -10,6 +10,7 @@ pub(crate) mod pack;
 pub mod rates;
 pub mod sim;
 pub mod store;
+pub mod trace;
 
 pub use check::check_model;
 pub use fanout::Value;
@@ -17,3 +18,4 @@ pub use metrics::{simulate_dataset, simulate_dataset_with, LayerSummary, RunSumm
 pub use model::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
 pub use sim::Propagation;
 pub use store::{is_net_dir, load_net, save_net, StoreError};
+pub use trace::{LayerTrace, Potentials, SpikeTrace};

@@ -12,6 +12,7 @@ use super::fanout::{argmax_count, gate, scatter_conv, FanOut};
 use super::model::{Neurons, SnnModel, Source, Synapses};
 #[cfg(target_arch = "x86_64")]
 use super::pack::pack_quad;
+use super::trace::{Potentials, SpikeTrace};
 
 /// The result of simulating one image.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -132,14 +133,15 @@ impl<'m> Simulator<'m> {
     }
 }
 
-impl super::metrics::Engine for Simulator<'_> {
-    fn counts(&self) -> &[Vec<u32>] {
-        &self.counts
-    }
-
+impl Simulator<'_> {
     /// Simulate one image (`H x W x C`) up to the largest of `timesteps`
     /// (sorted ascending), reading out at each of them.
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+    fn run_inner(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: &[usize],
+        mut trace: Option<&mut SpikeTrace>,
+    ) -> ImageRun {
         let model = self.model;
         let input: Vec<f32> = image.iter().copied().collect();
         let t_max = timesteps.last().copied().unwrap_or(0);
@@ -166,6 +168,11 @@ impl super::metrics::Engine for Simulator<'_> {
         }
         let (mut total_spikes, mut total_synops) = (0u64, 0u64);
         let mut next_checkpoint = 0;
+        if let Some(trace) = trace.as_deref_mut() {
+            for li in 0..self.v.len() {
+                trace.push_float(li, &self.v[li]);
+            }
+        }
         for t in 1..=t_max {
             for li in 0..model.layers.len() {
                 let layer = &model.layers[li];
@@ -215,6 +222,13 @@ impl super::metrics::Engine for Simulator<'_> {
                     for &i in &self.spikes[li] {
                         self.counts[li][i as usize] += 1;
                     }
+                }
+            }
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.timesteps = t;
+                for li in 0..self.v.len() {
+                    trace.push_spikes(li, &self.spikes[li]);
+                    trace.push_float(li, &self.v[li]);
                 }
             }
             while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
@@ -561,6 +575,32 @@ fn scatter_values(
         }
     }
     ops
+}
+
+impl super::metrics::Engine for Simulator<'_> {
+    fn counts(&self) -> &[Vec<u32>] {
+        &self.counts
+    }
+
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+        self.run_inner(image, timesteps, None)
+    }
+
+    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
+        let mut trace = SpikeTrace::new(self.model.layers.iter().map(|l| {
+            (
+                l.name.clone(),
+                l.shape.len(),
+                if matches!(l.neurons, Neurons::MaxGate { .. }) {
+                    Potentials::None
+                } else {
+                    Potentials::Float(Vec::new())
+                },
+            )
+        }));
+        self.run_inner(image, &[timesteps], Some(&mut trace));
+        trace
+    }
 }
 
 #[cfg(test)]
