@@ -123,13 +123,14 @@ fn fit(x: i128, bits: u32, overflow: Overflow) -> (i128, bool) {
     (v, true)
 }
 
-/// Spikes per layer per step and membrane per layer per step (initial
-/// state first), from plain loops.
-fn reference(
-    q: &QuantModel,
-    image: &Array3<f32>,
-    steps: usize,
-) -> (Vec<Vec<Vec<bool>>>, Vec<Vec<Vec<i128>>>, u64) {
+/// Per layer, per step: which neurons fired.
+type SpikeLog = Vec<Vec<Vec<bool>>>;
+/// Per layer, per step (initial state first): the membrane values.
+type PotentialLog = Vec<Vec<Vec<i128>>>;
+
+/// Spikes and potentials of every layer and step, and the overflow events,
+/// from plain loops.
+fn reference(q: &QuantModel, image: &Array3<f32>, steps: usize) -> (SpikeLog, PotentialLog, u64) {
     let scale = q.input.scale * 2f64.powi(q.input.format.frac() as i32);
     let x: Vec<i128> = image
         .iter()
