@@ -10,7 +10,7 @@ use crate::ir::Pad;
 use crate::quant::arith::{self, Word};
 use crate::quant::{QLayerKind, QNeurons, QSynapses, QuantModel};
 use crate::snn::dense::Dims;
-use crate::snn::fanout::{argmax_count, gate, scatter_conv, FanOut, Value};
+use crate::snn::fanout::{argmax_count, gate, scatter_conv, scatter_dense, FanOut, Value};
 use crate::snn::metrics::Engine;
 use crate::snn::sim::ImageRun;
 use crate::snn::{Potentials, Source, SpikeTrace};
@@ -380,15 +380,7 @@ fn scatter<W: Word + Value>(
             cout,
             fanout,
         } => scatter_conv(kernel, *cin, *cout, spikes, fanout, current),
-        Routes::Dense { kernel, units } => {
-            for &i in spikes {
-                let row = &kernel[i as usize * units..][..*units];
-                for (d, &w) in current.iter_mut().zip(row) {
-                    *d += w;
-                }
-            }
-            (spikes.len() * units) as u64
-        }
+        Routes::Dense { kernel, units } => scatter_dense(kernel, *units, spikes, current),
         Routes::AvgPool { weights, fanout } => {
             let mut ops = 0u64;
             for &idx in spikes {

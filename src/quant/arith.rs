@@ -135,6 +135,12 @@ impl Word for i32 {
     ) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if narrow && bits <= 31 {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                return unsafe {
+                    if_step_layer_i32x8(v, current, theta, bits, overflow, scratch, spikes)
+                };
+            }
             return if_step_layer_i32x4(v, current, theta, bits, overflow, scratch, spikes);
         }
         let _ = narrow;
@@ -261,6 +267,69 @@ fn if_step_layer_i32x4(
         }
     }
     for i in quads..v.len() {
+        let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
+        v[i] = s.v as i32;
+        events += u64::from(s.overflow);
+        scratch[count] = i as u32;
+        count += usize::from(s.spike);
+    }
+    spikes.extend_from_slice(&scratch[..count]);
+    events
+}
+
+/// `if_step_layer_i32x4` eight neurons at a time (AVX2), for CPUs that
+/// have it; the same preconditions and the same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn if_step_layer_i32x8(
+    v: &mut [i32],
+    current: &[i32],
+    theta: i64,
+    bits: u32,
+    overflow: Overflow,
+    scratch: &mut [u32],
+    spikes: &mut Vec<u32>,
+) -> u64 {
+    use crate::snn::pack::pack_quad;
+    use std::arch::x86_64::*;
+    assert!(current.len() == v.len() && scratch.len() >= v.len() + 4 && bits <= 31);
+    let th = theta.clamp(1, i64::from(i32::MAX)) as i32;
+    let (lo, hi) = (min_raw(bits) as i32, max_raw(bits) as i32);
+    let (mut events, mut count) = (0u64, 0usize);
+    let octs = v.len() / 8 * 8;
+    // SAFETY: AVX2 is enabled for this function (callers check the CPU);
+    // loads and stores of `v` and `current` are below `octs <= v.len()`;
+    // each `pack_quad` writes `scratch[count..count + 4]` with `count <=
+    // base + 4 <= v.len()` and `scratch.len() >= v.len() + 4`.
+    unsafe {
+        let (vlo, vhi) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
+        let (vth, below) = (_mm256_set1_epi32(th), _mm256_set1_epi32(th - 1));
+        let out = scratch.as_mut_ptr();
+        for base in (0..octs).step_by(8) {
+            let pv = v.as_mut_ptr().add(base).cast::<__m256i>();
+            let x = _mm256_add_epi32(
+                _mm256_loadu_si256(pv),
+                _mm256_loadu_si256(current.as_ptr().add(base).cast()),
+            );
+            let outside = _mm256_or_si256(_mm256_cmpgt_epi32(x, vhi), _mm256_cmpgt_epi32(vlo, x));
+            if _mm256_testz_si256(outside, outside) == 0 {
+                for i in base..base + 8 {
+                    let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
+                    v[i] = s.v as i32;
+                    events += u64::from(s.overflow);
+                    *out.add(count) = i as u32;
+                    count += usize::from(s.spike);
+                }
+                continue;
+            }
+            let fire = _mm256_cmpgt_epi32(x, below);
+            _mm256_storeu_si256(pv, _mm256_sub_epi32(x, _mm256_and_si256(fire, vth)));
+            let mask = _mm256_movemask_ps(_mm256_castsi256_ps(fire)) as usize;
+            count += pack_quad(mask & 15, base as u32, out.add(count));
+            count += pack_quad(mask >> 4, base as u32 + 4, out.add(count));
+        }
+    }
+    for i in octs..v.len() {
         let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
         v[i] = s.v as i32;
         events += u64::from(s.overflow);
@@ -455,6 +524,14 @@ mod tests {
             prop_assert_eq!(&v4, &expect_v);
             prop_assert_eq!(&spikes4, &expect_spikes);
             prop_assert_eq!(events4, expect_events);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let (mut v4, mut spikes4) = (v0.clone(), Vec::new());
+                let events4 = if_step_layer_i32x4(&mut v4, &current, theta, bits, mode, &mut scratch4, &mut spikes4);
+                prop_assert_eq!(&v4, &expect_v);
+                prop_assert_eq!(&spikes4, &expect_spikes);
+                prop_assert_eq!(events4, expect_events);
+            }
             // The general (i128) path of 64-bit storage agrees too.
             let mut spikes64 = Vec::new();
             let events64 = if_step_layer(&mut v64, &current64, theta, bits, mode, &mut scratch, &mut spikes64);

@@ -104,6 +104,59 @@ pub(crate) fn scatter_conv<T: Value>(
     scatter_conv_dispatch(k, cin, cout, spikes, fanout, current)
 }
 
+/// Fully connected fan-out of binary spikes: each spike adds its kernel row
+/// (`units` weights) to the current. Dispatched like `scatter_conv`.
+pub(crate) fn scatter_dense<T: Value>(
+    kernel: &[T],
+    units: usize,
+    spikes: &[u32],
+    current: &mut [T],
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if T::INTEGER && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { scatter_dense_avx2(kernel, units, spikes, current) };
+    } else if !T::INTEGER && std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU supports AVX (checked just above).
+        return unsafe { scatter_dense_avx(kernel, units, spikes, current) };
+    }
+    scatter_dense_rows(kernel, units, spikes, current)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn scatter_dense_avx<T: Value>(k: &[T], units: usize, spikes: &[u32], cur: &mut [T]) -> u64 {
+    scatter_dense_rows(k, units, spikes, cur)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scatter_dense_avx2<T: Value>(
+    k: &[T],
+    units: usize,
+    spikes: &[u32],
+    cur: &mut [T],
+) -> u64 {
+    scatter_dense_rows(k, units, spikes, cur)
+}
+
+#[inline(always)]
+fn scatter_dense_rows<T: Value>(
+    kernel: &[T],
+    units: usize,
+    spikes: &[u32],
+    current: &mut [T],
+) -> u64 {
+    let current = &mut current[..units];
+    for &i in spikes {
+        let row = &kernel[i as usize * units..][..units];
+        for (d, &w) in current.iter_mut().zip(row) {
+            *d += w;
+        }
+    }
+    (spikes.len() * units) as u64
+}
+
 /// What the scatter adds: float potentials or integer ones. 8-wide integer
 /// adds need AVX2; for floats AVX suffices (and measured faster than code
 /// compiled for AVX2 on this project's machines).

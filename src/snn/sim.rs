@@ -8,7 +8,7 @@
 
 use ndarray::ArrayView3;
 
-use super::fanout::{argmax_count, gate, scatter_conv, FanOut};
+use super::fanout::{argmax_count, gate, scatter_conv, scatter_dense, FanOut};
 use super::model::{Neurons, SnnModel, Source, Synapses};
 #[cfg(target_arch = "x86_64")]
 use super::pack::pack_quad;
@@ -380,10 +380,7 @@ fn scatter_spikes(
             let k = kernel
                 .as_slice()
                 .expect("kernels are kept in standard layout");
-            for &idx in spikes {
-                add_row(current, &k[idx as usize * units..][..units]);
-            }
-            ops += (spikes.len() * units) as u64;
+            ops += scatter_dense(k, units, spikes, current);
         }
         Synapses::AvgPool { scale, .. } => {
             for &idx in spikes {
@@ -470,41 +467,6 @@ fn integrate_and_fire(
         count += usize::from(fire);
     }
     spikes.extend_from_slice(&scratch[..count]);
-}
-
-/// `dst += row`: the hot loop of the simulator (one call per synaptic
-/// target pixel, `row` a kernel slice of one input channel).
-///
-/// On x86-64 four lanes at a time with SSE2 (part of the x86-64 baseline);
-/// the slices' lengths are checked once, not per element.
-#[inline(always)]
-fn add_row(dst: &mut [f32], row: &[f32]) {
-    let n = dst.len().min(row.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        let quads = n / 4 * 4;
-        // SAFETY: SSE2 is always present on x86-64, and every access is at
-        // an index below `n`, the shorter slice's length.
-        unsafe {
-            use std::arch::x86_64::*;
-            let (d, r) = (dst.as_mut_ptr(), row.as_ptr());
-            let mut j = 0;
-            while j < quads {
-                _mm_storeu_ps(
-                    d.add(j),
-                    _mm_add_ps(_mm_loadu_ps(d.add(j)), _mm_loadu_ps(r.add(j))),
-                );
-                j += 4;
-            }
-        }
-        for j in quads..n {
-            dst[j] += row[j];
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    for (d, &w) in dst[..n].iter_mut().zip(&row[..n]) {
-        *d += w;
-    }
 }
 
 /// Add the fan-out of analog values (the input image) to `current`;
