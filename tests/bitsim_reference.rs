@@ -262,6 +262,37 @@ fn weights(n: usize) -> impl Strategy<Value = Vec<f32>> {
     prop::collection::vec(-1.0f32..1.0, n)
 }
 
+/// The simulator's trace against the reference's; returns the spikes
+/// compared.
+fn compare(
+    q: &QuantModel,
+    image: &Array3<f32>,
+    steps: usize,
+    spikes: &SpikeLog,
+    potentials: &PotentialLog,
+) -> Result<usize, TestCaseError> {
+    let trace = trace_quantized(&q, image.view(), steps);
+    let mut compared = 0;
+    for (li, layer) in trace.layers.iter().enumerate() {
+        for (t, fired) in layer.spikes.iter().enumerate() {
+            let expect: Vec<u32> = spikes[li][t]
+                .iter()
+                .enumerate()
+                .filter(|(_, &f)| f)
+                .map(|(i, _)| i as u32)
+                .collect();
+            prop_assert_eq!(fired, &expect, "layer {} step {}", li, t + 1);
+            compared += expect.len();
+        }
+        let Potentials::Int { values, .. } = &layer.potentials else {
+            panic!("integer trace")
+        };
+        let expect: Vec<i64> = potentials[li].iter().flatten().map(|&v| v as i64).collect();
+        prop_assert_eq!(values, &expect, "layer {} potentials", li);
+    }
+    Ok(compared)
+}
+
 /// One case; returns the spikes compared and the overflow events of the
 /// narrowed formats (so a fixed case can show the test is not vacuous).
 #[allow(clippy::too_many_arguments)]
@@ -284,10 +315,12 @@ fn check(
     let mut options = QuantOptions::with_bits(bits, steps);
     options.rounding = Rounding::NearestEven;
     let mut spec = choose_formats(&model, &options).unwrap();
-    // Automatic formats: proven, so no overflow event.
+    // Automatic formats: proven, so no overflow event (and the simulator
+    // skips its range checks: it must still agree).
     let q = quantize_model(&model, &spec).unwrap().model;
-    let (_, _, events) = reference(&q, &image, steps);
+    let (spikes, potentials, events) = reference(&q, &image, steps);
     prop_assert_eq!(events, 0, "automatic formats overflowed");
+    compare(&q, &image, steps, &spikes, &potentials)?;
     // Now narrow the membranes (overflow likely) and pick the policy.
     spec.overflow = if wrap {
         Overflow::Wrap
@@ -308,25 +341,7 @@ fn check(
     };
     let q = quantized.model;
     let (spikes, potentials, events) = reference(&q, &image, steps);
-    let trace = trace_quantized(&q, image.view(), steps);
-    let mut compared = 0;
-    for (li, layer) in trace.layers.iter().enumerate() {
-        for (t, fired) in layer.spikes.iter().enumerate() {
-            let expect: Vec<u32> = spikes[li][t]
-                .iter()
-                .enumerate()
-                .filter(|(_, &f)| f)
-                .map(|(i, _)| i as u32)
-                .collect();
-            prop_assert_eq!(fired, &expect, "layer {} step {}", li, t + 1);
-            compared += expect.len();
-        }
-        let Potentials::Int { values, .. } = &layer.potentials else {
-            panic!("integer trace")
-        };
-        let expect: Vec<i64> = potentials[li].iter().flatten().map(|&v| v as i64).collect();
-        prop_assert_eq!(values, &expect, "layer {} potentials", li);
-    }
+    let compared = compare(&q, &image, steps, &spikes, &potentials)?;
     Ok((compared, events))
 }
 

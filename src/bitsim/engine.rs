@@ -65,6 +65,8 @@ enum Plan<W> {
         membrane_bits: u32,
         /// Currents fit in 31 bits (the 32-bit vector step applies).
         narrow: bool,
+        /// No overflow possible for runs of at most `model.timesteps`.
+        proven: bool,
         v0: W,
         out: Dims,
     },
@@ -169,6 +171,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                         step,
                         membrane_bits: n.formats.membrane.bits(),
                         narrow: n.accumulator_bits <= 31,
+                        proven: n.membrane_proven,
                         v0: W::from_raw(n.v0),
                         out: dims[li],
                     }
@@ -445,6 +448,9 @@ impl<W: Word + Value> BitSimulator<'_, W> {
             }
         }
         let t_max = timesteps.last().copied().unwrap_or(0);
+        // Layers proven not to overflow skip the range check, but only for
+        // runs as long as the proof covers.
+        let within_proof = t_max <= model.timesteps;
         let (mut total_spikes, mut total_synops) = (0u64, 0u64);
         let mut next_checkpoint = 0;
         if let Some(trace) = trace.as_deref_mut() {
@@ -486,6 +492,7 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                         step,
                         membrane_bits,
                         narrow,
+                        proven,
                         ..
                     } => {
                         let current = &mut self.current[li];
@@ -508,6 +515,7 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                                 *membrane_bits,
                                 overflow,
                                 *narrow,
+                                *proven && within_proof,
                                 &mut self.scratch,
                                 emitted,
                             ),

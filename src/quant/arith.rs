@@ -104,7 +104,9 @@ pub trait Word: Copy + Default + Send + Sync + std::ops::AddAssign + 'static {
 
     /// `if_step_layer`, possibly faster for this storage. `narrow` promises
     /// that currents fit in 31 bits (then so does `V + I` for a membrane
-    /// of at most 31 bits). `scratch` needs `v.len() + 4` slots.
+    /// of at most 31 bits); `proven` that no `V + I` can leave the
+    /// membrane format (docs/fixed-point.md §5), so the range check can be
+    /// skipped. `scratch` needs `v.len() + 4` slots.
     #[allow(clippy::too_many_arguments)]
     fn step_layer(
         v: &mut [Self],
@@ -113,6 +115,7 @@ pub trait Word: Copy + Default + Send + Sync + std::ops::AddAssign + 'static {
         bits: u32,
         overflow: Overflow,
         _narrow: bool,
+        _proven: bool,
         scratch: &mut [u32],
         spikes: &mut Vec<u32>,
     ) -> u64 {
@@ -130,6 +133,7 @@ impl Word for i32 {
         bits: u32,
         overflow: Overflow,
         narrow: bool,
+        proven: bool,
         scratch: &mut [u32],
         spikes: &mut Vec<u32>,
     ) -> u64 {
@@ -138,12 +142,20 @@ impl Word for i32 {
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2 (checked just above).
                 return unsafe {
-                    if_step_layer_i32x8(v, current, theta, bits, overflow, scratch, spikes)
+                    if proven {
+                        if_step_layer_i32x8::<false>(
+                            v, current, theta, bits, overflow, scratch, spikes,
+                        )
+                    } else {
+                        if_step_layer_i32x8::<true>(
+                            v, current, theta, bits, overflow, scratch, spikes,
+                        )
+                    }
                 };
             }
             return if_step_layer_i32x4(v, current, theta, bits, overflow, scratch, spikes);
         }
-        let _ = narrow;
+        let _ = (narrow, proven);
         if_step_layer(v, current, theta, bits, overflow, scratch, spikes)
     }
 
@@ -278,10 +290,11 @@ fn if_step_layer_i32x4(
 }
 
 /// `if_step_layer_i32x4` eight neurons at a time (AVX2), for CPUs that
-/// have it; the same preconditions and the same results.
+/// have it; the same preconditions and the same results. Without `CHECK`
+/// the range check is skipped: only for layers proven not to overflow.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn if_step_layer_i32x8(
+unsafe fn if_step_layer_i32x8<const CHECK: bool>(
     v: &mut [i32],
     current: &[i32],
     theta: i64,
@@ -312,7 +325,7 @@ unsafe fn if_step_layer_i32x8(
                 _mm256_loadu_si256(current.as_ptr().add(base).cast()),
             );
             let outside = _mm256_or_si256(_mm256_cmpgt_epi32(x, vhi), _mm256_cmpgt_epi32(vlo, x));
-            if _mm256_testz_si256(outside, outside) == 0 {
+            if CHECK && _mm256_testz_si256(outside, outside) == 0 {
                 for i in base..base + 8 {
                     let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
                     v[i] = s.v as i32;
@@ -520,7 +533,7 @@ mod tests {
             // The 4-lane path (narrow values) agrees.
             let (mut v4, mut spikes4) = (v0.clone(), Vec::new());
             let mut scratch4 = vec![0; v0.len() + 4];
-            let events4 = i32::step_layer(&mut v4, &current, theta, bits, mode, true, &mut scratch4, &mut spikes4);
+            let events4 = i32::step_layer(&mut v4, &current, theta, bits, mode, true, false, &mut scratch4, &mut spikes4);
             prop_assert_eq!(&v4, &expect_v);
             prop_assert_eq!(&spikes4, &expect_spikes);
             prop_assert_eq!(events4, expect_events);

@@ -321,6 +321,7 @@ impl Ctx<'_> {
                 formats: f,
                 scale: self.ls.scale,
                 accumulator_bits,
+                membrane_proven: membrane_bits_needed <= f.membrane.bits(),
                 v0,
             },
             report,

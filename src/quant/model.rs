@@ -72,6 +72,10 @@ pub struct NeuronLayer {
     pub scale: f64,
     /// Width of the current accumulator, derived so it cannot overflow.
     pub accumulator_bits: u32,
+    /// Whether the membrane format holds every value the model's
+    /// `timesteps` steps can reach (docs/fixed-point.md §5): then no
+    /// overflow can happen in runs of at most that many steps.
+    pub membrane_proven: bool,
     /// Initial membrane potential, raw in the membrane format.
     pub v0: i64,
 }
