@@ -271,7 +271,7 @@ fn compare(
     spikes: &SpikeLog,
     potentials: &PotentialLog,
 ) -> Result<usize, TestCaseError> {
-    let trace = trace_quantized(&q, image.view(), steps);
+    let trace = trace_quantized(q, image.view(), steps);
     let mut compared = 0;
     for (li, layer) in trace.layers.iter().enumerate() {
         for (t, fired) in layer.spikes.iter().enumerate() {
