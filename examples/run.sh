@@ -2,7 +2,8 @@
 # Set up snncc on a fresh Debian machine and run it on the bundled example:
 # installs what is missing, builds the release binary, then inspects the
 # LeNet example, evaluates it as a CNN, converts it to a spiking network with
-# ECC and simulates that on the 2,000 committed MNIST test digits.
+# ECC and simulates that on the 2,000 committed MNIST test digits, in float
+# and then bit-accurately in 8-bit fixed point.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,3 +25,10 @@ echo "== snncc simulate examples/models/lenet.keras (ECC conversion + SNN, T = 1
     --data examples/data/test-images.npy \
     --labels examples/data/test-labels.npy \
     --timesteps 16,32,64,128,256
+echo
+echo "== snncc simulate examples/models/lenet.keras --bits 8 (bit-accurate integer SNN, automatic formats)"
+"$bin" simulate examples/models/lenet.keras \
+    --calib examples/data/calib-images.npy \
+    --data examples/data/test-images.npy \
+    --labels examples/data/test-labels.npy \
+    --timesteps 32,64,256 --bits 8
