@@ -12,28 +12,8 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-fn simulate_args(model: &str, timesteps: &str, extra: &[&str]) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![
-        "simulate".into(),
-        example(&format!("models/{model}")).into(),
-        "--calib".into(),
-        example("data/calib-images.npy").into(),
-        "--data".into(),
-        example("data/test-images.npy").into(),
-        "--labels".into(),
-        example("data/test-labels.npy").into(),
-        "--timesteps".into(),
-        timesteps.into(),
-        "--json".into(),
-    ];
-    args.extend(extra.iter().map(|a| a.into()));
-    args
-}
-
 fn simulate(model: &str, timesteps: &str, extra: &[&str]) -> Value {
-    let out = snncc(simulate_args(model, timesteps, extra));
-    assert!(out.status.success(), "{model}: {}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).expect("one JSON object")
+    simulate_json(model, timesteps, extra)
 }
 
 fn accuracy(report: &Value) -> f64 {

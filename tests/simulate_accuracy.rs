@@ -8,23 +8,7 @@ use common::*;
 use serde_json::Value;
 
 fn simulate(model: &str, timesteps: &str, extra: &[&str]) -> Value {
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "simulate".into(),
-        example(&format!("models/{model}")).into(),
-        "--calib".into(),
-        example("data/calib-images.npy").into(),
-        "--data".into(),
-        example("data/test-images.npy").into(),
-        "--labels".into(),
-        example("data/test-labels.npy").into(),
-        "--timesteps".into(),
-        timesteps.into(),
-        "--json".into(),
-    ];
-    args.extend(extra.iter().map(|a| a.into()));
-    let out = snncc(args);
-    assert!(out.status.success(), "{model}: {}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).expect("one JSON object")
+    simulate_json(model, timesteps, extra)
 }
 
 /// Accuracy loss (percentage points) of the SNN against the CNN per T.

@@ -129,7 +129,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                         let tables = n
                             .inputs
                             .iter()
-                            .map(|c| analog_fanout(&c.synapses, input_dims, dims[li]))
+                            .map(|c| fanout_of(&c.synapses, input_dims, dims[li]))
                             .collect();
                         (tables, m - term)
                     });
@@ -303,8 +303,9 @@ where
     macs
 }
 
-/// The routing table of a synapse group from the analog input.
-fn analog_fanout(synapses: &QSynapses, src: Dims, out: Dims) -> FanOut {
+/// The routing table of a window-shaped synapse group (empty for the
+/// others, which need none).
+fn fanout_of(synapses: &QSynapses, src: Dims, out: Dims) -> FanOut {
     match synapses {
         QSynapses::Conv {
             kernel,
@@ -324,30 +325,21 @@ fn analog_fanout(synapses: &QSynapses, src: Dims, out: Dims) -> FanOut {
 /// Routing tables and aligned weights of one spiking synapse group.
 fn routes<W: Word>(synapses: &QSynapses, src: Dims, out: Dims, shift: u32) -> Routes<W> {
     match synapses {
-        QSynapses::Conv {
-            kernel,
-            strides,
-            pad,
-        } => {
-            let (kh, kw, cin, cout) = kernel.dim();
+        QSynapses::Conv { kernel, .. } => {
+            let (_, _, cin, cout) = kernel.dim();
             Routes::Conv {
                 kernel: align_all(kernel.iter().copied(), shift),
                 cin,
                 cout,
-                fanout: FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false),
+                fanout: fanout_of(synapses, src, out),
             }
         }
         QSynapses::Dense { kernel } => Routes::Dense {
             kernel: align_all(kernel.iter().copied(), shift),
             units: kernel.dim().1,
         },
-        QSynapses::AvgPool {
-            size,
-            strides,
-            pad,
-            weights,
-        } => {
-            let fanout = FanOut::windows(*size, *strides, *pad, 0, src, out, true);
+        QSynapses::AvgPool { weights, .. } => {
+            let fanout = fanout_of(synapses, src, out);
             let c = weights.dim().1;
             let per_pixel = fanout
                 .window_sizes

@@ -138,22 +138,15 @@ impl Word for i32 {
         spikes: &mut Vec<u32>,
     ) -> u64 {
         #[cfg(target_arch = "x86_64")]
-        if narrow && bits <= 31 {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2 (checked just above).
-                return unsafe {
-                    if proven {
-                        if_step_layer_i32x8::<false>(
-                            v, current, theta, bits, overflow, scratch, spikes,
-                        )
-                    } else {
-                        if_step_layer_i32x8::<true>(
-                            v, current, theta, bits, overflow, scratch, spikes,
-                        )
-                    }
-                };
-            }
-            return if_step_layer_i32x4(v, current, theta, bits, overflow, scratch, spikes);
+        if narrow && bits <= 31 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe {
+                if proven {
+                    if_step_layer_i32x8::<false>(v, current, theta, bits, overflow, scratch, spikes)
+                } else {
+                    if_step_layer_i32x8::<true>(v, current, theta, bits, overflow, scratch, spikes)
+                }
+            };
         }
         let _ = (narrow, proven);
         if_step_layer(v, current, theta, bits, overflow, scratch, spikes)
@@ -225,72 +218,10 @@ pub fn if_step_layer<W: Word>(
     events
 }
 
-/// `if_step_layer` four neurons at a time in 32-bit lanes (SSE2, part of
-/// the x86-64 baseline). Valid when the membrane has at most 31 bits and
-/// currents fit in 31 bits, so `V + I` cannot overflow 32 bits; a quad
-/// with a value outside the membrane format takes the scalar definition.
-#[cfg(target_arch = "x86_64")]
-fn if_step_layer_i32x4(
-    v: &mut [i32],
-    current: &[i32],
-    theta: i64,
-    bits: u32,
-    overflow: Overflow,
-    scratch: &mut [u32],
-    spikes: &mut Vec<u32>,
-) -> u64 {
-    use crate::snn::pack::pack_quad;
-    use std::arch::x86_64::*;
-    assert!(current.len() == v.len() && scratch.len() >= v.len() + 4 && bits <= 31);
-    // V + I <= max_raw(31) < i32::MAX, so a larger threshold never fires.
-    let th = theta.clamp(1, i64::from(i32::MAX)) as i32;
-    let (lo, hi) = (min_raw(bits) as i32, max_raw(bits) as i32);
-    let (mut events, mut count) = (0u64, 0usize);
-    let quads = v.len() / 4 * 4;
-    // SAFETY: SSE2 is always present on x86-64; loads and stores of `v` and
-    // `current` are below `quads <= v.len()`; `pack_quad` writes
-    // `scratch[count..count + 4]` with `count <= base < v.len()` and
-    // `scratch.len() >= v.len() + 4` (asserted above).
-    unsafe {
-        let (vlo, vhi) = (_mm_set1_epi32(lo), _mm_set1_epi32(hi));
-        let (vth, below) = (_mm_set1_epi32(th), _mm_set1_epi32(th - 1));
-        let out = scratch.as_mut_ptr();
-        for base in (0..quads).step_by(4) {
-            let pv = v.as_mut_ptr().add(base).cast::<__m128i>();
-            let x = _mm_add_epi32(
-                _mm_loadu_si128(pv),
-                _mm_loadu_si128(current.as_ptr().add(base).cast()),
-            );
-            let outside = _mm_or_si128(_mm_cmpgt_epi32(x, vhi), _mm_cmplt_epi32(x, vlo));
-            if _mm_movemask_epi8(outside) != 0 {
-                for i in base..base + 4 {
-                    let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
-                    v[i] = s.v as i32;
-                    events += u64::from(s.overflow);
-                    *out.add(count) = i as u32;
-                    count += usize::from(s.spike);
-                }
-                continue;
-            }
-            let fire = _mm_cmpgt_epi32(x, below);
-            _mm_storeu_si128(pv, _mm_sub_epi32(x, _mm_and_si128(fire, vth)));
-            let mask = _mm_movemask_ps(_mm_castsi128_ps(fire)) as usize;
-            count += pack_quad(mask, base as u32, out.add(count));
-        }
-    }
-    for i in quads..v.len() {
-        let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
-        v[i] = s.v as i32;
-        events += u64::from(s.overflow);
-        scratch[count] = i as u32;
-        count += usize::from(s.spike);
-    }
-    spikes.extend_from_slice(&scratch[..count]);
-    events
-}
-
-/// `if_step_layer_i32x4` eight neurons at a time (AVX2), for CPUs that
-/// have it; the same preconditions and the same results. Without `CHECK`
+/// `if_step_layer` eight neurons at a time in 32-bit lanes (AVX2, on CPUs
+/// that have it). Valid when the membrane has at most 31 bits and currents
+/// fit in 31 bits, so `V + I` cannot overflow 32 bits; a block with a value
+/// outside the membrane format takes the scalar definition. Without `CHECK`
 /// the range check is skipped: only for layers proven not to overflow.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -317,7 +248,6 @@ unsafe fn if_step_layer_i32x8<const CHECK: bool>(
     unsafe {
         let (vlo, vhi) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
         let (vth, below) = (_mm256_set1_epi32(th), _mm256_set1_epi32(th - 1));
-        let out = scratch.as_mut_ptr();
         for base in (0..octs).step_by(8) {
             let pv = v.as_mut_ptr().add(base).cast::<__m256i>();
             let x = _mm256_add_epi32(
@@ -326,30 +256,47 @@ unsafe fn if_step_layer_i32x8<const CHECK: bool>(
             );
             let outside = _mm256_or_si256(_mm256_cmpgt_epi32(x, vhi), _mm256_cmpgt_epi32(vlo, x));
             if CHECK && _mm256_testz_si256(outside, outside) == 0 {
-                for i in base..base + 8 {
-                    let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
-                    v[i] = s.v as i32;
-                    events += u64::from(s.overflow);
-                    *out.add(count) = i as u32;
-                    count += usize::from(s.spike);
-                }
+                let lanes = base..base + 8;
+                events += scalar_steps(
+                    v, current, lanes, theta, bits, overflow, scratch, &mut count,
+                );
                 continue;
             }
             let fire = _mm256_cmpgt_epi32(x, below);
             _mm256_storeu_si256(pv, _mm256_sub_epi32(x, _mm256_and_si256(fire, vth)));
             let mask = _mm256_movemask_ps(_mm256_castsi256_ps(fire)) as usize;
-            count += pack_quad(mask & 15, base as u32, out.add(count));
-            count += pack_quad(mask >> 4, base as u32 + 4, out.add(count));
+            count += pack_quad(mask & 15, base as u32, scratch.as_mut_ptr().add(count));
+            count += pack_quad(mask >> 4, base as u32 + 4, scratch.as_mut_ptr().add(count));
         }
     }
-    for i in octs..v.len() {
+    let rest = octs..v.len();
+    events += scalar_steps(v, current, rest, theta, bits, overflow, scratch, &mut count);
+    spikes.extend_from_slice(&scratch[..count]);
+    events
+}
+
+/// `if_step` for the neurons `range` of a vector step's layer (a block with
+/// an out-of-range value, or the tail), appending fired indices to
+/// `scratch[*count..]`. Returns the overflow events.
+#[allow(clippy::too_many_arguments)]
+fn scalar_steps(
+    v: &mut [i32],
+    current: &[i32],
+    range: std::ops::Range<usize>,
+    theta: i64,
+    bits: u32,
+    overflow: Overflow,
+    scratch: &mut [u32],
+    count: &mut usize,
+) -> u64 {
+    let mut events = 0;
+    for i in range {
         let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
         v[i] = s.v as i32;
         events += u64::from(s.overflow);
-        scratch[count] = i as u32;
-        count += usize::from(s.spike);
+        scratch[*count] = i as u32;
+        *count += usize::from(s.spike);
     }
-    spikes.extend_from_slice(&scratch[..count]);
     events
 }
 
@@ -530,21 +477,13 @@ mod tests {
             prop_assert_eq!(&v, &expect_v);
             prop_assert_eq!(&spikes, &expect_spikes);
             prop_assert_eq!(events, expect_events);
-            // The 4-lane path (narrow values) agrees.
+            // The 8-lane path (narrow values; AVX2 where present) agrees.
             let (mut v4, mut spikes4) = (v0.clone(), Vec::new());
             let mut scratch4 = vec![0; v0.len() + 4];
             let events4 = i32::step_layer(&mut v4, &current, theta, bits, mode, true, false, &mut scratch4, &mut spikes4);
             prop_assert_eq!(&v4, &expect_v);
             prop_assert_eq!(&spikes4, &expect_spikes);
             prop_assert_eq!(events4, expect_events);
-            #[cfg(target_arch = "x86_64")]
-            {
-                let (mut v4, mut spikes4) = (v0.clone(), Vec::new());
-                let events4 = if_step_layer_i32x4(&mut v4, &current, theta, bits, mode, &mut scratch4, &mut spikes4);
-                prop_assert_eq!(&v4, &expect_v);
-                prop_assert_eq!(&spikes4, &expect_spikes);
-                prop_assert_eq!(events4, expect_events);
-            }
             // The general (i128) path of 64-bit storage agrees too.
             let mut spikes64 = Vec::new();
             let events64 = if_step_layer(&mut v64, &current64, theta, bits, mode, &mut scratch, &mut spikes64);

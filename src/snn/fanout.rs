@@ -74,6 +74,35 @@ impl FanOut {
     }
 }
 
+/// Call `$body(args)` compiled for 8-wide vectors where the CPU has them:
+/// AVX for `f32`, AVX2 for integers (chosen at run time, so the binary
+/// stays portable to any x86-64); elsewhere as compiled. `T: Value` must be
+/// the generic parameter of the calling function.
+macro_rules! vector_dispatch {
+    ($body:ident ( $($arg:ident : $ty:ty),* )) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx")]
+            unsafe fn avx<T: Value>($($arg: $ty),*) -> u64 {
+                $body($($arg),*)
+            }
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2<T: Value>($($arg: $ty),*) -> u64 {
+                $body($($arg),*)
+            }
+            if T::INTEGER && std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                return unsafe { avx2::<T>($($arg),*) };
+            }
+            if !T::INTEGER && std::arch::is_x86_feature_detected!("avx") {
+                // SAFETY: the CPU supports AVX (checked just above).
+                return unsafe { avx::<T>($($arg),*) };
+            }
+        }
+        $body($($arg),*)
+    }};
+}
+
 /// Convolution fan-out of binary spikes: per spike and tap, one kernel row
 /// (`cout` weights of one input channel) added to one output pixel.
 ///
@@ -81,10 +110,8 @@ impl FanOut {
 /// specialised on `cout`, so each row add is a few straight-line vector
 /// instructions instead of a counted loop with a scalar tail; where the CPU
 /// has AVX (AVX2 for integers) the same code is compiled a second time for
-/// 8-wide vectors and chosen at run time (the binary stays portable to any
-/// x86-64). Generic
-/// over the value type: `f32` for the float simulator, `i32`/`i64` for the
-/// integer one.
+/// 8-wide vectors (`vector_dispatch`). Generic over the value type: `f32`
+/// for the float simulator, `i32`/`i64` for the integer one.
 pub(crate) fn scatter_conv<T: Value>(
     k: &[T],
     cin: usize,
@@ -93,15 +120,7 @@ pub(crate) fn scatter_conv<T: Value>(
     fanout: &FanOut,
     current: &mut [T],
 ) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if T::INTEGER && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { scatter_conv_avx2(k, cin, cout, spikes, fanout, current) };
-    } else if !T::INTEGER && std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU supports AVX (checked just above).
-        return unsafe { scatter_conv_avx(k, cin, cout, spikes, fanout, current) };
-    }
-    scatter_conv_dispatch(k, cin, cout, spikes, fanout, current)
+    vector_dispatch!(scatter_conv_dispatch(k: &[T], cin: usize, cout: usize, spikes: &[u32], fanout: &FanOut, current: &mut [T]))
 }
 
 /// Fully connected fan-out of binary spikes: each spike adds its kernel row
@@ -112,32 +131,7 @@ pub(crate) fn scatter_dense<T: Value>(
     spikes: &[u32],
     current: &mut [T],
 ) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if T::INTEGER && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { scatter_dense_avx2(kernel, units, spikes, current) };
-    } else if !T::INTEGER && std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU supports AVX (checked just above).
-        return unsafe { scatter_dense_avx(kernel, units, spikes, current) };
-    }
-    scatter_dense_rows(kernel, units, spikes, current)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn scatter_dense_avx<T: Value>(k: &[T], units: usize, spikes: &[u32], cur: &mut [T]) -> u64 {
-    scatter_dense_rows(k, units, spikes, cur)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn scatter_dense_avx2<T: Value>(
-    k: &[T],
-    units: usize,
-    spikes: &[u32],
-    cur: &mut [T],
-) -> u64 {
-    scatter_dense_rows(k, units, spikes, cur)
+    vector_dispatch!(scatter_dense_rows(kernel: &[T], units: usize, spikes: &[u32], current: &mut [T]))
 }
 
 #[inline(always)]
@@ -174,32 +168,6 @@ impl Value for i32 {
 
 impl Value for i64 {
     const INTEGER: bool = true;
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn scatter_conv_avx<T: Value>(
-    k: &[T],
-    cin: usize,
-    cout: usize,
-    spikes: &[u32],
-    fanout: &FanOut,
-    current: &mut [T],
-) -> u64 {
-    scatter_conv_dispatch(k, cin, cout, spikes, fanout, current)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn scatter_conv_avx2<T: Value>(
-    k: &[T],
-    cin: usize,
-    cout: usize,
-    spikes: &[u32],
-    fanout: &FanOut,
-    current: &mut [T],
-) -> u64 {
-    scatter_conv_dispatch(k, cin, cout, spikes, fanout, current)
 }
 
 #[inline(always)]

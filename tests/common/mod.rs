@@ -64,3 +64,30 @@ pub fn max_abs_diff(a: &Path, b: &Path) -> f32 {
         .map(|(p, q)| (p - q).abs())
         .fold(0.0, f32::max)
 }
+
+/// Arguments of `snncc simulate` on a bundled example model with the
+/// committed calibration and test data, `--json`, then `extra`.
+pub fn simulate_args(model: &str, timesteps: &str, extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "simulate".into(),
+        example(&format!("models/{model}")).into(),
+        "--calib".into(),
+        example("data/calib-images.npy").into(),
+        "--data".into(),
+        example("data/test-images.npy").into(),
+        "--labels".into(),
+        example("data/test-labels.npy").into(),
+        "--timesteps".into(),
+        timesteps.into(),
+        "--json".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.into()));
+    args
+}
+
+/// `snncc simulate` (see `simulate_args`) must succeed; its JSON report.
+pub fn simulate_json(model: &str, timesteps: &str, extra: &[&str]) -> serde_json::Value {
+    let out = snncc(simulate_args(model, timesteps, extra));
+    assert!(out.status.success(), "{model}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("one JSON object")
+}
