@@ -53,13 +53,23 @@ enum StepKind {
     Readout,
 }
 
+/// How an analog-input layer's constant current is computed.
+struct Analog {
+    /// Routing table of each connection.
+    tables: Vec<FanOut>,
+    /// Shift of a product `w_raw * x_raw` to the membrane unit.
+    shift: u32,
+    /// A single convolution whose sums fit 31 bits: its kernel as `i32`, so
+    /// the per-image products run in 32-bit lanes.
+    conv32: Option<Vec<i32>>,
+}
+
 enum Plan<W> {
     Neurons {
         conns: Vec<Conn<W>>,
         /// For a layer fed by the analog input (its current is computed
-        /// once per image from the raw weights): the routing table of each
-        /// connection and the shift of a product to the membrane unit.
-        analog: Option<(Vec<FanOut>, u32)>,
+        /// once per image from the raw weights).
+        analog: Option<Analog>,
         bias_map: Vec<W>,
         step: StepKind,
         membrane_bits: u32,
@@ -92,6 +102,7 @@ pub struct BitSimulator<'m, W> {
     scratch: Vec<u32>,
     /// The analog layer's products, before the shift (reused per image).
     analog_acc: Vec<i64>,
+    analog_acc32: Vec<i32>,
 }
 
 fn align_all<W: Word>(raw: impl Iterator<Item = i64>, shift: u32) -> Vec<W> {
@@ -131,7 +142,22 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                             .iter()
                             .map(|c| fanout_of(&c.synapses, input_dims, dims[li]))
                             .collect();
-                        (tables, m - term)
+                        // The unshifted sum is no larger than the shifted
+                        // one, which fits the accumulator (docs §4.4).
+                        let conv32 = match n.inputs.as_slice() {
+                            [c] if n.accumulator_bits <= 31 => match &c.synapses {
+                                QSynapses::Conv { kernel, .. } => {
+                                    Some(kernel.iter().map(|&w| w as i32).collect())
+                                }
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        Analog {
+                            tables,
+                            shift: m - term,
+                            conv32,
+                        }
                     });
                     let shift = m - n.formats.weights.frac();
                     let conns = n
@@ -189,6 +215,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
             input: Vec::new(),
             scratch: vec![0; sizes.iter().copied().max().unwrap_or(0) + 4],
             analog_acc: Vec::new(),
+            analog_acc32: Vec::new(),
         }
     }
 
@@ -201,23 +228,31 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
         let Plan::Neurons {
             bias_map,
             out,
-            analog: Some((tables, shift)),
+            analog: Some(analog),
             ..
         } = &self.plans[li]
         else {
             unreachable!("called for analog layers only")
         };
-        let shift = *shift;
+        let shift = analog.shift;
         let src = Dims::of(self.model.input_shape);
         let len = out.h * out.w * out.c;
         let mut macs = 0u64;
-        // The sum without the shift is no larger than with it, and that fits
-        // the accumulator: in 64 bits unless the accumulator is 64 wide.
-        if n.accumulator_bits <= 63 {
+        if let Some(kernel) = &analog.conv32 {
+            let acc = &mut self.analog_acc32;
+            acc.clear();
+            acc.resize(len, 0);
+            macs += conv_terms_i32(kernel, out.c, &analog.tables[0], &self.input, src.c, acc);
+            for ((c, &b), &a) in self.current[li].iter_mut().zip(bias_map).zip(acc.iter()) {
+                *c = W::from_raw(b.raw() + (i64::from(a) << shift));
+            }
+        } else if n.accumulator_bits <= 63 {
+            // The sum without the shift is no larger than with it, and that
+            // fits the accumulator: in 64 bits unless it is 64 wide.
             let acc = &mut self.analog_acc;
             acc.clear();
             acc.resize(len, 0);
-            for (conn, table) in n.inputs.iter().zip(tables) {
+            for (conn, table) in n.inputs.iter().zip(&analog.tables) {
                 macs += analog_terms(&conn.synapses, table, &self.input, src, acc);
             }
             for ((c, &b), &a) in self.current[li].iter_mut().zip(bias_map).zip(acc.iter()) {
@@ -225,7 +260,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
             }
         } else {
             let mut acc = vec![0i128; len];
-            for (conn, table) in n.inputs.iter().zip(tables) {
+            for (conn, table) in n.inputs.iter().zip(&analog.tables) {
                 macs += analog_terms(&conn.synapses, table, &self.input, src, &mut acc);
             }
             for ((c, &b), a) in self.current[li].iter_mut().zip(bias_map).zip(acc) {
@@ -236,9 +271,35 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
     }
 }
 
+/// `analog_terms` of one convolution in 32-bit lanes: valid when every
+/// partial sum fits 31 bits (the accumulator's proven width).
+fn conv_terms_i32(
+    kernel: &[i32],
+    cout: usize,
+    fanout: &FanOut,
+    x: &[i64],
+    cin: usize,
+    acc: &mut [i32],
+) -> u64 {
+    let mut macs = 0u64;
+    for (idx, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0) {
+        let (px, ci) = (idx / cin, idx % cin);
+        let v = v as i32;
+        let taps = fanout.of(px);
+        for &(k_off, o_px) in taps {
+            let row = &kernel[k_off as usize + ci * cout..][..cout];
+            let dst = &mut acc[o_px as usize * cout..][..cout];
+            for (a, &w) in dst.iter_mut().zip(row) {
+                *a += w * v;
+            }
+        }
+        macs += (taps.len() * cout) as u64;
+    }
+    macs
+}
+
 /// Every (target, weight) term of analog activity, accumulated exactly;
-/// returns the multiplications done. Runs once per image, so it favours
-/// clarity over speed.
+/// returns the multiplications done (the general case of `conv_terms_i32`).
 fn analog_terms<A>(
     synapses: &QSynapses,
     fanout: &FanOut,
