@@ -66,6 +66,32 @@ fn vgg16_load_test() {
     }
 }
 
+/// The work of `snncc sweep` on LeNet, 7 weight widths x 5 simulation
+/// lengths on 2,000 digits (target: under 5 minutes): per width, automatic
+/// formats and one integer simulation read out at every T.
+fn sweep_bench(calib: &ndarray::Array4<f32>, images: &ndarray::Array4<f32>, labels: &[usize]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = import::load_model(&root.join("examples/models/lenet.keras"))
+        .expect("model")
+        .graph;
+    let conv = ecc::convert(&graph, calib.view(), ConvertOptions::default()).expect("convert");
+    let timesteps = [16, 32, 64, 128, 256];
+    let started = Instant::now();
+    for bits in [4, 5, 6, 8, 10, 12, 16] {
+        let spec = quant::choose_formats(&conv.model, &quant::QuantOptions::with_bits(bits, 256))
+            .expect("formats");
+        let q = quant::quantize_model(&conv.model, &spec)
+            .expect("quantise")
+            .model;
+        bitsim::simulate_quantized(&q, images.view(), Some(labels), &timesteps, None, &|| {});
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "lenet.keras sweep7x5 (2,000 digits): {secs:.1} s ({:.3} of the 5-minute target)",
+        secs / 300.0
+    );
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let calib = data::read_images(&root.join("examples/data/calib-images.npy")).expect("calib");
@@ -149,6 +175,9 @@ fn main() {
             }
         }
         println!("  peak RSS so far: {:.0} MiB", peak_rss_mib());
+    }
+    if wanted("lenet.keras sweep7x5") {
+        sweep_bench(&calib, &images, &labels);
     }
     if wanted("vgg16_cifar") {
         vgg16_load_test();

@@ -245,3 +245,53 @@ fn trace_writes_a_numpy_archive_of_every_layer() {
     ));
     assert_fails_with(&out, &[".vcd", ".npz"]);
 }
+
+#[test]
+fn converted_directory_simulates_in_fixed_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let out = snncc([
+        "convert".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--calib".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "-o".as_ref(),
+        net.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = |extra: &[&str]| {
+        let mut args: Vec<OsString> = vec![
+            "simulate".into(),
+            net.clone().into(),
+            "--data".into(),
+            example("data/test-images.npy").into(),
+            "--labels".into(),
+            example("data/test-labels.npy").into(),
+            "--timesteps".into(),
+            "32".into(),
+            "--limit".into(),
+            "100".into(),
+            "--bits".into(),
+            "8".into(),
+            "--json".into(),
+        ];
+        args.extend(extra.iter().map(|a| a.into()));
+        snncc(args)
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A directory from before the input range was recorded: --calib supplies it.
+    let yaml = net.join("snn.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    let start = text.find("input_range:").unwrap();
+    let end = start
+        + text[start..]
+            .find("\nnotes:")
+            .or(text[start..].find("\nlayers:"))
+            .unwrap();
+    std::fs::write(&yaml, format!("{}{}", &text[..start], &text[end + 1..])).unwrap();
+    assert_fails_with(&run(&[]), &["input range", "--calib"]);
+    let calib = example("data/calib-images.npy");
+    let out = run(&["--calib", calib.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

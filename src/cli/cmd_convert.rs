@@ -72,6 +72,19 @@ pub fn load_network(
         if let Some(h) = flags.h {
             net.h = h;
         }
+        // Directories written before the input range was recorded: take it
+        // from the calibration images if given (fixed point needs it).
+        if let (None, Some(calib)) = (net.input_range, calib) {
+            let images = data::read_images(calib)?;
+            let (lo, hi) = images
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
+            if lo <= hi {
+                net.input_range = Some([lo, hi]);
+            }
+        }
         return Ok(Network::Dir(net));
     }
     let Some(calib) = calib else {

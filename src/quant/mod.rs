@@ -41,7 +41,7 @@ pub enum QuantError {
     Order { expected: String },
     #[error(
         "the network does not record its input range (converted before snncc recorded it); \
-         reconvert it, or pass --calib so the input format can be chosen"
+         reconvert it, or pass --calib (its range sets the input format)"
     )]
     NoInputRange,
     #[error("{0}")]
