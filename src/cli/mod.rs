@@ -59,11 +59,17 @@ Labels: .npy integer class ids or one-hot rows; or an IDX label file.")]
   snncc simulate examples/models/vgg.keras --calib examples/data/calib-images.npy \\
       --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
       --timesteps 32,64 --h 0 --json     # the classic conversion, for comparison
+  snncc simulate examples/models/lenet.keras --calib examples/data/calib-images.npy \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
+      --timesteps 64 --bits 8 --limit 1 --trace trace.vcd   # bit-accurate, with a trace
 
 Conversion (docs/ecc.md): BatchNormalization is folded into the weights,
 each spiking layer is normalised by its activation scale measured on the
 calibration images (--norm), and membranes start at h * threshold (--h).
-One simulation of the largest T reads out accuracy at every requested T.")]
+One simulation of the largest T reads out accuracy at every requested T.
+With --bits W or --quant Q.yaml the network runs on the bit-accurate integer
+simulator (docs/fixed-point.md) and the report adds formats and overflow
+events per layer.")]
     Simulate(SimulateArgs),
     /// Convert a model with ECC and save the spiking network to a directory.
     #[command(after_help = "Examples:
