@@ -1,0 +1,198 @@
+//! The hand-written IF neuron (hw/snn_if_neuron.v) against the arithmetic
+//! specification as implemented in `quant::arith` (docs/fixed-point.md
+//! §4.2–4.3): random vectors, saturate and wrap, narrow and 64-bit widths,
+//! with values chosen to overflow often; run under Icarus Verilog for every
+//! configuration and under Verilator for one, and lint-checked.
+//! Needs iverilog and verilator (scripts/install-deps.sh installs them).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::root;
+use snncc::quant::arith::{fit, if_step, readout_step};
+use snncc::quant::Overflow;
+
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    membrane: u32,
+    acc: u32,
+    theta: u32,
+    saturate: bool,
+    fires: bool,
+}
+
+/// Two's complement hex of `raw` in `bits` bits.
+fn hex(raw: i64, bits: u32) -> String {
+    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    format!("{:0width$x}", raw as u64 & mask, width = bits.div_ceil(4) as usize)
+}
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 11
+    }
+
+    /// A value of a `bits`-wide format, biased toward the ends of the range.
+    fn value(&mut self, bits: u32) -> i64 {
+        let raw = (self.next() << 11 | self.next() & 0x7ff) as i64;
+        let v = fit(i128::from(raw), bits, Overflow::Wrap).0;
+        match self.next() % 4 {
+            0 => fit(i128::from(v) / 2, bits, Overflow::Wrap).0,
+            1 => v >> (bits / 2),
+            _ => v,
+        }
+    }
+}
+
+/// Write the vectors and a self-checking testbench; returns its path.
+fn testbench(dir: &Path, cfg: Config, n: usize) -> std::path::PathBuf {
+    let mut rng = Lcg(u64::from(cfg.membrane * 1000 + cfg.acc * 10 + cfg.theta));
+    let overflow = if cfg.saturate { Overflow::Saturate } else { Overflow::Wrap };
+    let mut files: [(String, String, u32); 6] = [
+        ("v_in".into(), String::new(), cfg.membrane),
+        ("current".into(), String::new(), cfg.acc),
+        ("theta".into(), String::new(), cfg.theta),
+        ("v_out".into(), String::new(), cfg.membrane),
+        ("spike".into(), String::new(), 1),
+        ("overflow".into(), String::new(), 1),
+    ];
+    for _ in 0..n {
+        let v = rng.value(cfg.membrane);
+        let c = rng.value(cfg.acc);
+        let t = rng.value(cfg.theta).max(1);
+        let s = if cfg.fires {
+            if_step(v, c, t, cfg.membrane, overflow)
+        } else {
+            readout_step(v, c, cfg.membrane, overflow)
+        };
+        let row = [v, c, t, s.v, i64::from(s.spike), i64::from(s.overflow)];
+        for (f, x) in files.iter_mut().zip(row) {
+            f.1.push_str(&hex(x, f.2));
+            f.1.push('\n');
+        }
+    }
+    let mut decls = String::new();
+    let mut loads = String::new();
+    for (name, body, bits) in &files {
+        let path = dir.join(format!("{name}.mem"));
+        std::fs::write(&path, format!("// {name}, {bits} bits\n{body}")).unwrap();
+        decls.push_str(&format!("    reg [{}:0] m_{name} [0:{}];\n", bits - 1, n - 1));
+        loads.push_str(&format!("        $readmemh(\"{}\", m_{name});\n", path.display()));
+    }
+    let tb = format!(
+        r#"`timescale 1ns/1ps
+module tb;
+{decls}    reg signed [{m1}:0] v_in;
+    reg signed [{a1}:0] current;
+    reg signed [{t1}:0] theta;
+    wire signed [{m1}:0] v_out;
+    wire spike, overflow;
+    integer i, errors;
+    snn_if_neuron #(.MEMBRANE_BITS({m}), .ACC_BITS({a}), .THETA_BITS({t}), .SATURATE({sat}), .FIRES({fires}))
+        dut (.v_in(v_in), .current(current), .theta(theta), .v_out(v_out), .spike(spike), .overflow(overflow));
+    initial begin
+{loads}        errors = 0;
+        for (i = 0; i < {n}; i = i + 1) begin
+            v_in = m_v_in[i];
+            current = m_current[i];
+            theta = m_theta[i];
+            #1;
+            if (v_out !== m_v_out[i] || spike !== m_spike[i][0] || overflow !== m_overflow[i][0]) begin
+                if (errors < 5)
+                    $display("MISMATCH %0d: v_in=%h current=%h theta=%h got v=%h s=%b o=%b want v=%h s=%b o=%b",
+                             i, v_in, current, theta, v_out, spike, overflow, m_v_out[i], m_spike[i][0], m_overflow[i][0]);
+                errors = errors + 1;
+            end
+        end
+        if (errors != 0) $fatal(1, "%0d mismatches", errors);
+        $display("PASS %0d", {n});
+        $finish;
+    end
+endmodule
+"#,
+        m = cfg.membrane,
+        m1 = cfg.membrane - 1,
+        a = cfg.acc,
+        a1 = cfg.acc - 1,
+        t = cfg.theta,
+        t1 = cfg.theta - 1,
+        sat = u8::from(cfg.saturate),
+        fires = u8::from(cfg.fires),
+    );
+    let path = dir.join("tb.v");
+    std::fs::write(&path, tb).unwrap();
+    path
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?}: {e}; scripts/install-deps.sh installs iverilog and verilator")
+    });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn neuron() -> std::path::PathBuf {
+    root().join("hw/snn_if_neuron.v")
+}
+
+const CONFIGS: [Config; 7] = [
+    Config { membrane: 8, acc: 6, theta: 7, saturate: true, fires: true },
+    Config { membrane: 8, acc: 6, theta: 7, saturate: false, fires: true },
+    Config { membrane: 5, acc: 9, theta: 12, saturate: true, fires: true },
+    Config { membrane: 21, acc: 13, theta: 12, saturate: true, fires: true },
+    Config { membrane: 17, acc: 17, theta: 17, saturate: false, fires: false },
+    Config { membrane: 64, acc: 64, theta: 64, saturate: true, fires: true },
+    Config { membrane: 64, acc: 40, theta: 50, saturate: false, fires: true },
+];
+
+#[test]
+fn icarus_matches_the_specification_in_every_configuration() {
+    for cfg in CONFIGS {
+        let dir = tempfile::tempdir().unwrap();
+        let tb = testbench(dir.path(), cfg, 2000);
+        let sim = dir.path().join("tb.vvp");
+        run(Command::new("iverilog").args(["-g2005", "-Wall", "-o"]).arg(&sim).arg(&tb).arg(neuron()));
+        let out = run(Command::new("vvp").arg("-n").arg(&sim));
+        assert!(out.contains("PASS 2000") && !out.contains("WARNING"), "{cfg:?}:\n{out}");
+    }
+}
+
+#[test]
+fn verilator_matches_the_specification() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = CONFIGS[3];
+    let tb = testbench(dir.path(), cfg, 2000);
+    let obj = dir.path().join("obj");
+    run(Command::new("verilator")
+        .args(["--binary", "--timing", "-Wno-fatal", "--top-module", "tb", "-Mdir"])
+        .arg(&obj)
+        .arg(&tb)
+        .arg(neuron()));
+    let out = run(&mut Command::new(obj.join("Vtb")));
+    assert!(out.contains("PASS 2000"), "{out}");
+}
+
+#[test]
+fn neuron_is_lint_clean_at_every_width() {
+    for cfg in CONFIGS {
+        run(Command::new("verilator")
+            .args(["--lint-only", "-Wall"])
+            .arg(format!("-GMEMBRANE_BITS={}", cfg.membrane))
+            .arg(format!("-GACC_BITS={}", cfg.acc))
+            .arg(format!("-GTHETA_BITS={}", cfg.theta))
+            .arg(format!("-GSATURATE={}", u8::from(cfg.saturate)))
+            .arg(format!("-GFIRES={}", u8::from(cfg.fires)))
+            .arg(neuron()));
+    }
+}
