@@ -91,3 +91,54 @@ pub fn simulate_json(model: &str, timesteps: &str, extra: &[&str]) -> serde_json
     assert!(out.status.success(), "{model}: {}", stderr(&out));
     serde_json::from_str(&stdout(&out)).expect("one JSON object")
 }
+
+/// Run an external tool (a Verilog simulator); panics with its output if it
+/// cannot start or fails. Returns stdout and stderr together.
+pub fn run_tool(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?}: {e}; scripts/install-deps.sh installs iverilog, verilator and yosys")
+    });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// Run a self-checking testbench `tb.v` (top module `tb`) with the given
+/// sources under Icarus Verilog and under Verilator; both must print
+/// `expect`, and neither may report a problem (a missing `$readmemh` file
+/// is only a message in both, not a failure).
+pub fn simulate_both(dir: &Path, tb: &Path, sources: &[PathBuf], expect: &str) {
+    let sim = dir.join("tb.vvp");
+    run_tool(
+        std::process::Command::new("iverilog")
+            .args(["-g2005", "-Wall", "-s", "tb", "-o"])
+            .arg(&sim)
+            .arg(tb)
+            .args(sources),
+    );
+    let out = run_tool(std::process::Command::new("vvp").arg("-n").arg(&sim));
+    let clean =
+        |out: &str| !out.contains("WARNING") && !out.contains("ERROR") && !out.contains("%Warning");
+    assert!(out.contains(expect) && clean(&out), "icarus:\n{out}");
+    let obj = dir.join("obj");
+    run_tool(
+        std::process::Command::new("verilator")
+            .args([
+                "--binary",
+                "--timing",
+                "-Wno-fatal",
+                "--top-module",
+                "tb",
+                "-Mdir",
+            ])
+            .arg(&obj)
+            .arg(tb)
+            .args(sources),
+    );
+    let out = run_tool(&mut std::process::Command::new(obj.join("Vtb")));
+    assert!(out.contains(expect) && clean(&out), "verilator:\n{out}");
+}
