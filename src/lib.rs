@@ -6,6 +6,7 @@
 //! graph), and `data` (the input readers). See docs/architecture.md.
 
 pub mod bitsim;
+pub mod codegen;
 pub mod config;
 pub mod data;
 pub mod ecc;

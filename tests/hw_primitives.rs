@@ -1,22 +1,26 @@
 //! The hand-written memory primitives under Icarus Verilog and Verilator,
 //! with self-checking testbenches: the block-RAM wrapper (initialisation
-//! from a `$readmemh` file with a header comment, registered read-first
+//! from a memory image rendered by `codegen::render_mem`, registered read-first
 //! reads, writes) and the spike list (append in order, read back, clear).
 //! Both are lint-clean under `verilator --lint-only -Wall`.
 
 mod common;
 
 use common::{root, run_tool, simulate_both};
+use snncc::quant::arith::fit;
+use snncc::quant::Overflow;
 
 #[test]
 fn ram_initialises_reads_one_cycle_late_and_writes() {
     let dir = tempfile::tempdir().unwrap();
     let mem = dir.path().join("w.mem");
-    // Values i * 37 mod 4096 in 12 bits, with the header a generated file has.
-    let body: String = (0..40)
-        .map(|i| format!("{:03x}\n", i * 37 % 4096))
+    // Values i * 37 mod 4096 as 12-bit words, rendered as snncc renders
+    // every memory image (so its header is proven readable by both tools).
+    let values: Vec<i64> = (0..40)
+        .map(|i| fit(i * 37 % 4096, 12, Overflow::Wrap).0)
         .collect();
-    std::fs::write(&mem, format!("// layer fc1 weights, Q1.11, 40 x 1\n{body}")).unwrap();
+    let image = snncc::codegen::render_mem("test weights, Q1.11", "index = address", &values, 12);
+    std::fs::write(&mem, image).unwrap();
     let tb = dir.path().join("tb.v");
     std::fs::write(
         &tb,
