@@ -8,6 +8,12 @@
 //   scatter: for each source spike i: I[u] += W[i][u] << W_SHIFT  spikes * N_OUT + 2 each
 //   update: V[u], spike = if_neuron(V[u], I[u]); push u if it fired  N_OUT + 1
 //
+// With ANALOG = 1 the layer reads the analog input instead (§4.4): on
+// `load` it computes its constant current once per image, bias then
+// I[u] += (W[i][u] * x[i]) << P_SHIFT over every input i (the source list
+// is then all inputs, src_addr = i and src_value = x[i], one cycle after
+// src_index), and each `start` only runs the update phase.
+//
 // Weights and biases are raw values of their formats ($readmemh images);
 // the shifts align them to the membrane's fractional bits. `done` is high
 // from the end of a step or init until the next `start`/`init`; every
@@ -30,17 +36,22 @@ module snn_dense_layer #(
     parameter [MEMBRANE_BITS-1:0] V0 = 0,
     parameter integer SATURATE = 1,
     parameter integer FIRES = 1,
+    parameter integer ANALOG = 0,
+    parameter integer X_BITS = 8,        // bits of an analog input value
+    parameter integer P_SHIFT = 0,       // shift of a product w * x
     parameter W_INIT = "",
     parameter B_INIT = ""
 ) (
     input  wire                     clk,
     input  wire                     init,
     input  wire                     start,
+    input  wire                     load,
     output reg                      done,
     // the source layer's spike list: `src_count` entries, read by index
     input  wire [COUNT_BITS-1:0]    src_count,
     output reg  [COUNT_BITS-1:0]    src_index,
     input  wire [IN_BITS-1:0]       src_addr,
+    input  wire signed [X_BITS-1:0] src_value,
     // this layer's spikes, in increasing neuron order
     output reg                      push,
     output reg  [OUT_BITS-1:0]      push_addr,
@@ -58,6 +69,8 @@ module snn_dense_layer #(
         if (B_INIT != "") $readmemh(B_INIT, biases);
     end
 
+    reg loading;                  // computing an analog layer's current
+    reg signed [X_BITS-1:0] x_q;  // the analog value of the current source
     localparam [2:0] IDLE = 3'd0, INIT = 3'd1, BIAS = 3'd2, FETCH = 3'd3,
                      SCATTER = 3'd4, UPDATE = 3'd5, FINISH = 3'd6;
     reg [2:0] state;
@@ -73,6 +86,8 @@ module snn_dense_layer #(
     reg signed [MEMBRANE_BITS-1:0] v_q;
 
     wire signed [ACC_BITS-1:0] w_aligned = $signed({{(ACC_BITS - W_BITS - W_SHIFT){w_q[W_BITS-1]}}, w_q, {W_SHIFT{1'b0}}});
+    wire signed [ACC_BITS-1:0] product = $signed(w_q) * $signed(x_q);
+    wire signed [ACC_BITS-1:0] term = (ANALOG != 0) ? product <<< P_SHIFT : w_aligned;
     wire signed [ACC_BITS-1:0] b_aligned = $signed({{(ACC_BITS - B_BITS - B_SHIFT){b_q[B_BITS-1]}}, b_q, {B_SHIFT{1'b0}}});
 
     wire signed [MEMBRANE_BITS-1:0] v_next;
@@ -113,8 +128,16 @@ module snn_dense_layer #(
             state <= INIT;
             done <= 1'b0;
             u <= 0;
-        end else if (start) begin
+        end else if (load && ANALOG != 0) begin
             state <= BIAS;
+            loading <= 1'b1;
+            done <= 1'b0;
+            u <= 0;
+            valid <= 1'b0;
+        end else if (start) begin
+            // An analog layer's current is constant: only the update.
+            state <= (ANALOG != 0) ? UPDATE : BIAS;
+            loading <= 1'b0;
             done <= 1'b0;
             u <= 0;
             valid <= 1'b0;
@@ -145,11 +168,12 @@ module snn_dense_layer #(
                     // Ask for the next source spike; its address arrives
                     // next cycle, then SCATTER walks its row.
                     if (src_index == src_count) begin
-                        state <= UPDATE;
+                        state <= loading ? FINISH : UPDATE;
                         u <= 0;
                         valid <= 1'b0;
                     end else if (valid) begin
                         row <= {{(W_ADDR_BITS - IN_BITS){1'b0}}, src_addr} * ROW_STRIDE;
+                        x_q <= src_value;
                         state <= SCATTER;
                         u <= 0;
                         valid <= 1'b0;
@@ -158,7 +182,7 @@ module snn_dense_layer #(
                     end
                 end
                 SCATTER: begin
-                    if (valid) current[p_addr] <= i_q + w_aligned;
+                    if (valid) current[p_addr] <= i_q + term;
                     valid <= !(u == U_END);
                     if (u == U_END) begin
                         state <= FETCH;

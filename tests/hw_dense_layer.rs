@@ -3,8 +3,9 @@
 //! a random layer (13 inputs, 7 neurons, shifted weight and bias formats, a
 //! narrow membrane so overflow happens) driven by random source spike
 //! lists for 12 steps; every output spike of every step and the final
-//! membranes must agree, for saturation, wrap-around and the readout, under
-//! Icarus Verilog and Verilator.
+//! membranes must agree, for saturation, wrap-around, the readout and an
+//! analog-input layer (signed 9-bit inputs, products shifted), under Icarus
+//! Verilog and Verilator.
 
 mod common;
 
@@ -42,13 +43,27 @@ impl Lcg {
     }
 }
 
-fn case(overflow: Overflow, fires: bool, seed: u64) {
+/// Analog inputs: 9-bit values, a product w * x is shifted left by 1.
+const X_BITS: u32 = 9;
+const P_SHIFT: u32 = 1;
+
+fn case(overflow: Overflow, fires: bool, analog: bool, seed: u64) {
     let mut rng = Lcg(seed);
     let weights: Vec<i64> = (0..N_IN * N_OUT).map(|_| rng.signed(W_BITS)).collect();
     let bias: Vec<i64> = (0..N_OUT).map(|_| rng.signed(B_BITS)).collect();
     let sources: Vec<Vec<usize>> = (0..STEPS)
         .map(|_| (0..N_IN).filter(|_| rng.next(3) == 0).collect())
         .collect();
+    let x: Vec<i64> = (0..N_IN)
+        .map(|_| {
+            if rng.next(3) == 0 {
+                0
+            } else {
+                rng.signed(X_BITS)
+            }
+        })
+        .collect();
+    let acc_bits = if analog { 20 } else { ACC_BITS };
     // The specification, in Rust.
     let mut v = vec![if fires { V0 } else { 0 }; N_OUT];
     let mut fired: Vec<Vec<usize>> = Vec::new();
@@ -57,8 +72,15 @@ fn case(overflow: Overflow, fires: bool, seed: u64) {
         let mut out = Vec::new();
         for u in 0..N_OUT {
             let mut i = bias[u] << B_SHIFT;
-            for &s in spikes {
-                i += weights[s * N_OUT + u] << W_SHIFT;
+            if analog {
+                // The constant current of the analog layer (§4.4).
+                for (s, &xs) in x.iter().enumerate() {
+                    i += (weights[s * N_OUT + u] * xs) << P_SHIFT;
+                }
+            } else {
+                for &s in spikes {
+                    i += weights[s * N_OUT + u] << W_SHIFT;
+                }
             }
             let step = if fires {
                 if_step(v[u], i, THETA, MEMBRANE_BITS, overflow)
@@ -115,6 +137,7 @@ fn case(overflow: Overflow, fires: bool, seed: u64) {
         ("exp_start", &exp_start),
         ("exp_len", &exp_len),
         ("exp_v", &v),
+        ("x", &x),
     ] {
         let path = write(
             &format!("{name}.mem"),
@@ -133,18 +156,22 @@ fn case(overflow: Overflow, fires: bool, seed: u64) {
 module tb;
 {mems}
     reg clk = 0;
-    reg init = 0, start = 0;
+    reg init = 0, start = 0, load = 0;
     wire done;
     reg [3:0] step_src_count;
     wire [3:0] src_index;
     reg [3:0] src_addr;
+    reg signed [{x1}:0] src_value;
     reg [15:0] base;
     wire push;
     wire [2:0] push_addr;
     reg [2:0] v_read_addr = 0;
     wire signed [9:0] v_read_data;
     integer t, k, got, errors = 0;
-    always @(posedge clk) src_addr <= src[base + src_index][3:0];
+    always @(posedge clk) begin
+        src_addr <= {analog} ? src_index : src[base + src_index][3:0];
+        src_value <= x[src_index][{x1}:0];
+    end
     always @(posedge clk) if (push) begin
         if (got >= exp_len[t] || push_addr !== exp[exp_start[t] + got][2:0]) begin
             $display("step %0d: unexpected spike of neuron %0d", t + 1, push_addr);
@@ -156,10 +183,11 @@ module tb;
         .N_IN({n_in}), .N_OUT({n_out}), .IN_BITS(4), .OUT_BITS(3), .W_ADDR_BITS(7), .COUNT_BITS(4),
         .W_BITS({w_bits}), .W_SHIFT({w_shift}), .B_BITS({b_bits}), .B_SHIFT({b_shift}),
         .ACC_BITS({acc}), .MEMBRANE_BITS({m}), .THETA_BITS({m}), .THETA({theta}), .V0({v0}),
-        .SATURATE({sat}), .FIRES({fires}), .W_INIT("{w_mem}"), .B_INIT("{b_mem}")
+        .SATURATE({sat}), .FIRES({fires}), .ANALOG({analog}), .X_BITS({x_bits}), .P_SHIFT({p_shift}),
+        .W_INIT("{w_mem}"), .B_INIT("{b_mem}")
     ) dut (
-        .clk(clk), .init(init), .start(start), .done(done),
-        .src_count(step_src_count), .src_index(src_index), .src_addr(src_addr),
+        .clk(clk), .init(init), .start(start), .load(load), .done(done),
+        .src_count(step_src_count), .src_index(src_index), .src_addr(src_addr), .src_value(src_value),
         .push(push), .push_addr(push_addr),
         .v_read_addr(v_read_addr), .v_read_data(v_read_data));
     always #5 clk = ~clk;
@@ -167,10 +195,18 @@ module tb;
         @(negedge clk) init = 1;
         @(negedge clk) init = 0;
         wait (done);
+        if ({analog}) begin
+            // The analog layer's current, once per image: all inputs.
+            step_src_count = {n_in};
+            @(negedge clk) load = 1;
+            @(negedge clk) load = 0;
+            @(negedge clk);
+            wait (done);
+        end
         for (t = 0; t < {steps}; t = t + 1) begin
             @(negedge clk);
             base = src_start[t];
-            step_src_count = src_len[t][3:0];
+            if (!{analog}) step_src_count = src_len[t][3:0];
             got = 0;
             start = 1;
             @(negedge clk) start = 0;
@@ -202,7 +238,11 @@ endmodule
         w_shift = W_SHIFT,
         b_bits = B_BITS,
         b_shift = B_SHIFT,
-        acc = ACC_BITS,
+        acc = acc_bits,
+        analog = u8::from(analog),
+        x_bits = X_BITS,
+        x1 = X_BITS - 1,
+        p_shift = P_SHIFT,
         m = MEMBRANE_BITS,
         theta = THETA,
         v0 = if fires { V0 } else { 0 },
@@ -224,15 +264,21 @@ endmodule
 
 #[test]
 fn dense_layer_matches_the_specification_with_saturation() {
-    case(Overflow::Saturate, true, 7);
+    case(Overflow::Saturate, true, false, 7);
 }
 
 #[test]
 fn dense_layer_matches_the_specification_with_wrap_around() {
-    case(Overflow::Wrap, true, 11);
+    case(Overflow::Wrap, true, false, 11);
 }
 
 #[test]
 fn dense_readout_matches_the_specification() {
-    case(Overflow::Saturate, false, 5);
+    case(Overflow::Saturate, false, false, 5);
+}
+
+#[test]
+fn analog_input_layer_matches_the_specification() {
+    case(Overflow::Saturate, true, true, 3);
+    case(Overflow::Wrap, true, true, 13);
 }
