@@ -55,7 +55,8 @@ module snn_dense_layer #(
     // this layer's spikes, in increasing neuron order
     output reg                      push,
     output reg  [OUT_BITS-1:0]      push_addr,
-    // the membrane, for reading out the potential between steps
+    // the membrane, for reading out the potential while idle (`done`):
+    // `v_read_data` is that of `v_read_addr` one cycle earlier
     input  wire [OUT_BITS-1:0]      v_read_addr,
     output wire signed [MEMBRANE_BITS-1:0] v_read_data
 );
@@ -101,7 +102,9 @@ module snn_dense_layer #(
     );
     /* verilator lint_on PINCONNECTEMPTY */
 
-    assign v_read_data = membrane[v_read_addr];
+    // One read port per memory (block RAM): the readout shares the
+    // membrane's port with the update phase, used only while idle.
+    assign v_read_data = v_q;
 
     wire [OUT_BITS-1:0] u_addr = u[OUT_BITS-1:0];
     localparam [31:0] N_OUT32 = N_OUT;
@@ -122,7 +125,7 @@ module snn_dense_layer #(
         w_q <= weights[row + {{(W_ADDR_BITS - OUT_BITS){1'b0}}, u_addr}];
         b_q <= biases[u_addr];
         i_q <= current[u_addr];
-        v_q <= membrane[u_addr];
+        v_q <= membrane[state == IDLE ? v_read_addr : u_addr];
         p_addr <= u_addr;
         if (init) begin
             state <= INIT;

@@ -220,7 +220,7 @@ module tb;
         end
         for (k = 0; k < {n_out}; k = k + 1) begin
             v_read_addr = k[2:0];
-            #1;
+            @(negedge clk);
             if (v_read_data !== exp_v[k][9:0]) begin
                 $display("V[%0d] = %0d, expected %0d", k, v_read_data, $signed(exp_v[k][9:0]));
                 errors = errors + 1;

@@ -2,7 +2,8 @@
 //! with self-checking testbenches: the block-RAM wrapper (initialisation
 //! from a memory image rendered by `codegen::render_mem`, registered read-first
 //! reads, writes) and the spike list (append in order, read back, clear).
-//! Both are lint-clean under `verilator --lint-only -Wall`.
+//! All primitives are lint-clean under `verilator --lint-only -Wall`, and
+//! Yosys maps the dense engine's memories to block RAM.
 
 mod common;
 
@@ -144,4 +145,88 @@ fn primitives_are_lint_clean() {
                 .arg(root().join("hw").join(file)),
         );
     }
+    // The dense engine with the neuron it instantiates, spiking and analog
+    // (address widths consistent with the sizes, as the generator sets them).
+    let big = [
+        "-GN_IN=784",
+        "-GN_OUT=100",
+        "-GIN_BITS=10",
+        "-GOUT_BITS=7",
+        "-GW_ADDR_BITS=17",
+        "-GCOUNT_BITS=11",
+    ];
+    for extra in [
+        vec![],
+        vec!["-GANALOG=1", "-GX_BITS=9", "-GP_SHIFT=3"],
+        vec!["-GACC_BITS=20", "-GFIRES=0"],
+    ] {
+        let params: Vec<&str> = if extra.is_empty() {
+            vec![]
+        } else {
+            big.iter().copied().chain(extra).collect()
+        };
+        run_tool(
+            std::process::Command::new("verilator")
+                .args(["--lint-only", "-Wall", "--top-module", "snn_dense_layer"])
+                .args(params)
+                .arg(root().join("hw/snn_dense_layer.v"))
+                .arg(root().join("hw/snn_if_neuron.v")),
+        );
+    }
+}
+
+/// Yosys maps the dense engine's memories to iCE40 block RAM (a
+/// combinational read would put the weights in LUTs: STYLE.md's pitfall),
+/// for a 64 x 32 layer with 8-bit weights (16 kbit: at least 4 blocks).
+#[test]
+fn dense_layer_memories_map_to_block_ram() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<i64> = (0..64 * 32).map(|i| (i * 97 % 251) - 125).collect();
+    let w = dir.path().join("w.mem");
+    std::fs::write(
+        &w,
+        snncc::codegen::render_mem("w", "input * 32 + unit", &values, 8),
+    )
+    .unwrap();
+    let b = dir.path().join("b.mem");
+    std::fs::write(
+        &b,
+        snncc::codegen::render_mem("b", "unit", &values[..32], 8),
+    )
+    .unwrap();
+    let stat = dir.path().join("stat.txt");
+    let script = format!(
+        "read_verilog {hw}/snn_if_neuron.v {hw}/snn_dense_layer.v; \
+         chparam -set N_IN 64 -set N_OUT 32 -set IN_BITS 6 -set OUT_BITS 5 -set W_ADDR_BITS 11 \
+         -set COUNT_BITS 7 -set ACC_BITS 16 -set MEMBRANE_BITS 20 -set THETA_BITS 12 \
+         -set W_INIT \"{w}\" -set B_INIT \"{b}\" snn_dense_layer; \
+         synth_ice40 -top snn_dense_layer; tee -q -o {stat} stat",
+        hw = root().join("hw").display(),
+        w = w.display(),
+        b = b.display(),
+        stat = stat.display(),
+    );
+    run_tool(std::process::Command::new("yosys").args(["-q", "-p", &script]));
+    let text = std::fs::read_to_string(&stat).unwrap();
+    let count = |cell: &str| -> u64 {
+        text.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|words| words.first() == Some(&cell))
+            .and_then(|words| words.get(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("SB_RAM40_4K") >= 4, "{text}");
+    // Memories in flip-flops would need thousands.
+    let ffs: u64 = [
+        "SB_DFF",
+        "SB_DFFE",
+        "SB_DFFSR",
+        "SB_DFFESR",
+        "SB_DFFSS",
+        "SB_DFFESS",
+    ]
+    .iter()
+    .map(|c| count(c))
+    .sum();
+    assert!(ffs < 400, "{ffs} flip-flops:\n{text}");
 }
