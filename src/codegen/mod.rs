@@ -1,10 +1,15 @@
 //! Rendering a quantised network into hardware files (docs/hardware.md).
-//! So far: `$readmemh` memory images and the hand-written primitives that
-//! every output carries; the layer engines and top level come next.
+//! So far: networks of dense layers (`design` decides every width and
+//! constant, `render` prints the top level, the testbench and the memory
+//! images); conv, pooling and lanes come next.
 
+mod design;
 mod mem;
+mod render;
 
+pub use design::{addr_bits, design, DenseEngine, Design, DesignError};
 pub use mem::render_mem;
+pub use render::{top_name, write_design, write_testbench};
 
 /// The hand-written Verilog primitives (`hw/`), compiled into the binary so
 /// an output folder is self-contained: (file name, source).
