@@ -8,6 +8,7 @@
 pub mod bitsim;
 pub mod codegen;
 pub mod config;
+pub mod cosim;
 pub mod data;
 pub mod ecc;
 pub mod import;

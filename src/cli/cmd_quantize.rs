@@ -131,24 +131,14 @@ pub fn quant_json(q: &Quantized) -> Value {
     })
 }
 
-pub fn run(args: &QuantizeArgs) -> anyhow::Result<()> {
-    if args.timesteps == 0 {
-        bail!("--timesteps must be positive");
-    }
-    let network =
-        super::cmd_convert::load_network(&args.model, args.calib.as_deref(), &args.convert)?;
-    let model = network.model();
-    let quantized = resolve(model, Some(args.bits), None, &args.formats, args.timesteps)?
-        .expect("--bits is required");
-    // Rebuild the spec from the model actually produced, so the file says
-    // exactly what was simulated.
-    let spec = quant::QuantSpec {
-        rounding: quantized.model.rounding,
-        overflow: quantized.model.overflow,
-        timesteps: quantized.model.timesteps,
-        input: quantized.model.input,
-        layers: quantized
-            .model
+/// The editable description of a quantised model.
+pub fn spec_of(q: &quant::QuantModel) -> quant::QuantSpec {
+    quant::QuantSpec {
+        rounding: q.rounding,
+        overflow: q.overflow,
+        timesteps: q.timesteps,
+        input: q.input,
+        layers: q
             .layers
             .iter()
             .filter_map(|l| match &l.kind {
@@ -160,7 +150,21 @@ pub fn run(args: &QuantizeArgs) -> anyhow::Result<()> {
                 QLayerKind::MaxGate { .. } => None,
             })
             .collect(),
-    };
+    }
+}
+
+pub fn run(args: &QuantizeArgs) -> anyhow::Result<()> {
+    if args.timesteps == 0 {
+        bail!("--timesteps must be positive");
+    }
+    let network =
+        super::cmd_convert::load_network(&args.model, args.calib.as_deref(), &args.convert)?;
+    let model = network.model();
+    let quantized = resolve(model, Some(args.bits), None, &args.formats, args.timesteps)?
+        .expect("--bits is required");
+    // The spec of the model actually produced, so the file says exactly
+    // what was simulated.
+    let spec = spec_of(&quantized.model);
     let text = config::quant::to_yaml(&spec, &model.name);
     std::fs::write(&args.output, text)
         .with_context(|| format!("writing {}", args.output.display()))?;

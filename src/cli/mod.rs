@@ -1,6 +1,8 @@
 //! Argument definitions (clap derive) and dispatch to one file per command.
 
+mod cmd_build;
 mod cmd_convert;
+mod cmd_cosim;
 mod cmd_eval;
 mod cmd_inspect;
 mod cmd_quantize;
@@ -112,6 +114,92 @@ automatic formats proven for that T. Rerunning the same command after an
 interruption keeps the finished widths and runs only the rest; settings.json
 records the settings and a different sweep into the same folder is refused.")]
     Sweep(SweepArgs),
+    /// Compile a network to synthesizable Verilog with memory images.
+    #[command(after_help = "Examples:
+  snncc build tests/fixtures/models/mlp_flat.keras --calib tests/fixtures/models/mlp_flat.inputs.npy \\
+      --target verilog --bits 8 --timesteps 32 -o out/
+  snncc cosim out/ --data tests/fixtures/models/mlp_flat.inputs.npy --limit 8
+
+Writes out/rtl/ (the top level and the hand-written primitives it uses),
+out/mem/ (one $readmemh image per weight and bias memory, each with a header
+naming layer and format), out/tb/ (a self-checking testbench), out/net/ and
+out/quant.yaml (the network and formats, so cosim can recompute the golden
+values), out/manifest.yaml and a FuseSoC core file. The arithmetic is the
+bit-accurate simulator's (docs/fixed-point.md); the design is described in
+docs/hardware.md. So far networks of dense layers are supported; other
+layers are refused, each named.")]
+    Build(BuildArgs),
+    /// Co-simulate a built design against the bit-accurate simulator.
+    #[command(after_help = "Examples:
+  snncc cosim out/ --data tests/fixtures/models/mlp_flat.inputs.npy --limit 8
+  snncc cosim out/ --data x.npy --simulator verilator --json
+
+Runs the testbench of a `snncc build` output on the first N inputs under
+Icarus Verilog or Verilator and compares every readout potential with the
+integer simulator's; on a mismatch it names the first input and neuron and
+exits with status 1. --json prints {\"images\", \"mismatches\",
+\"cycles_per_image\", \"simulator\"}.")]
+    Cosim(CosimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Keras model file (.h5 or .keras), or a directory written by
+    /// `snncc convert`.
+    pub model: PathBuf,
+    /// Calibration images (needed for a Keras model).
+    #[arg(long, value_name = "XC")]
+    pub calib: Option<PathBuf>,
+    /// What to generate.
+    #[arg(long, value_enum, default_value = "verilog")]
+    pub target: TargetArg,
+    /// Weight bits of the automatic formats.
+    #[arg(long, value_name = "W", conflicts_with = "quant", default_value_t = 8)]
+    pub bits: u32,
+    /// Formats from a YAML file written by `snncc quantize` instead.
+    #[arg(long, value_name = "Q.yaml")]
+    pub quant: Option<PathBuf>,
+    /// Time steps per image the hardware runs.
+    #[arg(long, default_value_t = 64, value_name = "T")]
+    pub timesteps: usize,
+    /// Output directory.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub formats: FormatFlags,
+    #[command(flatten)]
+    pub convert: ConvertFlags,
+}
+
+/// `--target` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TargetArg {
+    Verilog,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CosimArgs {
+    /// A directory written by `snncc build`.
+    pub design: PathBuf,
+    /// Inputs (.npy or IDX).
+    #[arg(long, value_name = "X")]
+    pub data: PathBuf,
+    /// Use only the first N inputs.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub limit: usize,
+    /// Which RTL simulator runs the testbench.
+    #[arg(long, value_enum, default_value = "iverilog")]
+    pub simulator: SimulatorArg,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--simulator` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimulatorArg {
+    Iverilog,
+    Verilator,
 }
 
 #[derive(Debug, clap::Args)]
@@ -361,5 +449,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Convert(args) => cmd_convert::run(&args),
         Command::Quantize(args) => cmd_quantize::run(&args),
         Command::Sweep(args) => cmd_sweep::run(&args),
+        Command::Build(args) => cmd_build::run(&args),
+        Command::Cosim(args) => cmd_cosim::run(&args),
     }
 }
