@@ -18,6 +18,7 @@
 // the shifts align them to the membrane's fractional bits. `done` is high
 // from the end of a step or init until the next `start`/`init`; every
 // spike of a step is pushed before `done` rises.
+`timescale 1ns/1ps
 module snn_dense_layer #(
     parameter integer N_IN = 4,
     parameter integer N_OUT = 4,

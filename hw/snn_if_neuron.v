@@ -9,6 +9,7 @@
 // Combinational; the layer engine registers around it. `overflow` flags the
 // event the integer simulator counts. Verilog-2005; lint-clean under
 // `verilator --lint-only -Wall`.
+`timescale 1ns/1ps
 module snn_if_neuron #(
     parameter integer MEMBRANE_BITS = 16,
     parameter integer ACC_BITS = 16,

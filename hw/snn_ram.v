@@ -2,6 +2,7 @@
 // maps it to block RAM, and optional $readmemh initialisation (weights,
 // biases). Writes take effect at the clock edge; a read in the same cycle
 // as a write to the same address returns the old value (read-first).
+`timescale 1ns/1ps
 module snn_ram #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 16,

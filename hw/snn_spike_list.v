@@ -2,6 +2,7 @@
 // fired, appended in increasing order during the update phase and read back
 // by the next layer's scatter phase. `clear` empties it (start of a step);
 // `count` is the number of entries. Reads are registered (one cycle).
+`timescale 1ns/1ps
 module snn_spike_list #(
     parameter integer ADDR_BITS = 8,
     parameter integer DEPTH = 256,

@@ -21,12 +21,18 @@ module {{ top }} (
     // ---- {{ e.name }}: {{ e.n_in }} -> {{ e.n_out }}{% if e.analog %}, analog input{% endif %}{% if !e.fires %}, readout{% endif %}
     reg init_{{ loop.index0 }}, start_{{ loop.index0 }}, load_{{ loop.index0 }};
     wire done_{{ loop.index0 }};
+    // The index counts to src_count inclusive; addresses use its low bits.
+    /* verilator lint_off UNUSEDSIGNAL */
     wire [{{ e.count_bits - 1 }}:0] src_index_{{ loop.index0 }};
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [{{ e.count_bits - 1 }}:0] src_count_{{ loop.index0 }};
     wire [{{ e.in_bits - 1 }}:0] src_addr_{{ loop.index0 }};
+{%- if e.fires %}
     wire push_{{ loop.index0 }};
     wire [{{ e.out_bits - 1 }}:0] push_addr_{{ loop.index0 }};
+{%- else %}
     wire signed [{{ e.membrane_bits - 1 }}:0] v_{{ loop.index0 }};
+{%- endif %}
 {%- if e.analog %}
     reg [{{ e.in_bits - 1 }}:0] x_addr_{{ loop.index0 }};
     always @(posedge clk) begin
@@ -51,13 +57,23 @@ module {{ top }} (
         .SATURATE({% if d.saturate %}1{% else %}0{% endif %}), .FIRES({% if e.fires %}1{% else %}0{% endif %}),
         .ANALOG({% if e.analog %}1{% else %}0{% endif %}), .X_BITS({{ d.input_bits }}), .P_SHIFT({{ e.p_shift }}),
         .W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem")
-    ) layer_{{ loop.index0 }} (
+    )
+    // A spiking layer's membrane is not read out, and the readout never
+    // spikes: those ports are left open on purpose.
+    /* verilator lint_off PINCONNECTEMPTY */
+    layer_{{ loop.index0 }} (
         .clk(clk), .init(init_{{ loop.index0 }}), .start(start_{{ loop.index0 }}), .load(load_{{ loop.index0 }}),
         .done(done_{{ loop.index0 }}),
         .src_count(src_count_{{ loop.index0 }}), .src_index(src_index_{{ loop.index0 }}),
         .src_addr(src_addr_{{ loop.index0 }}), .src_value({% if e.analog %}x_q{% else %}{{ d.input_bits }}'d0{% endif %}),
+{%- if e.fires %}
         .push(push_{{ loop.index0 }}), .push_addr(push_addr_{{ loop.index0 }}),
-        .v_read_addr({% if e.fires %}{{ e.out_bits }}'d0{% else %}out_addr{% endif %}), .v_read_data(v_{{ loop.index0 }}));
+        .v_read_addr({{ e.out_bits }}'d0), .v_read_data());
+{%- else %}
+        .push(), .push_addr(),
+        .v_read_addr(out_addr), .v_read_data(v_{{ loop.index0 }}));
+{%- endif %}
+    /* verilator lint_on PINCONNECTEMPTY */
 {% endfor %}
     assign out_data = v_{{ d.engines.len() - 1 }};
 

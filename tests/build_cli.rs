@@ -1,8 +1,9 @@
 //! `snncc build` and `snncc cosim` through the real binary on the MLP
 //! fixture (a Keras model of dense layers): 0 mismatches against the
 //! bit-accurate simulator under Icarus Verilog and Verilator, a corrupted
-//! weight image is caught and named, and layers the backend does not
-//! handle yet are refused by name.
+//! memory image is caught and named, the generated RTL is lint-clean under
+//! `verilator --lint-only -Wall`, and layers the backend does not handle
+//! yet are refused by name.
 
 mod common;
 
@@ -81,6 +82,22 @@ fn mlp_is_bit_exact_in_both_simulators_and_corruption_is_caught() {
     let (res, report) = cosim(&out, "iverilog");
     assert_fails_with(&res, &["first mismatch: input", "readout neuron"]);
     assert!(report["mismatches"].as_u64().unwrap() > 0, "{report}");
+}
+
+#[test]
+fn generated_rtl_is_lint_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    build(&out);
+    let rtl: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("rtl"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    run_tool(
+        std::process::Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", "snn_mlp_flat"])
+            .args(&rtl),
+    );
 }
 
 #[test]

@@ -90,7 +90,7 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
     .render()
     .expect("the template only prints decided values");
     let path = rtl.join(format!("{top}.v"));
-    std::fs::write(&path, text)?;
+    std::fs::write(&path, text + "\n")?;
     files.push(path);
     Ok(files)
 }
@@ -144,6 +144,6 @@ pub fn write_testbench(
     .render()
     .expect("the template only prints decided values");
     let path = tb.join("tb.v");
-    std::fs::write(&path, text)?;
+    std::fs::write(&path, text + "\n")?;
     Ok(path)
 }
