@@ -7,74 +7,12 @@
 
 mod common;
 
-use common::simulate_both;
-use ndarray::{Array2, Array3};
+use common::{mlp, simulate_both, Lcg};
+use ndarray::Array3;
 use snncc::bitsim::trace_quantized;
 use snncc::codegen::{design, write_design, write_testbench};
-use snncc::ir::Shape;
 use snncc::quant::{choose_formats, quantize_model, Overflow, QuantOptions};
-use snncc::snn::{Connection, Neurons, Potentials, SnnLayer, SnnModel, Source, Synapses};
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn unit(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
-fn mlp(rng: &mut Lcg) -> SnnModel {
-    let dense = |rng: &mut Lcg, n_in: usize, n_out: usize| Synapses::Dense {
-        kernel: Array2::from_shape_fn((n_in, n_out), |_| rng.unit() * 1.6 - 0.6),
-    };
-    let layer = |name: &str, n: usize, neurons, source, synapses, bias: Vec<f32>| SnnLayer {
-        name: name.into(),
-        shape: Shape::Vector { n },
-        neurons,
-        inputs: vec![Connection { source, synapses }],
-        gate_source: None,
-        bias: Some(bias),
-        lambda: vec![1.0],
-    };
-    let if_neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
-    let b = |rng: &mut Lcg, n: usize| (0..n).map(|_| rng.unit() * 0.2 - 0.1).collect();
-    let l0 = layer(
-        "fc1",
-        9,
-        if_neurons.clone(),
-        Source::Input,
-        dense(rng, 12, 9),
-        b(rng, 9),
-    );
-    let l1 = layer(
-        "fc2",
-        6,
-        if_neurons,
-        Source::Layer(0),
-        dense(rng, 9, 6),
-        b(rng, 6),
-    );
-    let l2 = layer(
-        "fc3",
-        4,
-        Neurons::Readout,
-        Source::Layer(1),
-        dense(rng, 6, 4),
-        b(rng, 4),
-    );
-    SnnModel {
-        name: "mlp".into(),
-        input_shape: Shape::Map { h: 2, w: 3, c: 2 },
-        layers: vec![l0, l1, l2],
-        h: 0.5,
-        cnn_macs: 0,
-        input_range: Some([0.0, 1.0]),
-    }
-}
+use snncc::snn::Potentials;
 
 fn cosim(overflow: Overflow, narrow_membranes: bool, seed: u64) {
     let mut rng = Lcg(seed);
