@@ -18,3 +18,4 @@ pub mod reference;
 pub mod report;
 pub mod snn;
 pub mod sweep;
+pub mod synth;

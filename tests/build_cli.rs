@@ -119,3 +119,39 @@ fn unsupported_layers_are_refused_by_name() {
         ],
     );
 }
+
+#[test]
+fn synth_reports_resources_and_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    build(&out);
+    let (res, _) = cosim(&out, "iverilog");
+    assert!(res.status.success(), "{}", stderr(&res));
+    let res = snncc([
+        "synth".as_ref(),
+        out.as_os_str(),
+        "--target".as_ref(),
+        "ice40".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let r: Value = serde_json::from_str(&stdout(&res)).unwrap();
+    for key in [
+        "target",
+        "luts",
+        "ffs",
+        "bram_blocks",
+        "dsps",
+        "cycles_per_image",
+        "clock_mhz",
+        "images_per_s",
+    ] {
+        assert!(!r[key].is_null(), "{key} missing: {r}");
+    }
+    assert_eq!(r["target"], "ice40");
+    assert!(r["luts"].as_u64().unwrap() > 100, "{r}");
+    // The weights are in block RAM, not LUTs.
+    assert!(r["bram_blocks"].as_u64().unwrap() >= 4, "{r}");
+    let expected = 100e6 / r["cycles_per_image"].as_f64().unwrap();
+    assert!((r["images_per_s"].as_f64().unwrap() - expected).abs() < 1e-6 * expected);
+}

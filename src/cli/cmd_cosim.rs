@@ -95,6 +95,17 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let report = cosim::compare(&output, &expected);
+    // Kept for `snncc synth`'s latency figures.
+    let record = json!({
+        "images": report.images,
+        "mismatches": report.mismatches,
+        "cycles_per_image": report.cycles_per_image,
+        "simulator": simulator.name(),
+    });
+    std::fs::write(
+        dir.join("cosim.json"),
+        serde_json::to_string_pretty(&record)?,
+    )?;
     if args.json {
         println!(
             "{}",

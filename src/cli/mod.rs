@@ -8,6 +8,7 @@ mod cmd_inspect;
 mod cmd_quantize;
 mod cmd_simulate;
 mod cmd_sweep;
+mod cmd_synth;
 mod dataset;
 mod progress;
 
@@ -140,6 +141,41 @@ integer simulator's; on a mismatch it names the first input and neuron and
 exits with status 1. --json prints {\"images\", \"mismatches\",
 \"cycles_per_image\", \"simulator\"}.")]
     Cosim(CosimArgs),
+    /// Synthesise a built design with Yosys and report its resources.
+    #[command(after_help = "Examples:
+  snncc synth out/ --target ice40
+  snncc synth out/ --target xilinx --clock-mhz 200 --json
+
+Reports LUTs, flip-flops, block RAMs and DSPs from Yosys (`synth_ice40`,
+`synth_xilinx`, or generic 4-input LUTs), for iCE40 the UP5K Fmax from
+nextpnr when it is installed, and, with the cycles per input that the last
+`snncc cosim` measured, the latency and inputs per second at --clock-mhz.
+--json prints {\"target\", \"luts\", \"ffs\", \"bram_blocks\", \"dsps\",
+\"cycles_per_image\", \"clock_mhz\", \"images_per_s\", ...}.")]
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// A directory written by `snncc build`.
+    pub design: PathBuf,
+    /// Technology to map to.
+    #[arg(long, value_enum, default_value = "generic")]
+    pub target: SynthTargetArg,
+    /// Clock for the latency and throughput figures.
+    #[arg(long, default_value_t = 100.0, value_name = "MHZ")]
+    pub clock_mhz: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--target` values of `synth`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SynthTargetArg {
+    Generic,
+    Ice40,
+    Xilinx,
 }
 
 #[derive(Debug, clap::Args)]
@@ -451,5 +487,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => cmd_sweep::run(&args),
         Command::Build(args) => cmd_build::run(&args),
         Command::Cosim(args) => cmd_cosim::run(&args),
+        Command::Synth(args) => cmd_synth::run(&args),
     }
 }

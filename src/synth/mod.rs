@@ -1,0 +1,179 @@
+//! Synthesis reports: run Yosys on a generated design for a target
+//! technology, count the cells from `stat -json`, and for iCE40 place and
+//! route with nextpnr for the maximum clock frequency.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where the design is mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthTarget {
+    /// Technology-independent 4-input LUTs (`synth -lut 4`).
+    Generic,
+    /// Lattice iCE40 (`synth_ice40`; nextpnr for Fmax on an UP5K).
+    Ice40,
+    /// Xilinx 7-series (`synth_xilinx`, LUT6).
+    Xilinx,
+}
+
+impl SynthTarget {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthTarget::Generic => "generic",
+            SynthTarget::Ice40 => "ice40",
+            SynthTarget::Xilinx => "xilinx",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("cannot run {tool}: {source}; install it (scripts/install-deps.sh installs yosys)")]
+    Missing {
+        tool: String,
+        source: std::io::Error,
+    },
+    #[error("{tool} failed:\n{output}")]
+    Failed { tool: String, output: String },
+    #[error("{}: {reason}", path.display())]
+    Stat { path: PathBuf, reason: String },
+}
+
+/// Resources of a synthesised design.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SynthReport {
+    pub target: &'static str,
+    pub luts: u64,
+    pub ffs: u64,
+    pub bram_blocks: u64,
+    pub dsps: u64,
+    /// Every cell type and its count, as Yosys reports them.
+    pub cells: BTreeMap<String, u64>,
+    /// iCE40 only, when nextpnr is installed and the design fits an UP5K.
+    pub fmax_mhz: Option<f64>,
+}
+
+fn run(cmd: &mut Command) -> Result<String, SynthError> {
+    let tool = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().map_err(|source| SynthError::Missing {
+        tool: tool.clone(),
+        source,
+    })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(SynthError::Failed { tool, output: text })
+    }
+}
+
+/// Synthesise `rtl` (top module `top`) for `target`; scratch files go to
+/// `work`.
+pub fn synthesize(
+    rtl: &[PathBuf],
+    top: &str,
+    target: SynthTarget,
+    work: &Path,
+) -> Result<SynthReport, SynthError> {
+    let stat = work.join(format!("stat_{}.json", target.name()));
+    let netlist = work.join("netlist_ice40.json");
+    let files: Vec<String> = rtl.iter().map(|p| p.display().to_string()).collect();
+    let synth = match target {
+        SynthTarget::Generic => format!("synth -top {top} -flatten -lut 4"),
+        SynthTarget::Ice40 => format!("synth_ice40 -top {top} -json {}", netlist.display()),
+        SynthTarget::Xilinx => format!("synth_xilinx -top {top} -flatten -noiopad"),
+    };
+    let script = format!(
+        "read_verilog {}; {synth}; tee -q -o {} stat -json",
+        files.join(" "),
+        stat.display()
+    );
+    run(Command::new("yosys").args(["-q", "-p", &script]))?;
+    let text = std::fs::read_to_string(&stat).map_err(|e| SynthError::Stat {
+        path: stat.clone(),
+        reason: e.to_string(),
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| SynthError::Stat {
+        path: stat.clone(),
+        reason: e.to_string(),
+    })?;
+    let cells: BTreeMap<String, u64> = json["design"]["num_cells_by_type"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let sum = |pred: &dyn Fn(&str) -> bool| -> u64 {
+        cells.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v).sum()
+    };
+    let (luts, ffs, bram_blocks, dsps) = match target {
+        SynthTarget::Generic => (
+            sum(&|k| k == "$lut"),
+            sum(&|k| k.starts_with("$_") && k.contains("DFF")),
+            sum(&|k| k.starts_with("$mem")),
+            sum(&|k| k == "$mul"),
+        ),
+        SynthTarget::Ice40 => (
+            sum(&|k| k == "SB_LUT4"),
+            sum(&|k| k.starts_with("SB_DFF")),
+            sum(&|k| k == "SB_RAM40_4K"),
+            sum(&|k| k == "SB_MAC16"),
+        ),
+        SynthTarget::Xilinx => (
+            sum(&|k| k.starts_with("LUT")),
+            sum(&|k| k.starts_with("FD")),
+            sum(&|k| k.starts_with("RAMB")),
+            sum(&|k| k.starts_with("DSP")),
+        ),
+    };
+    let fmax_mhz = match target {
+        SynthTarget::Ice40 => ice40_fmax(&netlist),
+        _ => None,
+    };
+    Ok(SynthReport {
+        target: target.name(),
+        luts,
+        ffs,
+        bram_blocks,
+        dsps,
+        cells,
+        fmax_mhz,
+    })
+}
+
+/// nextpnr's maximum frequency of the clock on an iCE40 UP5K (the last,
+/// post-routing estimate), if nextpnr is installed and the design fits.
+fn ice40_fmax(netlist: &Path) -> Option<f64> {
+    let out = Command::new("nextpnr-ice40")
+        .args([
+            "--up5k",
+            "--package",
+            "sg48",
+            "--pcf-allow-unconstrained",
+            "--timing-allow-fail",
+            "--json",
+        ])
+        .arg(netlist)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .rev()
+        .find(|l| l.contains("Max frequency for clock"))
+        // "Info: Max frequency for clock 'clk...': 18.70 MHz (PASS at ...)"
+        .and_then(|l| {
+            l.rsplit_once("': ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+}
