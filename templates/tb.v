@@ -19,6 +19,10 @@ module tb;
         .x_wdata(x_wdata), .out_addr(out_addr), .out_data(out_data));
     always @(posedge clk) cycles = cycles + 1;
     initial begin
+        if ($test$plusargs("vcd")) begin
+            $dumpfile("{{ vcd_path }}");
+            $dumpvars(0, tb);
+        end
         errors = 0;
         cycles = 0;
         $readmemh("{{ inputs_mem }}", inputs);

@@ -65,6 +65,19 @@ fn mlp_is_bit_exact_in_both_simulators_and_corruption_is_caught() {
         assert_eq!(report["simulator"], simulator);
         assert!(report["cycles_per_image"].as_f64().unwrap() > 16.0);
     }
+    // Waveforms on request.
+    let res = snncc([
+        "cosim".as_ref(),
+        out.as_os_str(),
+        "--data".as_ref(),
+        fixture("mlp_flat.inputs.npy").as_os_str(),
+        "--limit".as_ref(),
+        "1".as_ref(),
+        "--vcd".as_ref(),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let waves = std::fs::read_to_string(out.join("tb/waves.vcd")).unwrap();
+    assert!(waves.contains("$enddefinitions") && waves.contains("out_data"));
     // Change the readout's first bias (added every step): the RTL must now
     // disagree.
     let mem = out.join("mem/out_bias.mem");

@@ -88,7 +88,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         SimulatorArg::Iverilog => Box::new(Icarus),
         SimulatorArg::Verilator => Box::new(Verilator),
     };
-    let output = match simulator.run(&work, &tb, &rtl) {
+    let output = match simulator.run(&work, &tb, &rtl, args.vcd) {
         Ok(text) => text,
         // A testbench that finds a mismatch fails; compare its output anyway.
         Err(cosim::CosimError::Failed { output, .. }) if output.contains("OUT ") => output,

@@ -134,6 +134,7 @@ layers are refused, each named.")]
     #[command(after_help = "Examples:
   snncc cosim out/ --data tests/fixtures/models/mlp_flat.inputs.npy --limit 8
   snncc cosim out/ --data x.npy --simulator verilator --json
+  snncc cosim out/ --data x.npy --limit 1 --vcd       # waveforms in out/tb/waves.vcd
 
 Runs the testbench of a `snncc build` output on the first N inputs under
 Icarus Verilog or Verilator and compares every readout potential with the
@@ -226,6 +227,9 @@ pub struct CosimArgs {
     /// Which RTL simulator runs the testbench.
     #[arg(long, value_enum, default_value = "iverilog")]
     pub simulator: SimulatorArg,
+    /// Also write waveforms of the whole run to DESIGN/tb/waves.vcd.
+    #[arg(long)]
+    pub vcd: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

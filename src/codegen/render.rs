@@ -30,6 +30,7 @@ struct Testbench<'a> {
     membrane_bits: u32,
     inputs_mem: String,
     expected_mem: String,
+    vcd_path: String,
 }
 
 /// The name of the generated top module.
@@ -95,7 +96,8 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
     Ok(files)
 }
 
-/// Write `tb/tb.v` with its input and expected-output images: `inputs` are
+/// Write `tb/tb.v` with its input and expected-output images (run with
+/// `+vcd` it also writes `tb/waves.vcd`): `inputs` are
 /// raw input words per image, `expected` the readout's raw potentials per
 /// image after the design's time steps.
 pub fn write_testbench(
@@ -140,6 +142,7 @@ pub fn write_testbench(
         membrane_bits: last.membrane_bits,
         inputs_mem: inputs_mem.display().to_string(),
         expected_mem: expected_mem.display().to_string(),
+        vcd_path: tb.join("waves.vcd").display().to_string(),
     }
     .render()
     .expect("the template only prints decided values");

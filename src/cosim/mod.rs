@@ -20,8 +20,15 @@ pub enum CosimError {
 /// An RTL simulator that can build and run a testbench (top module `tb`).
 pub trait RtlSimulator {
     fn name(&self) -> &'static str;
-    /// Compile `tb` with `sources` in `work` and run it; its printed output.
-    fn run(&self, work: &Path, tb: &Path, sources: &[PathBuf]) -> Result<String, CosimError>;
+    /// Compile `tb` with `sources` in `work` and run it (with `+vcd`
+    /// when `waves`); its printed output.
+    fn run(
+        &self,
+        work: &Path,
+        tb: &Path,
+        sources: &[PathBuf],
+        waves: bool,
+    ) -> Result<String, CosimError>;
 }
 
 fn tool(cmd: &mut Command) -> Result<String, CosimError> {
@@ -53,7 +60,13 @@ impl RtlSimulator for Icarus {
         "iverilog"
     }
 
-    fn run(&self, work: &Path, tb: &Path, sources: &[PathBuf]) -> Result<String, CosimError> {
+    fn run(
+        &self,
+        work: &Path,
+        tb: &Path,
+        sources: &[PathBuf],
+        waves: bool,
+    ) -> Result<String, CosimError> {
         let sim = work.join("tb.vvp");
         tool(
             Command::new("iverilog")
@@ -62,7 +75,12 @@ impl RtlSimulator for Icarus {
                 .arg(tb)
                 .args(sources),
         )?;
-        tool(Command::new("vvp").arg("-n").arg(&sim))
+        tool(
+            Command::new("vvp")
+                .arg("-n")
+                .arg(&sim)
+                .args(waves.then_some("+vcd")),
+        )
     }
 }
 
@@ -74,7 +92,13 @@ impl RtlSimulator for Verilator {
         "verilator"
     }
 
-    fn run(&self, work: &Path, tb: &Path, sources: &[PathBuf]) -> Result<String, CosimError> {
+    fn run(
+        &self,
+        work: &Path,
+        tb: &Path,
+        sources: &[PathBuf],
+        waves: bool,
+    ) -> Result<String, CosimError> {
         let obj = work.join("obj_dir");
         tool(
             Command::new("verilator")
@@ -87,10 +111,11 @@ impl RtlSimulator for Verilator {
                     "-Mdir",
                 ])
                 .arg(&obj)
+                .args(waves.then_some("--trace"))
                 .arg(tb)
                 .args(sources),
         )?;
-        tool(&mut Command::new(obj.join("Vtb")))
+        tool(Command::new(obj.join("Vtb")).args(waves.then_some("+vcd")))
     }
 }
 
