@@ -11,6 +11,7 @@ pub mod config;
 pub mod cosim;
 pub mod data;
 pub mod ecc;
+pub mod external;
 pub mod import;
 pub mod ir;
 pub mod quant;

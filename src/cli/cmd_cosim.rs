@@ -13,19 +13,11 @@ use super::{CosimArgs, SimulatorArg};
 
 pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let dir = &args.design;
-    let manifest_path = dir.join("manifest.yaml");
-    let manifest: serde_json::Value =
-        serde_norway::from_str(&std::fs::read_to_string(&manifest_path).with_context(|| {
-            format!(
-                "{} is not a snncc build output (no manifest.yaml)",
-                dir.display()
-            )
-        })?)
-        .with_context(|| format!("reading {}", manifest_path.display()))?;
-    let timesteps = manifest["timesteps"]
+    let built = super::built::Built::read(dir)?;
+    let timesteps = built
+        .field("timesteps")?
         .as_u64()
-        .with_context(|| format!("{}: no timesteps", manifest_path.display()))?
-        as usize;
+        .context("timesteps is not a number")? as usize;
     // The golden model, rebuilt from what build saved.
     let model = snn::load_net(&dir.join("net"))?;
     let spec = config::quant::read(&dir.join("quant.yaml"))?;
@@ -69,16 +61,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         .collect();
     let tb = codegen::write_testbench(&design, dir, &inputs, &expected)?;
     // The design as built (not regenerated): that is what is being checked.
-    let rtl: Vec<std::path::PathBuf> = manifest["rtl"]
-        .as_array()
-        .with_context(|| format!("{}: no rtl file list", manifest_path.display()))?
-        .iter()
-        .filter_map(|f| f.as_str())
-        .map(|f| dir.join(f))
-        .collect();
-    if let Some(missing) = rtl.iter().find(|f| !f.exists()) {
-        bail!("{} is missing; rebuild with snncc build", missing.display());
-    }
+    let rtl = built.rtl;
     let work = dir.join("sim").join(match args.simulator {
         SimulatorArg::Iverilog => "iverilog",
         SimulatorArg::Verilator => "verilator",

@@ -13,25 +13,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         bail!("--clock-mhz must be a positive number");
     }
     let dir = &args.design;
-    let manifest_path = dir.join("manifest.yaml");
-    let manifest: serde_json::Value =
-        serde_norway::from_str(&std::fs::read_to_string(&manifest_path).with_context(|| {
-            format!(
-                "{} is not a snncc build output (no manifest.yaml)",
-                dir.display()
-            )
-        })?)
-        .with_context(|| format!("reading {}", manifest_path.display()))?;
-    let top = manifest["top"]
-        .as_str()
-        .with_context(|| format!("{}: no top", manifest_path.display()))?;
-    let rtl: Vec<std::path::PathBuf> = manifest["rtl"]
-        .as_array()
-        .with_context(|| format!("{}: no rtl file list", manifest_path.display()))?
-        .iter()
-        .filter_map(|f| f.as_str())
-        .map(|f| dir.join(f))
-        .collect();
+    let built = super::built::Built::read(dir)?;
+    let top = built.field("top")?.as_str().context("top is not a name")?;
+    let rtl = &built.rtl;
     let target = match args.target {
         SynthTargetArg::Generic => SynthTarget::Generic,
         SynthTargetArg::Ice40 => SynthTarget::Ice40,
@@ -39,7 +23,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     };
     let work = dir.join("synth");
     std::fs::create_dir_all(&work)?;
-    let report = synth::synthesize(&rtl, top, target, &work)?;
+    let report = synth::synthesize(rtl, top, target, &work)?;
     let cycles = std::fs::read_to_string(dir.join("cosim.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

@@ -1,5 +1,6 @@
 //! Argument definitions (clap derive) and dispatch to one file per command.
 
+mod built;
 mod cmd_build;
 mod cmd_convert;
 mod cmd_cosim;

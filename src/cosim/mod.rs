@@ -5,17 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Errors of running a simulator.
-#[derive(Debug, thiserror::Error)]
-pub enum CosimError {
-    #[error("cannot run {tool}: {source}; install it (scripts/install-deps.sh installs iverilog and verilator)")]
-    Missing {
-        tool: String,
-        source: std::io::Error,
-    },
-    #[error("{tool} failed:\n{output}")]
-    Failed { tool: String, output: String },
-}
+pub use crate::external::ToolError as CosimError;
 
 /// An RTL simulator that can build and run a testbench (top module `tb`).
 pub trait RtlSimulator {
@@ -31,26 +21,7 @@ pub trait RtlSimulator {
     ) -> Result<String, CosimError>;
 }
 
-fn tool(cmd: &mut Command) -> Result<String, CosimError> {
-    let name = cmd.get_program().to_string_lossy().into_owned();
-    let out = cmd.output().map_err(|source| CosimError::Missing {
-        tool: name.clone(),
-        source,
-    })?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(CosimError::Failed {
-            tool: name,
-            output: text,
-        })
-    }
-}
+use crate::external::run as tool;
 
 /// Icarus Verilog 11 (`iverilog -g2005`, `vvp`).
 pub struct Icarus;

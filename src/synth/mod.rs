@@ -29,13 +29,8 @@ impl SynthTarget {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
-    #[error("cannot run {tool}: {source}; install it (scripts/install-deps.sh installs yosys)")]
-    Missing {
-        tool: String,
-        source: std::io::Error,
-    },
-    #[error("{tool} failed:\n{output}")]
-    Failed { tool: String, output: String },
+    #[error(transparent)]
+    Tool(#[from] crate::external::ToolError),
     #[error("{}: {reason}", path.display())]
     Stat { path: PathBuf, reason: String },
 }
@@ -52,24 +47,6 @@ pub struct SynthReport {
     pub cells: BTreeMap<String, u64>,
     /// iCE40 only, when nextpnr is installed and the design fits an UP5K.
     pub fmax_mhz: Option<f64>,
-}
-
-fn run(cmd: &mut Command) -> Result<String, SynthError> {
-    let tool = cmd.get_program().to_string_lossy().into_owned();
-    let out = cmd.output().map_err(|source| SynthError::Missing {
-        tool: tool.clone(),
-        source,
-    })?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(SynthError::Failed { tool, output: text })
-    }
 }
 
 /// Synthesise `rtl` (top module `top`) for `target`; scratch files go to
@@ -93,7 +70,7 @@ pub fn synthesize(
         files.join(" "),
         stat.display()
     );
-    run(Command::new("yosys").args(["-q", "-p", &script]))?;
+    crate::external::run(Command::new("yosys").args(["-q", "-p", &script]))?;
     let text = std::fs::read_to_string(&stat).map_err(|e| SynthError::Stat {
         path: stat.clone(),
         reason: e.to_string(),
