@@ -9,8 +9,9 @@ use ndarray::ArrayView3;
 use crate::ir::Pad;
 use crate::quant::arith::{self, Word};
 use crate::quant::{QLayerKind, QNeurons, QSynapses, QuantModel};
+use crate::reference::argmax;
 use crate::snn::dense::Dims;
-use crate::snn::fanout::{argmax_count, gate, scatter_conv, scatter_dense, FanOut, Value};
+use crate::snn::fanout::{gate, scatter_conv, scatter_dense, FanOut, Value};
 use crate::snn::metrics::Engine;
 use crate::snn::sim::ImageRun;
 use crate::snn::{Potentials, Source, SpikeTrace};
@@ -598,8 +599,8 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                     Plan::Neurons {
                         step: StepKind::Readout,
                         ..
-                    } => argmax_raw(&self.v[last]),
-                    _ => argmax_count(&self.counts[last]),
+                    } => argmax(&self.v[last]),
+                    _ => argmax(&self.counts[last]),
                 };
                 out.predictions.push(class);
                 out.spikes.push(total_spikes);
@@ -611,16 +612,6 @@ impl<W: Word + Value> BitSimulator<'_, W> {
     }
 }
 
-/// Index of the largest potential; ties go to the lowest index.
-fn argmax_raw<W: Word>(v: &[W]) -> usize {
-    let mut best = 0;
-    for (i, x) in v.iter().enumerate() {
-        if x.raw() > v[best].raw() {
-            best = i;
-        }
-    }
-    best
-}
 impl<W: Word + Value> Engine for BitSimulator<'_, W> {
     fn counts(&self) -> &[Vec<u32>] {
         &self.counts

@@ -76,13 +76,8 @@ pub fn load_network(
         // from the calibration images if given (fixed point needs it).
         if let (None, Some(calib)) = (net.input_range, calib) {
             let images = data::read_images(calib)?;
-            let (lo, hi) = images
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                    (lo.min(v), hi.max(v))
-                });
-            if lo <= hi {
-                net.input_range = Some([lo, hi]);
+            if images.dim().0 > 0 {
+                net.input_range = Some(snncc::ecc::input_range(images.view()));
             }
         }
         return Ok(Network::Dir(net));

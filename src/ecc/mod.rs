@@ -175,7 +175,7 @@ pub fn convert(
 
 /// Smallest and largest calibration input value, kept with the network for
 /// choosing the input's fixed-point format.
-fn input_range(calib: ArrayView4<f32>) -> [f32; 2] {
+pub fn input_range(calib: ArrayView4<f32>) -> [f32; 2] {
     calib
         .iter()
         .fold([f32::INFINITY, f32::NEG_INFINITY], |[lo, hi], &v| {

@@ -96,7 +96,7 @@ pub fn readout_step(v: i64, current: i64, bits: u32, overflow: Overflow) -> Step
 /// Storage of the integer simulator's currents and potentials: `i32` when
 /// every width of the model is at most 31 bits (so `V + I` fits in `i64`
 /// and the vector units do twice the work of `i64`), else `i64`.
-pub trait Word: Copy + Default + Send + Sync + std::ops::AddAssign + 'static {
+pub trait Word: Copy + Default + PartialOrd + Send + Sync + std::ops::AddAssign + 'static {
     /// Whether `V + I` of two such values always fits in `i64`.
     const SUM_FITS_I64: bool;
     fn from_raw(raw: i64) -> Self;
@@ -189,15 +189,10 @@ pub fn if_step_layer<W: Word>(
 ) -> u64 {
     assert!(current.len() == v.len() && scratch.len() >= v.len());
     if !W::SUM_FITS_I64 {
-        let mut events = 0;
-        for (i, (v, &c)) in v.iter_mut().zip(current).enumerate() {
-            let s = if_step(v.raw(), c.raw(), theta, bits, overflow);
-            *v = W::from_raw(s.v);
-            events += u64::from(s.overflow);
-            if s.spike {
-                spikes.push(i as u32);
-            }
-        }
+        let mut count = 0;
+        let all = 0..v.len();
+        let events = scalar_steps(v, current, all, theta, bits, overflow, scratch, &mut count);
+        spikes.extend_from_slice(&scratch[..count]);
         return events;
     }
     let (lo, hi) = (min_raw(bits), max_raw(bits));
@@ -275,13 +270,14 @@ unsafe fn if_step_layer_i32x8<const CHECK: bool>(
     events
 }
 
-/// `if_step` for the neurons `range` of a vector step's layer (a block with
-/// an out-of-range value, or the tail), appending fired indices to
-/// `scratch[*count..]`. Returns the overflow events.
+/// `if_step`, one neuron at a time, for the neurons `range` of a layer (all
+/// of it, or a vector step's block with an out-of-range value or its tail),
+/// appending fired indices to `scratch[*count..]`. Returns the overflow
+/// events.
 #[allow(clippy::too_many_arguments)]
-fn scalar_steps(
-    v: &mut [i32],
-    current: &[i32],
+fn scalar_steps<W: Word>(
+    v: &mut [W],
+    current: &[W],
     range: std::ops::Range<usize>,
     theta: i64,
     bits: u32,
@@ -291,8 +287,8 @@ fn scalar_steps(
 ) -> u64 {
     let mut events = 0;
     for i in range {
-        let s = if_step(v[i].into(), current[i].into(), theta, bits, overflow);
-        v[i] = s.v as i32;
+        let s = if_step(v[i].raw(), current[i].raw(), theta, bits, overflow);
+        v[i] = W::from_raw(s.v);
         events += u64::from(s.overflow);
         scratch[*count] = i as u32;
         *count += usize::from(s.spike);

@@ -119,10 +119,10 @@ pub fn predict(
 
 /// Index of the largest value; ties go to the lowest index (documented in
 /// docs/cli.md, and the same rule the SNN readout uses).
-pub fn argmax(row: &[f32]) -> usize {
+pub fn argmax<T: PartialOrd>(row: &[T]) -> usize {
     let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
+    for (i, v) in row.iter().enumerate() {
+        if *v > row[best] {
             best = i;
         }
     }

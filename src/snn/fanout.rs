@@ -1,7 +1,6 @@
 //! Event routing shared by the float and the integer simulators: which
 //! outputs each source pixel reaches (CSR tables built once per model), the
-//! convolution scatter over those tables, the spiking max gate, and the
-//! spike-count argmax.
+//! convolution scatter over those tables, and the spiking max gate.
 
 use std::ops::AddAssign;
 
@@ -306,15 +305,4 @@ pub(crate) fn gate(
             }
         }
     }
-}
-
-/// Index of the largest spike count; ties go to the lowest index.
-pub(crate) fn argmax_count(counts: &[u32]) -> usize {
-    let mut best = 0;
-    for (i, &c) in counts.iter().enumerate() {
-        if c > counts[best] {
-            best = i;
-        }
-    }
-    best
 }

@@ -8,11 +8,12 @@
 
 use ndarray::ArrayView3;
 
-use super::fanout::{argmax_count, gate, scatter_conv, scatter_dense, FanOut};
+use super::fanout::{gate, scatter_conv, scatter_dense, FanOut};
 use super::model::{Neurons, SnnModel, Source, Synapses};
 #[cfg(target_arch = "x86_64")]
 use super::pack::pack_quad;
 use super::trace::{Potentials, SpikeTrace};
+use crate::reference::argmax;
 
 /// The result of simulating one image.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -234,8 +235,8 @@ impl Simulator<'_> {
             while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
                 let last = model.layers.len() - 1;
                 let class = match model.layers[last].neurons {
-                    Neurons::SpikeCountReadout { .. } => argmax_count(&self.counts[last]),
-                    _ => crate::reference::argmax(&self.v[last]),
+                    Neurons::SpikeCountReadout { .. } => argmax(&self.counts[last]),
+                    _ => argmax(&self.v[last]),
                 };
                 out.predictions.push(class);
                 out.spikes.push(total_spikes);
