@@ -621,6 +621,16 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
         self.run_inner(image, timesteps, None)
     }
 
+    fn potentials(&self, layer: usize) -> Potentials {
+        match &self.model.layers[layer].kind {
+            QLayerKind::MaxGate { .. } => Potentials::None,
+            QLayerKind::Neurons(n) => Potentials::Int {
+                bits: n.formats.membrane.bits(),
+                values: self.v[layer].iter().map(|x| x.raw()).collect(),
+            },
+        }
+    }
+
     fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
         let mut trace = SpikeTrace::new(self.model.layers.iter().map(|l| {
             (

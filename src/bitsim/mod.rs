@@ -12,7 +12,7 @@ use ndarray::{ArrayView3, ArrayView4};
 
 use crate::quant::{QLayerKind, QNeurons, QuantModel};
 use crate::snn::metrics::{simulate_engine, Engine, LayerInfo, ReferenceActivations, SimReport};
-use crate::snn::SpikeTrace;
+use crate::snn::{Potentials, SpikeTrace};
 
 /// Describe the layers of a quantised model for reports.
 pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
@@ -47,6 +47,16 @@ pub fn fits_i32(model: &QuantModel) -> bool {
     })
 }
 
+/// An integer simulator for `model` with the narrowest storage that holds
+/// its values (`fits_i32`).
+pub fn engine(model: &QuantModel) -> Box<dyn Engine + '_> {
+    if fits_i32(model) {
+        Box::new(BitSimulator::<i32>::new(model))
+    } else {
+        Box::new(BitSimulator::<i64>::new(model))
+    }
+}
+
 /// Simulate every image in parallel with the integer datapath; the same
 /// report as the float simulator, with overflow events per layer.
 pub fn simulate_quantized(
@@ -57,39 +67,31 @@ pub fn simulate_quantized(
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),
 ) -> SimReport {
-    let infos = layer_infos(model);
-    if fits_i32(model) {
-        let make = || BitSimulator::<i32>::new(model);
-        simulate_engine(
-            &make,
-            &infos,
-            model.cnn_macs,
-            images,
-            labels,
-            timesteps,
-            reference,
-            progress,
-        )
-    } else {
-        let make = || BitSimulator::<i64>::new(model);
-        simulate_engine(
-            &make,
-            &infos,
-            model.cnn_macs,
-            images,
-            labels,
-            timesteps,
-            reference,
-            progress,
-        )
-    }
+    let make = || engine(model);
+    simulate_engine(
+        &make,
+        &layer_infos(model),
+        model.cnn_macs,
+        images,
+        labels,
+        timesteps,
+        reference,
+        progress,
+    )
 }
 
 /// Every layer's spikes and raw membrane values at every step of one image.
 pub fn trace_quantized(model: &QuantModel, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
-    if fits_i32(model) {
-        BitSimulator::<i32>::new(model).trace(image, timesteps)
-    } else {
-        BitSimulator::<i64>::new(model).trace(image, timesteps)
+    engine(model).trace(image, timesteps)
+}
+
+/// The readout layer's raw potentials after `timesteps` steps of one image
+/// (what the hardware's testbench compares).
+pub fn readout_quantized(model: &QuantModel, image: ArrayView3<f32>, timesteps: usize) -> Vec<i64> {
+    let mut sim = engine(model);
+    sim.run(image, &[timesteps]);
+    match sim.potentials(model.layers.len() - 1) {
+        Potentials::Int { values, .. } => values,
+        _ => unreachable!("the readout has an integer membrane"),
     }
 }

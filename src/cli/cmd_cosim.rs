@@ -6,7 +6,6 @@ use ndarray::{s, Axis};
 use rayon::prelude::*;
 use serde_json::json;
 use snncc::cosim::{self, Icarus, RtlSimulator, Verilator};
-use snncc::snn::Potentials;
 use snncc::{bitsim, codegen, config, data, quant, snn};
 
 use super::{CosimArgs, SimulatorArg};
@@ -50,14 +49,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         .collect();
     let expected: Vec<Vec<i64>> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let trace = bitsim::trace_quantized(&q, images.index_axis(Axis(0), i), timesteps);
-            let last = trace.layers.last().expect("a readout");
-            match &last.potentials {
-                Potentials::Int { values, .. } => values[values.len() - last.neurons..].to_vec(),
-                _ => unreachable!("the integer simulator traces integers"),
-            }
-        })
+        .map(|i| bitsim::readout_quantized(&q, images.index_axis(Axis(0), i), timesteps))
         .collect();
     let tb = codegen::write_testbench(&design, dir, &inputs, &expected)?;
     // The design as built (not regenerated): that is what is being checked.

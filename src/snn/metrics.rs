@@ -18,6 +18,24 @@ pub trait Engine: Send {
     /// Simulate one image for `timesteps` steps, recording every layer's
     /// spikes and potentials at every step.
     fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace;
+    /// Membrane potentials of layer `layer` after the last `run`.
+    fn potentials(&self, layer: usize) -> super::Potentials;
+}
+
+/// An engine chosen at run time (the integer simulator's storage width).
+impl<E: Engine + ?Sized> Engine for Box<E> {
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+        (**self).run(image, timesteps)
+    }
+    fn counts(&self) -> &[Vec<u32>] {
+        (**self).counts()
+    }
+    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace {
+        (**self).trace(image, timesteps)
+    }
+    fn potentials(&self, layer: usize) -> super::Potentials {
+        (**self).potentials(layer)
+    }
 }
 
 /// What a report says about a layer besides its measurements.

@@ -549,6 +549,13 @@ impl super::metrics::Engine for Simulator<'_> {
         self.run_inner(image, timesteps, None)
     }
 
+    fn potentials(&self, layer: usize) -> Potentials {
+        match self.model.layers[layer].neurons {
+            Neurons::MaxGate { .. } => Potentials::None,
+            _ => Potentials::Float(self.v[layer].clone()),
+        }
+    }
+
     fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
         let mut trace = SpikeTrace::new(self.model.layers.iter().map(|l| {
             (
