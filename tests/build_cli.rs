@@ -3,7 +3,7 @@
 //! bit-accurate simulator under Icarus Verilog and Verilator, a corrupted
 //! memory image is caught and named, the generated RTL is lint-clean under
 //! `verilator --lint-only -Wall`, and layers the backend does not handle
-//! yet are refused by name.
+//! (residual adds) are refused, all of them by name.
 
 mod common;
 
@@ -114,23 +114,34 @@ fn generated_rtl_is_lint_clean() {
 }
 
 #[test]
-fn unsupported_layers_are_refused_by_name() {
+fn unsupported_layers_are_all_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let res = snncc([
         "build".as_ref(),
-        example("models/lenet.keras").as_os_str(),
+        fixture("resnet_mini.keras").as_os_str(),
         "--calib".as_ref(),
-        example("data/calib-images.npy").as_os_str(),
+        fixture("resnet_mini.inputs.npy").as_os_str(),
         "-o".as_ref(),
         dir.path().join("out").as_os_str(),
     ]);
     assert_fails_with(
         &res,
         &[
-            "conv1",
-            "convolution synapses are not in the Verilog backend yet",
+            "layer b1_out: 2 synapse groups (a residual add)",
+            "layer b2_out: 2 synapse groups",
         ],
     );
+    let res = snncc([
+        "build".as_ref(),
+        fixture("mlp_flat.keras").as_os_str(),
+        "--calib".as_ref(),
+        fixture("mlp_flat.inputs.npy").as_os_str(),
+        "--lanes".as_ref(),
+        "3".as_ref(),
+        "-o".as_ref(),
+        dir.path().join("out").as_os_str(),
+    ]);
+    assert_fails_with(&res, &["--lanes 3", "power of two"]);
 }
 
 #[test]

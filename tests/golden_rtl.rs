@@ -8,29 +8,30 @@
 
 mod common;
 
-use common::{mlp, root, Lcg};
+use common::{cnn, mlp, root, Lcg};
 use snncc::codegen::{design, write_design};
 use snncc::quant::{choose_formats, quantize_model, QuantOptions};
 
-#[test]
-fn mlp_design_matches_the_golden_files() {
-    let model = mlp(&mut Lcg(42));
+/// Render `model` at `bits`-bit weights, T = 32, with `lanes` lanes and
+/// compare `files` with `tests/golden/<name>/`.
+fn check(name: &str, model: &snncc::snn::SnnModel, lanes: usize, files: &[&str]) {
     let q = quantize_model(
-        &model,
-        &choose_formats(&model, &QuantOptions::with_bits(8, 32)).unwrap(),
+        model,
+        &choose_formats(model, &QuantOptions::with_bits(8, 32)).unwrap(),
     )
     .unwrap()
     .model;
-    let d = design(&q, 32).unwrap();
+    let d = design(&q, 32, lanes).unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_design(&d, dir.path()).unwrap();
     let abs = std::fs::canonicalize(dir.path())
         .unwrap()
         .display()
         .to_string();
-    let golden = root().join("tests/golden/mlp");
+    let golden = root().join("tests/golden").join(name);
+    std::fs::create_dir_all(&golden).unwrap();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    for file in ["rtl/snn_mlp.v", "mem/fc2_weights.mem", "mem/fc1_bias.mem"] {
+    for file in files {
         let text = std::fs::read_to_string(dir.path().join(file))
             .unwrap()
             .replace(&abs, "<OUT>");
@@ -59,4 +60,32 @@ fn mlp_design_matches_the_golden_files() {
             "{file}: length changed"
         );
     }
+}
+
+#[test]
+fn mlp_design_matches_the_golden_files() {
+    check(
+        "mlp",
+        &mlp(&mut Lcg(42)),
+        1,
+        &["rtl/snn_mlp.v", "mem/fc2_weights.mem", "mem/fc1_bias.mem"],
+    );
+}
+
+#[test]
+fn cnn_design_matches_the_golden_files() {
+    // Seed 15 draws a max gate and a spike-count readout; four lanes.
+    check(
+        "cnn",
+        &cnn(&mut Lcg(15)),
+        4,
+        &[
+            "rtl/snn_cnn.v",
+            "mem/conv1_weights.mem",
+            "mem/conv1_taps.mem",
+            "mem/conv1_offsets.mem",
+            "mem/conv2_bias.mem",
+            "mem/pool1_taps.mem",
+        ],
+    );
 }

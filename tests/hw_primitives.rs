@@ -76,34 +76,35 @@ fn spike_list_appends_in_order_and_clears() {
 module tb;
     reg clk = 0;
     reg clear = 0, push = 0;
-    reg [3:0] push_addr = 0, read_index = 0;
-    wire [3:0] read_addr;
+    reg [11:0] push_addr = 0;
+    reg [4:0] read_index = 0;
+    wire [11:0] read_addr;
     wire [4:0] count;
     integer i, errors = 0;
-    snn_spike_list #(.ADDR_BITS(4), .DEPTH(16), .COUNT_BITS(5)) dut (
-        .clk(clk), .clear(clear), .push(push), .push_addr(push_addr),
-        .read_index(read_index), .read_addr(read_addr), .count(count));
+    snn_spike_list #(.ENTRY_BITS(12), .DEPTH(16), .INDEX_BITS(5)) dut (
+        .clk(clk), .clear(clear), .push(push), .push_entry(push_addr),
+        .read_index(read_index), .read_entry(read_addr), .count(count));
     task tick; begin #1 clk = 1; #1 clk = 0; end endtask
     initial begin
         clear = 1; tick; clear = 0;
-        // Neurons 1, 4, 9, 15 fire.
+        // Entries (any width: {px, g, mask} in the designs).
         push = 1;
         push_addr = 1; tick;
         push_addr = 4; tick;
         push_addr = 9; tick;
-        push_addr = 15; tick;
+        push_addr = 12'hf0f; tick;
         push = 0;
         if (count !== 4) errors = errors + 1;
         for (i = 0; i < 4; i = i + 1) begin
-            read_index = i[3:0];
+            read_index = i[4:0];
             tick;
-            if (read_addr !== (i == 0 ? 1 : i == 1 ? 4 : i == 2 ? 9 : 15)) errors = errors + 1;
+            if (read_addr !== (i == 0 ? 1 : i == 1 ? 4 : i == 2 ? 9 : 12'hf0f)) errors = errors + 1;
         end
         clear = 1; tick; clear = 0;
         if (count !== 0) errors = errors + 1;
         // A full step: all 16 fire.
         push = 1;
-        for (i = 0; i < 16; i = i + 1) begin push_addr = i[3:0]; tick; end
+        for (i = 0; i < 16; i = i + 1) begin push_addr = {8'd0, i[3:0]}; tick; end
         push = 0;
         if (count !== 16) errors = errors + 1;
         read_index = 15; tick;
@@ -134,7 +135,11 @@ fn primitives_are_lint_clean() {
         ("snn_ram.v", vec![]),
         (
             "snn_spike_list.v",
-            vec!["-GADDR_BITS=12", "-GDEPTH=3456", "-GCOUNT_BITS=13"],
+            vec!["-GENTRY_BITS=30", "-GDEPTH=3456", "-GINDEX_BITS=12"],
+        ),
+        (
+            "snn_spike_list.v",
+            vec!["-GENTRY_BITS=30", "-GDEPTH=256", "-GINDEX_BITS=9"],
         ),
         ("snn_spike_list.v", vec![]),
     ] {
@@ -145,65 +150,104 @@ fn primitives_are_lint_clean() {
                 .arg(root().join("hw").join(file)),
         );
     }
-    // The dense engine with the neuron it instantiates, spiking and analog
-    // (address widths consistent with the sizes, as the generator sets them).
-    let big = [
-        "-GN_IN=784",
-        "-GN_OUT=100",
-        "-GIN_BITS=10",
-        "-GOUT_BITS=7",
-        "-GW_ADDR_BITS=17",
-        "-GCOUNT_BITS=11",
+    // The engines, with the neuron the layer instantiates (defaults, and
+    // widths consistent with a conv-sized layer as the generator sets them).
+    let conv = [
+        "-GLANES=8",
+        "-GSRC_C=6",
+        "-GSRC_PX=144",
+        "-GG=2",
+        "-GN_GROUPS=128",
+        "-GLAST_MASK=8'hff",
+        "-GSRC_PX_BITS=8",
+        "-GSRC_G_BITS=1",
+        "-GLIST_BITS=8",
+        "-GPX_BITS=6",
+        "-GG_BITS=1",
+        "-GQ_BITS=7",
+        "-GN_TAPS=1600",
+        "-GTAP_BITS=11",
+        "-GTAP_COUNT_BITS=5",
+        "-GKK_BITS=5",
+        "-GW_DEPTH=300",
+        "-GWA_BITS=9",
+        "-GCOUNT_BITS=7",
     ];
     for extra in [
         vec![],
-        vec!["-GANALOG=1", "-GX_BITS=9", "-GP_SHIFT=3"],
-        vec!["-GACC_BITS=20", "-GFIRES=0"],
+        vec!["-GCOUNTS=1"],
+        vec!["-GANALOG=1", "-GX_BITS=9", "-GP_SHIFT=3", "-GIN_LEN=864"],
+        vec!["-GDEPTHWISE=1", "-GACC_BITS=20", "-GFIRES=0"],
     ] {
         let params: Vec<&str> = if extra.is_empty() {
             vec![]
         } else {
-            big.iter().copied().chain(extra).collect()
+            conv.iter().copied().chain(extra).collect()
         };
         run_tool(
             std::process::Command::new("verilator")
-                .args(["--lint-only", "-Wall", "--top-module", "snn_dense_layer"])
+                .args(["--lint-only", "-Wall", "--top-module", "snn_layer"])
                 .args(params)
-                .arg(root().join("hw/snn_dense_layer.v"))
+                .arg(root().join("hw/snn_layer.v"))
                 .arg(root().join("hw/snn_if_neuron.v")),
+        );
+    }
+    for params in [
+        vec![],
+        vec![
+            "-GLANES=4",
+            "-GG=4",
+            "-GN_GROUPS=784",
+            "-GSRC_PX=784",
+            "-GSRC_PX_BITS=10",
+            "-GSRC_Q_BITS=12",
+            "-GLIST_BITS=12",
+            "-GPX_BITS=8",
+            "-GG_BITS=2",
+            "-GQ_BITS=10",
+            "-GN_TAPS=784",
+            "-GTAP_BITS=10",
+            "-GTAP_COUNT_BITS=1",
+            "-GCOUNT_BITS=7",
+        ],
+    ] {
+        run_tool(
+            std::process::Command::new("verilator")
+                .args(["--lint-only", "-Wall", "--top-module", "snn_max_gate"])
+                .args(params)
+                .arg(root().join("hw/snn_max_gate.v")),
         );
     }
 }
 
-/// Yosys maps the dense engine's memories to iCE40 block RAM (a
+/// Yosys maps a layer engine's memories to iCE40 block RAM (a
 /// combinational read would put the weights in LUTs: STYLE.md's pitfall),
-/// for a 64 x 32 layer with 8-bit weights (16 kbit: at least 4 blocks).
+/// for a dense 64 x 32 layer with 8-bit weights in 4 lanes (16 kbit of
+/// weights: at least 4 blocks).
 #[test]
-fn dense_layer_memories_map_to_block_ram() {
+fn layer_memories_map_to_block_ram() {
+    use snncc::codegen::{render_mem, render_words};
     let dir = tempfile::tempdir().unwrap();
     let values: Vec<i64> = (0..64 * 32).map(|i| (i * 97 % 251) - 125).collect();
-    let w = dir.path().join("w.mem");
-    std::fs::write(
-        &w,
-        snncc::codegen::render_mem("w", "input * 32 + unit", &values, 8),
-    )
-    .unwrap();
-    let b = dir.path().join("b.mem");
-    std::fs::write(
-        &b,
-        snncc::codegen::render_mem("b", "unit", &values[..32], 8),
-    )
-    .unwrap();
+    let words: Vec<&[i64]> = values.chunks(4).collect();
+    let file = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let w = file("w.mem", render_words("w", "(input) * 8 + g", &words, 8));
+    let b = file("b.mem", render_words("b", "g", &words[..8], 8));
+    let taps = file("t.mem", render_mem("taps", "one tap", &[0], 2));
+    let offs = file("o.mem", render_mem("offsets", "start 0, count 1", &[1], 2));
     let stat = dir.path().join("stat.txt");
     let script = format!(
-        "read_verilog {hw}/snn_if_neuron.v {hw}/snn_dense_layer.v; \
-         chparam -set N_IN 64 -set N_OUT 32 -set IN_BITS 6 -set OUT_BITS 5 -set W_ADDR_BITS 11 \
-         -set COUNT_BITS 7 -set ACC_BITS 16 -set MEMBRANE_BITS 20 -set THETA_BITS 12 \
-         -set W_INIT \"{w}\" -set B_INIT \"{b}\" snn_dense_layer; \
-         synth_ice40 -top snn_dense_layer; tee -q -o {stat} stat",
+        "read_verilog {hw}/snn_if_neuron.v {hw}/snn_layer.v; \
+         chparam -set LANES 4 -set SRC_C 64 -set G 8 -set N_GROUPS 8 -set LAST_MASK 15 \
+         -set SRC_G_BITS 4 -set LIST_BITS 5 -set G_BITS 3 -set Q_BITS 3 \
+         -set W_DEPTH 512 -set WA_BITS 9 -set ACC_BITS 16 -set MEMBRANE_BITS 20 -set THETA_BITS 12 \
+         -set W_INIT \"{w}\" -set B_INIT \"{b}\" -set TAP_INIT \"{taps}\" -set OFFS_INIT \"{offs}\" snn_layer; \
+         synth_ice40 -top snn_layer; tee -q -o {stat} stat",
         hw = root().join("hw").display(),
-        w = w.display(),
-        b = b.display(),
         stat = stat.display(),
     );
     run_tool(std::process::Command::new("yosys").args(["-q", "-p", &script]));
@@ -228,5 +272,5 @@ fn dense_layer_memories_map_to_block_ram() {
     .iter()
     .map(|c| count(c))
     .sum();
-    assert!(ffs < 400, "{ffs} flip-flops:\n{text}");
+    assert!(ffs < 700, "{ffs} flip-flops:\n{text}");
 }

@@ -12,6 +12,7 @@ use ndarray::{ArrayView3, ArrayView4};
 
 use crate::quant::{QLayerKind, QNeurons, QuantModel};
 use crate::snn::metrics::{simulate_engine, Engine, LayerInfo, ReferenceActivations, SimReport};
+use crate::snn::sim::ImageRun;
 use crate::snn::{Potentials, SpikeTrace};
 
 /// Describe the layers of a quantised model for reports.
@@ -85,13 +86,30 @@ pub fn trace_quantized(model: &QuantModel, image: ArrayView3<f32>, timesteps: us
     engine(model).trace(image, timesteps)
 }
 
-/// The readout layer's raw potentials after `timesteps` steps of one image
-/// (what the hardware's testbench compares).
+/// What the hardware reads out after `timesteps` steps of one image (and
+/// its testbench compares): the readout layer's raw potentials, or its
+/// spike counts for a spike-count readout.
 pub fn readout_quantized(model: &QuantModel, image: ArrayView3<f32>, timesteps: usize) -> Vec<i64> {
+    readout_run(model, image, timesteps).0
+}
+
+/// `readout_quantized` with the run's activity (SynOps, MACs, spikes).
+pub fn readout_run(
+    model: &QuantModel,
+    image: ArrayView3<f32>,
+    timesteps: usize,
+) -> (Vec<i64>, ImageRun) {
     let mut sim = engine(model);
-    sim.run(image, &[timesteps]);
-    match sim.potentials(model.layers.len() - 1) {
-        Potentials::Int { values, .. } => values,
+    let run = sim.run(image, &[timesteps]);
+    let last = model.layers.len() - 1;
+    if let QLayerKind::Neurons(n) = &model.layers[last].kind {
+        if let QNeurons::SpikeCountReadout { .. } = n.neurons {
+            let counts = sim.counts()[last].iter().map(|&c| i64::from(c)).collect();
+            return (counts, run);
+        }
+    }
+    match sim.potentials(last) {
+        Potentials::Int { values, .. } => (values, run),
         _ => unreachable!("the readout has an integer membrane"),
     }
 }

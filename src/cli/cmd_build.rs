@@ -11,6 +11,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     if args.timesteps == 0 {
         bail!("--timesteps must be positive");
     }
+    codegen::check_lanes(args.lanes)?;
     if args.output.exists() && !args.output.is_dir() {
         bail!("{} exists and is not a directory", args.output.display());
     }
@@ -26,7 +27,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         args.timesteps,
     )?
     .expect("--bits has a default");
-    let design = codegen::design(&quantized.model, args.timesteps)
+    let design = codegen::design(&quantized.model, args.timesteps, args.lanes)
         .with_context(|| format!("building {}", args.model.display()))?;
     let out = &args.output;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -44,35 +45,26 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     let layers: Vec<_> = design
         .engines
         .iter()
-        .map(|e| {
-            json!({
-                "name": e.name, "engine": "dense", "inputs": e.n_in, "neurons": e.n_out,
-                "analog": e.analog, "fires": e.fires,
-                "weight_bits": e.w_bits, "weight_shift": e.w_shift, "bias_bits": e.b_bits,
-                "accumulator_bits": e.acc_bits, "membrane_bits": e.membrane_bits,
-                "threshold": e.theta, "v0": e.v0,
-                "memories": [
-                    {"file": format!("mem/{}_weights.mem", e.name), "words": e.n_in * e.n_out, "bits": e.w_bits},
-                    {"file": format!("mem/{}_bias.mem", e.name), "words": e.n_out, "bits": e.b_bits},
-                ],
-                // bias + update + finish, plus n_out + 2 per source spike.
-                "cycles_per_step": format!("{} + {} per input spike", 2 * e.n_out + 4, e.n_out + 2),
-            })
-        })
+        .map(|e| layer_manifest(&design, e))
         .collect();
-    let last = design.engines.last().expect("a readout");
+    let last = design.last();
     let manifest = json!({
         "format": "snncc-design 1",
         "name": design.name,
         "target": "verilog",
         "top": top,
         "timesteps": design.timesteps,
+        "lanes": design.lanes,
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),
         "ports": {
             "clk": 1, "start": 1, "done": 1, "x_we": 1,
             "x_waddr": design.input_addr_bits, "x_wdata": design.input_bits,
-            "out_addr": last.out_bits, "out_data": last.membrane_bits,
+            "out_addr": last.out.q_bits, "out_data": design.word(design.out_value_bits()),
+        },
+        "readout": match design.readout {
+            codegen::Readout::Potential => "potential",
+            codegen::Readout::SpikeCount => "spike_count",
         },
         "input": {"words": design.input_len, "bits": design.input_bits},
         "layers": layers,
@@ -98,15 +90,23 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         out.display()
     );
     for e in &design.engines {
+        let what = match &e.kind {
+            codegen::EngineKind::MaxGate => "max gate".to_string(),
+            codegen::EngineKind::Neurons(n) => format!(
+                "weights {}b, membrane {}b{}{}{}",
+                n.w_bits,
+                n.membrane_bits,
+                if n.analog { ", analog input" } else { "" },
+                if n.depthwise { ", pooling" } else { "" },
+                if n.fires { "" } else { ", readout" }
+            ),
+        };
         println!(
-            "  {:<8} {:>5} -> {:<5} weights {}b, membrane {}b{}{}",
+            "  {:<8} {:>6} -> {:<6} {:>6} taps  {what}",
             e.name,
-            e.n_in,
-            e.n_out,
-            e.w_bits,
-            e.membrane_bits,
-            if e.analog { ", analog input" } else { "" },
-            if e.fires { "" } else { ", readout" }
+            e.src.px * e.src.c,
+            e.out.px * e.out.c,
+            e.routing.taps.len(),
         );
     }
     println!(
@@ -115,4 +115,63 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// One engine's entry in the manifest: geometry, formats, memories and the
+/// cycle model of docs/hardware.md.
+fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::Value {
+    let mem = |what: &str, words: usize, bits: u32| json!({"file": format!("mem/{}_{what}.mem", e.name), "words": words, "bits": bits});
+    let r = &e.routing;
+    let mut memories = vec![
+        mem("taps", r.n_taps(), r.kk_bits() + e.out.px_bits),
+        mem(
+            "offsets",
+            r.offsets.len(),
+            r.tap_bits() + r.tap_count_bits(),
+        ),
+    ];
+    let mut entry = json!({
+        "name": e.name,
+        "source": {"pixels": e.src.px, "channels": e.src.c},
+        "output": {"pixels": e.out.px, "channels": e.out.c, "groups": e.out.groups()},
+        "taps": r.taps.len(),
+        "keeps_spike_counts": e.counts,
+    });
+    match &e.kind {
+        codegen::EngineKind::MaxGate => {
+            entry["engine"] = json!("max_gate");
+            entry["cycles_per_step"] = json!("3 + 2 per source entry + 1 per tap");
+        }
+        codegen::EngineKind::Neurons(n) => {
+            memories.push(mem("weights", n.weights.len(), design.word(n.w_bits)));
+            memories.push(mem("bias", n.bias.len(), design.word(n.b_bits)));
+            entry["engine"] = json!("layer");
+            entry["synapses"] = json!(if n.depthwise { "depthwise" } else { "full" });
+            entry["analog"] = json!(n.analog);
+            entry["fires"] = json!(n.fires);
+            entry["weight_bits"] = json!(n.w_bits);
+            entry["weight_shift"] = json!(n.w_shift);
+            entry["bias_bits"] = json!(n.b_bits);
+            entry["accumulator_bits"] = json!(n.acc_bits);
+            entry["membrane_bits"] = json!(n.membrane_bits);
+            entry["threshold"] = json!(n.theta);
+            entry["v0"] = json!(n.v0);
+            entry["cycles_per_step"] = json!(if n.analog {
+                format!(
+                    "{} (the current is computed once per image)",
+                    e.out.groups() + 3
+                )
+            } else if n.depthwise {
+                format!("{} + 2 per source entry + 1 per tap", e.out.groups() + 4)
+            } else {
+                format!(
+                    "{} + 2 per source entry + {} per (spike, tap)",
+                    e.out.groups() + 4,
+                    e.out.g
+                )
+            });
+        }
+    }
+    entry["memories"] = json!(memories);
+    entry
 }

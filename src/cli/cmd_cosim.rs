@@ -1,11 +1,13 @@
-//! `snncc cosim OUT --data X [--limit N] [--simulator iverilog|verilator]`:
-//! the built design against the bit-accurate simulator, value for value.
+//! `snncc cosim OUT --data X [--limit N] [--simulator iverilog|verilator]
+//! [--trace] [--jobs J]`: the built design against the bit-accurate
+//! simulator, value for value (and with `--trace` spike for spike).
 
 use anyhow::{bail, Context};
 use ndarray::{s, Axis};
 use rayon::prelude::*;
 use serde_json::json;
-use snncc::cosim::{self, Icarus, RtlSimulator, Verilator};
+use snncc::codegen::{Design, EngineKind};
+use snncc::cosim::{self, CompileOptions, Icarus, RtlSimulator, Verilator};
 use snncc::{bitsim, codegen, config, data, quant, snn};
 
 use super::{CosimArgs, SimulatorArg};
@@ -13,15 +15,19 @@ use super::{CosimArgs, SimulatorArg};
 pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let dir = &args.design;
     let built = super::built::Built::read(dir)?;
-    let timesteps = built
-        .field("timesteps")?
-        .as_u64()
-        .context("timesteps is not a number")? as usize;
+    let number = |key: &str| -> anyhow::Result<usize> {
+        Ok(built
+            .field(key)?
+            .as_u64()
+            .with_context(|| format!("{key} in the manifest is not a number"))? as usize)
+    };
+    let timesteps = number("timesteps")?;
+    let lanes = number("lanes")?;
     // The golden model, rebuilt from what build saved.
     let model = snn::load_net(&dir.join("net"))?;
     let spec = config::quant::read(&dir.join("quant.yaml"))?;
     let q = quant::quantize_model(&model, &spec)?.model;
-    let design = codegen::design(&q, timesteps)?;
+    let design = codegen::design(&q, timesteps, lanes)?;
     let mut images = data::read_images(&args.data)?;
     let n = args.limit.min(images.dim().0);
     if n == 0 {
@@ -47,10 +53,19 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
                 .collect()
         })
         .collect();
-    let expected: Vec<Vec<i64>> = (0..n)
+    let golden: Vec<_> = (0..n)
         .into_par_iter()
-        .map(|i| bitsim::readout_quantized(&q, images.index_axis(Axis(0), i), timesteps))
+        .map(|i| bitsim::readout_run(&q, images.index_axis(Axis(0), i), timesteps))
         .collect();
+    let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.0.clone()).collect();
+    let traces: Vec<snn::SpikeTrace> = if args.trace {
+        (0..n)
+            .into_par_iter()
+            .map(|i| bitsim::trace_quantized(&q, images.index_axis(Axis(0), i), timesteps))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let tb = codegen::write_testbench(&design, dir, &inputs, &expected)?;
     // The design as built (not regenerated): that is what is being checked.
     let rtl = built.rtl;
@@ -63,44 +78,84 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         SimulatorArg::Iverilog => Box::new(Icarus),
         SimulatorArg::Verilator => Box::new(Verilator),
     };
-    let output = match simulator.run(&work, &tb, &rtl, args.vcd) {
-        Ok(text) => text,
-        // A testbench that finds a mismatch fails; compare its output anyway.
-        Err(cosim::CosimError::Failed { output, .. }) if output.contains("OUT ") => output,
-        Err(e) => return Err(e.into()),
+    let options = CompileOptions {
+        waves: args.vcd,
+        trace: args.trace,
     };
+    let compiled = simulator.compile(&work, &tb, &rtl, options)?;
+    // Waveforms of the whole run go to one file: one part.
+    let jobs = if args.vcd {
+        1
+    } else {
+        args.jobs.unwrap_or_else(default_jobs)
+    };
+    let extra: Vec<String> = args.vcd.then(|| "vcd".to_string()).into_iter().collect();
+    eprintln!(
+        "cosim: {n} input(s) x {timesteps} steps under {} in {} part(s)",
+        simulator.name(),
+        jobs.min(n)
+    );
+    let output = compiled.run_parts(n, jobs, &extra)?;
     let report = cosim::compare(&output, &expected);
+    let (spikes_compared, trace_mismatch) = if args.trace {
+        let decode =
+            |layer: usize, entry: u128| design.engines.get(layer).map(|e| e.out.neurons_of(entry));
+        cosim::compare_trace(&output, &traces, &decode)
+    } else {
+        (0, None)
+    };
+    let work_model = latency_model(&design, &golden);
     // Kept for `snncc synth`'s latency figures.
-    let record = json!({
+    let mut record = json!({
         "images": report.images,
         "mismatches": report.mismatches,
         "cycles_per_image": report.cycles_per_image,
         "simulator": simulator.name(),
+        "timesteps": timesteps,
+        "lanes": lanes,
+        "synops_per_image": work_model.synops,
+        "macs_per_image": work_model.macs,
+        "overhead_cycles_per_image": work_model.overhead,
+        "work_bound_cycles": work_model.bound(),
+        "latency_ratio": report.cycles_per_image / work_model.bound(),
     });
+    if args.trace {
+        record["spikes_compared"] = json!(spikes_compared);
+        record["trace_mismatch"] = json!(trace_mismatch);
+    }
     std::fs::write(
         dir.join("cosim.json"),
         serde_json::to_string_pretty(&record)?,
     )?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "images": report.images,
-                "mismatches": report.mismatches,
-                "first_mismatch": report.first_mismatch,
-                "cycles_per_image": report.cycles_per_image,
-                "simulator": simulator.name(),
-                "timesteps": timesteps,
-            }))?
-        );
+        record["first_mismatch"] = json!(report.first_mismatch);
+        println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
         println!(
-            "{} inputs under {}: {} mismatches; {:.0} cycles per input ({timesteps} steps)",
+            "{} inputs under {}: {} mismatches; {:.0} cycles per input ({timesteps} steps, {lanes} lanes)",
             report.images,
             simulator.name(),
             report.mismatches,
             report.cycles_per_image
         );
+        println!(
+            "work bound: {:.0} SynOps + {:.0} MACs per input / {lanes} lanes + {:.0} cycles of per-step overhead = {:.0} cycles; measured / bound = {:.2}",
+            work_model.synops,
+            work_model.macs,
+            work_model.overhead,
+            work_model.bound(),
+            report.cycles_per_image / work_model.bound()
+        );
+        if args.trace {
+            println!(
+                "trace: {spikes_compared} spikes compared{}",
+                if trace_mismatch.is_none() {
+                    ", all equal"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     if let Some(m) = &report.first_mismatch {
         bail!(
@@ -111,5 +166,72 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             m.expected
         );
     }
+    if let Some(m) = &trace_mismatch {
+        bail!(
+            "first spike mismatch: input {}, layer {}, step {}, neuron {}: {}",
+            m.image,
+            m.layer,
+            m.step,
+            m.neuron,
+            if m.rtl_fired {
+                "the RTL fired, the bit-accurate simulator did not"
+            } else {
+                "the bit-accurate simulator fired, the RTL did not"
+            }
+        );
+    }
     Ok(())
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The cycles the work of an input needs (docs/hardware.md, Latency):
+/// every SynOp and input MAC spread over the lanes, plus what does not
+/// depend on activity.
+struct LatencyModel {
+    synops: f64,
+    macs: f64,
+    overhead: f64,
+    lanes: f64,
+}
+
+impl LatencyModel {
+    fn bound(&self) -> f64 {
+        (self.synops + self.macs) / self.lanes + self.overhead
+    }
+}
+
+fn latency_model(design: &Design, golden: &[(Vec<i64>, snn::sim::ImageRun)]) -> LatencyModel {
+    let n = golden.len().max(1) as f64;
+    let synops = golden
+        .iter()
+        .map(|g| g.1.synops.last().copied().unwrap_or(0) as f64)
+        .sum::<f64>()
+        / n;
+    let macs = golden.iter().map(|g| g.1.input_macs as f64).sum::<f64>() / n;
+    // Per step: each neuron engine sweeps its groups once (update) plus a
+    // fixed handshake; per image: the init sweep and the input scan.
+    let per_step: usize = design
+        .engines
+        .iter()
+        .map(|e| match &e.kind {
+            EngineKind::Neurons(_) => e.out.groups() + codegen::STEP_OVERHEAD,
+            EngineKind::MaxGate => codegen::STEP_OVERHEAD,
+        })
+        .sum();
+    let per_image = design
+        .engines
+        .iter()
+        .map(|e| e.out.groups())
+        .max()
+        .unwrap_or(0)
+        + design.input_len;
+    LatencyModel {
+        synops,
+        macs,
+        overhead: (design.timesteps * per_step + per_image) as f64,
+        lanes: design.lanes as f64,
+    }
 }

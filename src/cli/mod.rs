@@ -200,6 +200,11 @@ pub struct BuildArgs {
     /// Time steps per image the hardware runs.
     #[arg(long, default_value_t = 64, value_name = "T")]
     pub timesteps: usize,
+    /// Parallel neuron lanes per layer engine (a power of two): each cycle
+    /// updates, or adds a synapse to, this many neurons of one pixel.
+    /// More lanes: fewer cycles per image, wider memories, more LUTs.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub lanes: usize,
     /// Output directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
@@ -228,9 +233,19 @@ pub struct CosimArgs {
     /// Which RTL simulator runs the testbench.
     #[arg(long, value_enum, default_value = "iverilog")]
     pub simulator: SimulatorArg,
-    /// Also write waveforms of the whole run to DESIGN/tb/waves.vcd.
+    /// Also write waveforms of the whole run to DESIGN/tb/waves.vcd (runs
+    /// in one part).
     #[arg(long)]
     pub vcd: bool,
+    /// Also compare every layer's spikes at every time step with the
+    /// bit-accurate simulator, naming the first input, layer, step and
+    /// neuron that differ.
+    #[arg(long)]
+    pub trace: bool,
+    /// Simulator processes to run at once, each on a part of the inputs
+    /// (default: the number of CPUs).
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

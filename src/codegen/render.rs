@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 
-use super::design::{DenseEngine, Design};
+use super::design::{Design, Engine, EngineKind, Readout};
+use super::mem::render_words;
 use super::{render_mem, PRIMITIVES};
 
 #[derive(Template)]
 #[template(path = "top.v")]
 struct Top<'a> {
     d: &'a Design,
-    last: &'a DenseEngine,
+    last: &'a Engine,
     top: &'a str,
     mem_dir: String,
 }
@@ -20,14 +21,12 @@ struct Top<'a> {
 #[derive(Template)]
 #[template(path = "tb.v")]
 struct Testbench<'a> {
+    d: &'a Design,
+    last: &'a Engine,
     top: &'a str,
     images: usize,
-    input_len: usize,
-    input_bits: u32,
-    input_addr_bits: u32,
-    out_len: usize,
-    out_bits: u32,
-    membrane_bits: u32,
+    /// Read-out values are signed (potentials) or not (spike counts).
+    signed: bool,
     inputs_mem: String,
     expected_mem: String,
     vcd_path: String,
@@ -51,28 +50,7 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
     std::fs::create_dir_all(&mem)?;
     let mem = std::fs::canonicalize(&mem)?;
     for e in &design.engines {
-        let layout = format!(
-            "{} x {} weights, index = input * {} + unit",
-            e.n_in, e.n_out, e.n_out
-        );
-        std::fs::write(
-            mem.join(format!("{}_weights.mem", e.name)),
-            render_mem(
-                &format!("{} weights, {} bits", e.name, e.w_bits),
-                &layout,
-                &e.weights,
-                e.w_bits,
-            ),
-        )?;
-        std::fs::write(
-            mem.join(format!("{}_bias.mem", e.name)),
-            render_mem(
-                &format!("{} bias, {} bits", e.name, e.b_bits),
-                "index = unit",
-                &e.bias,
-                e.b_bits,
-            ),
-        )?;
+        write_memories(design, e, &mem)?;
     }
     let mut files = Vec::new();
     for (name, source) in PRIMITIVES {
@@ -96,6 +74,81 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
     Ok(files)
 }
 
+/// The memory images of one engine: weights and bias words (neuron
+/// layers), routing tables (all).
+fn write_memories(design: &Design, e: &Engine, mem: &Path) -> std::io::Result<()> {
+    let lanes = design.lanes;
+    let write =
+        |what: &str, text: String| std::fs::write(mem.join(format!("{}_{what}.mem", e.name)), text);
+    let r = &e.routing;
+    let taps: Vec<i64> = r
+        .taps
+        .iter()
+        .map(|&(kk, px)| ((kk << e.out.px_bits) | px) as i64)
+        .collect();
+    let fields = if taps.is_empty() { vec![0] } else { taps };
+    write(
+        "taps",
+        render_mem(
+            &format!("{} routing taps", e.name),
+            &format!(
+                "word = {{kk ({} bits), output pixel ({} bits)}}, taps of each source pixel in turn",
+                r.kk_bits(),
+                e.out.px_bits
+            ),
+            &fields,
+            r.kk_bits() + e.out.px_bits,
+        ),
+    )?;
+    let count_bits = r.tap_count_bits();
+    let offsets: Vec<i64> = r
+        .offsets
+        .iter()
+        .map(|&(start, n)| ((start << count_bits) | n) as i64)
+        .collect();
+    write(
+        "offsets",
+        render_mem(
+            &format!("{} routing offsets", e.name),
+            &format!(
+                "index = source pixel; word = {{first tap ({} bits), tap count ({count_bits} bits)}}",
+                r.tap_bits()
+            ),
+            &offsets,
+            r.tap_bits() + count_bits,
+        ),
+    )?;
+    let EngineKind::Neurons(n) = &e.kind else {
+        return Ok(());
+    };
+    let layout = if n.depthwise {
+        format!("index = kk * {} + g", e.out.g)
+    } else {
+        format!(
+            "index = (kk * {} + input channel) * {} + g",
+            e.src.c, e.out.g
+        )
+    };
+    write(
+        "weights",
+        render_words(
+            &format!("{} weights, {}-bit raw values", e.name, n.w_bits),
+            &format!("{layout}; lane l = output channel g * {lanes} + l"),
+            &n.weights,
+            n.w_bits,
+        ),
+    )?;
+    write(
+        "bias",
+        render_words(
+            &format!("{} bias, {}-bit raw values", e.name, n.b_bits),
+            &format!("index = g; lane l = channel g * {lanes} + l"),
+            &n.bias,
+            n.b_bits,
+        ),
+    )
+}
+
 /// Write `tb/tb.v` with its input and expected-output images (run with
 /// `+vcd` it also writes `tb/waves.vcd`): `inputs` are
 /// raw input words per image, `expected` the readout's raw potentials per
@@ -109,37 +162,39 @@ pub fn write_testbench(
     let tb = out.join("tb");
     std::fs::create_dir_all(&tb)?;
     let tb = std::fs::canonicalize(&tb)?;
-    let last = design.engines.last().expect("a design has a readout");
+    let last = design.last();
     let flat = |rows: &[Vec<i64>]| rows.iter().flatten().copied().collect::<Vec<_>>();
     let inputs_mem = tb.join("inputs.mem");
     std::fs::write(
         &inputs_mem,
         render_mem(
             "inputs",
-            &format!("image * {} + pixel", design.input_len),
+            &format!("image * {} + element", design.input_len),
             &flat(inputs),
             design.input_bits,
         ),
     )?;
+    let signed = design.readout == Readout::Potential;
     let expected_mem = tb.join("expected.mem");
     std::fs::write(
         &expected_mem,
         render_mem(
-            "expected readout potentials (bit-accurate simulator)",
-            &format!("image * {} + neuron", last.n_out),
+            if signed {
+                "expected readout potentials (bit-accurate simulator)"
+            } else {
+                "expected readout spike counts (bit-accurate simulator)"
+            },
+            &format!("image * {} + neuron", design.out_len()),
             &flat(expected),
-            last.membrane_bits,
+            design.out_value_bits(),
         ),
     )?;
     let text = Testbench {
+        d: design,
+        last,
         top: &top_name(design),
         images: inputs.len(),
-        input_len: design.input_len,
-        input_bits: design.input_bits,
-        input_addr_bits: design.input_addr_bits,
-        out_len: last.n_out,
-        out_bits: last.out_bits,
-        membrane_bits: last.membrane_bits,
+        signed,
         inputs_mem: inputs_mem.display().to_string(),
         expected_mem: expected_mem.display().to_string(),
         vcd_path: tb.join("waves.vcd").display().to_string(),

@@ -1,27 +1,102 @@
-//! Co-simulation: run a generated design's testbench under an RTL
-//! simulator and compare what it prints with the bit-accurate simulator's
-//! values, naming the first difference.
+//! Co-simulation: compile a generated design's testbench under an RTL
+//! simulator, run it (in parallel parts over the inputs) and compare what it
+//! prints with the bit-accurate simulator's values: the read-out values per
+//! input and, with a trace, every layer's spikes per time step, naming the
+//! first difference.
 
+mod compare;
+
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::external::run as tool;
 pub use crate::external::ToolError as CosimError;
+pub use compare::{compare, compare_trace, CosimReport, Mismatch, TraceMismatch};
 
-/// An RTL simulator that can build and run a testbench (top module `tb`).
-pub trait RtlSimulator {
+/// How to compile a testbench.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompileOptions {
+    /// Dump waveforms when run with `+vcd`.
+    pub waves: bool,
+    /// Print every spike entry (`SNNCC_TRACE`).
+    pub trace: bool,
+}
+
+/// A compiled simulation, run as often as needed with different plusargs.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    program: PathBuf,
+    args: Vec<OsString>,
+}
+
+impl Compiled {
+    /// Run with `plusargs` (`first=0`, ...); the printed output. A failing
+    /// testbench (`$fatal`) is an error holding its output.
+    pub fn run(&self, plusargs: &[String]) -> Result<String, CosimError> {
+        tool(
+            Command::new(&self.program)
+                .args(&self.args)
+                .args(plusargs.iter().map(|p| format!("+{p}"))),
+        )
+    }
+
+    /// Run over inputs `0..images` in `jobs` parts at once (`+first`,
+    /// `+count`); the parts' outputs in input order. A part whose testbench
+    /// failed still contributes its output (the comparison names the
+    /// problem); a simulator that could not run is an error.
+    pub fn run_parts(
+        &self,
+        images: usize,
+        jobs: usize,
+        extra: &[String],
+    ) -> Result<String, CosimError> {
+        let jobs = jobs.clamp(1, images.max(1));
+        let per = images.div_ceil(jobs);
+        let parts: Vec<(usize, usize)> = (0..jobs)
+            .map(|j| (j * per, per.min(images.saturating_sub(j * per))))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        let outputs: Vec<Result<String, CosimError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|&(first, count)| {
+                    let mut args = vec![format!("first={first}"), format!("count={count}")];
+                    args.extend(extra.iter().cloned());
+                    s.spawn(move || self.run(&args))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a simulator thread does not panic"))
+                .collect()
+        });
+        let mut text = String::new();
+        for out in outputs {
+            match out {
+                Ok(t) => text.push_str(&t),
+                Err(CosimError::Failed { output, .. }) if output.contains("IMAGE ") => {
+                    text.push_str(&output)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(text)
+    }
+}
+
+/// An RTL simulator that can compile a testbench (top module `tb`).
+pub trait RtlSimulator: Sync {
     fn name(&self) -> &'static str;
-    /// Compile `tb` with `sources` in `work` and run it (with `+vcd`
-    /// when `waves`); its printed output.
-    fn run(
+    /// Compile `tb` with `sources` in `work`.
+    fn compile(
         &self,
         work: &Path,
         tb: &Path,
         sources: &[PathBuf],
-        waves: bool,
-    ) -> Result<String, CosimError>;
+        options: CompileOptions,
+    ) -> Result<Compiled, CosimError>;
 }
-
-use crate::external::run as tool;
 
 /// Icarus Verilog 11 (`iverilog -g2005`, `vvp`).
 pub struct Icarus;
@@ -31,31 +106,31 @@ impl RtlSimulator for Icarus {
         "iverilog"
     }
 
-    fn run(
+    fn compile(
         &self,
         work: &Path,
         tb: &Path,
         sources: &[PathBuf],
-        waves: bool,
-    ) -> Result<String, CosimError> {
+        options: CompileOptions,
+    ) -> Result<Compiled, CosimError> {
         let sim = work.join("tb.vvp");
         tool(
             Command::new("iverilog")
                 .args(["-g2005", "-s", "tb", "-o"])
                 .arg(&sim)
+                .args(options.trace.then_some("-DSNNCC_TRACE"))
                 .arg(tb)
                 .args(sources),
         )?;
-        tool(
-            Command::new("vvp")
-                .arg("-n")
-                .arg(&sim)
-                .args(waves.then_some("+vcd")),
-        )
+        Ok(Compiled {
+            program: "vvp".into(),
+            args: vec!["-n".into(), sim.into()],
+        })
     }
 }
 
-/// Verilator 5 (`--binary --timing`).
+/// Verilator 5 (`--binary --timing`; the testbench is its own main, so no
+/// C++ harness is needed).
 pub struct Verilator;
 
 impl RtlSimulator for Verilator {
@@ -63,13 +138,13 @@ impl RtlSimulator for Verilator {
         "verilator"
     }
 
-    fn run(
+    fn compile(
         &self,
         work: &Path,
         tb: &Path,
         sources: &[PathBuf],
-        waves: bool,
-    ) -> Result<String, CosimError> {
+        options: CompileOptions,
+    ) -> Result<Compiled, CosimError> {
         let obj = work.join("obj_dir");
         tool(
             Command::new("verilator")
@@ -77,111 +152,22 @@ impl RtlSimulator for Verilator {
                     "--binary",
                     "--timing",
                     "-Wno-fatal",
+                    "-O3",
+                    "--x-assign",
+                    "fast",
                     "--top-module",
                     "tb",
                     "-Mdir",
                 ])
                 .arg(&obj)
-                .args(waves.then_some("--trace"))
+                .args(options.waves.then_some("--trace"))
+                .args(options.trace.then_some("-DSNNCC_TRACE"))
                 .arg(tb)
                 .args(sources),
         )?;
-        tool(Command::new(obj.join("Vtb")).args(waves.then_some("+vcd")))
-    }
-}
-
-/// The first value that differs.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Mismatch {
-    pub image: usize,
-    pub neuron: usize,
-    pub rtl: Option<i64>,
-    pub expected: i64,
-}
-
-/// What a co-simulation found.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CosimReport {
-    pub images: usize,
-    pub mismatches: usize,
-    pub first_mismatch: Option<Mismatch>,
-    /// Mean clock cycles from `start` to `done`.
-    pub cycles_per_image: f64,
-}
-
-/// Compare the testbench's `OUT image neuron value` lines with `expected`
-/// (per image, the readout's raw potentials); `CYCLES image n` lines give
-/// the latency. A value the testbench never printed counts as a mismatch.
-pub fn compare(output: &str, expected: &[Vec<i64>]) -> CosimReport {
-    let mut got: Vec<Vec<Option<i64>>> = expected.iter().map(|e| vec![None; e.len()]).collect();
-    let mut cycles = Vec::new();
-    for line in output.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["OUT", img, n, v] => {
-                if let (Ok(img), Ok(n), Ok(v)) =
-                    (img.parse::<usize>(), n.parse::<usize>(), v.parse::<i64>())
-                {
-                    if let Some(slot) = got.get_mut(img).and_then(|g| g.get_mut(n)) {
-                        *slot = Some(v);
-                    }
-                }
-            }
-            ["CYCLES", _, c] => {
-                if let Ok(c) = c.parse::<u64>() {
-                    cycles.push(c);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut mismatches = 0;
-    let mut first = None;
-    for (image, (g, e)) in got.iter().zip(expected).enumerate() {
-        for (neuron, (&rtl, &expected)) in g.iter().zip(e).enumerate() {
-            if rtl != Some(expected) {
-                mismatches += 1;
-                first.get_or_insert(Mismatch {
-                    image,
-                    neuron,
-                    rtl,
-                    expected,
-                });
-            }
-        }
-    }
-    CosimReport {
-        images: expected.len(),
-        mismatches,
-        first_mismatch: first,
-        cycles_per_image: if cycles.is_empty() {
-            0.0
-        } else {
-            cycles.iter().sum::<u64>() as f64 / cycles.len() as f64
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compare_names_the_first_difference_and_missing_values() {
-        let out = "CYCLES 0 100\nOUT 0 0 5\nOUT 0 1 -3\nCYCLES 1 120\nOUT 1 0 7\n";
-        let r = compare(out, &[vec![5, -3], vec![7, 9]]);
-        assert_eq!(r.mismatches, 1);
-        assert_eq!(
-            r.first_mismatch,
-            Some(Mismatch {
-                image: 1,
-                neuron: 1,
-                rtl: None,
-                expected: 9
-            })
-        );
-        assert_eq!(r.cycles_per_image, 110.0);
-        let r = compare(out, &[vec![5, -4], vec![7]]);
-        assert_eq!(r.first_mismatch.unwrap().rtl, Some(-3));
+        Ok(Compiled {
+            program: obj.join("Vtb"),
+            args: Vec::new(),
+        })
     }
 }

@@ -209,3 +209,180 @@ pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
         input_range: Some([0.0, 1.0]),
     }
 }
+
+impl Lcg {
+    /// A value in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + ((self.unit() * (hi - lo + 1) as f32) as usize).min(hi - lo)
+    }
+}
+
+/// A random small CNN as a spiking network: an analog-input convolution
+/// (random kernel, stride and padding), an average pool or a max gate, a
+/// spiking convolution, a dense layer over the flattened map and a readout
+/// (potential or spike count). Channel counts are not multiples of common
+/// lane counts, so padding lanes are exercised.
+pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
+    use ndarray::{Array2, Array4};
+    use snncc::ir::{Pad, Shape};
+    use snncc::snn::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+    let out_len = |n: usize, k: usize, s: usize, p: (usize, usize)| (n + p.0 + p.1 - k) / s + 1;
+    let (h, w, cin) = (rng.range(5, 8), rng.range(5, 8), rng.range(1, 2));
+    let weight = |rng: &mut Lcg| rng.unit() * 1.6 - 0.55;
+    let bias = |rng: &mut Lcg, n: usize| Some((0..n).map(|_| rng.unit() * 0.2 - 0.08).collect());
+    let if_neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
+    let layer = |name: &str, shape, neurons, inputs, bias| SnnLayer {
+        name: name.into(),
+        shape,
+        neurons,
+        inputs,
+        gate_source: None,
+        bias,
+        lambda: vec![1.0],
+    };
+    let mut layers = Vec::new();
+    // conv1: analog input.
+    let k1 = rng.range(2, 3);
+    let s1 = rng.range(1, 2);
+    let p1 = (rng.range(0, k1 - 1), rng.range(0, k1 - 1));
+    let c1 = rng.range(2, 5);
+    let (h1, w1) = (out_len(h, k1, s1, p1), out_len(w, k1, s1, (p1.1, p1.0)));
+    let kernel = Array4::from_shape_fn((k1, k1, cin, c1), |_| weight(rng) * 0.8);
+    layers.push(layer(
+        "conv1",
+        Shape::Map {
+            h: h1,
+            w: w1,
+            c: c1,
+        },
+        if_neurons.clone(),
+        vec![Connection {
+            source: Source::Input,
+            synapses: Synapses::Conv {
+                kernel,
+                strides: (s1, s1),
+                pad: Pad {
+                    top: p1.0,
+                    bottom: p1.1,
+                    left: p1.1,
+                    right: p1.0,
+                },
+            },
+        }],
+        bias(rng, c1),
+    ));
+    // pool1: average pool (padded windows of varying size) or max gate.
+    let pad = if rng.unit() < 0.5 { 0 } else { 1 };
+    let pool = Pad {
+        top: pad,
+        bottom: 0,
+        left: pad,
+        right: 0,
+    };
+    let (h2, w2) = (out_len(h1, 2, 2, (pad, 0)), out_len(w1, 2, 2, (pad, 0)));
+    let shape2 = Shape::Map {
+        h: h2,
+        w: w2,
+        c: c1,
+    };
+    if rng.unit() < 0.5 {
+        layers.push(layer(
+            "pool1",
+            shape2,
+            if_neurons.clone(),
+            vec![Connection {
+                source: Source::Layer(0),
+                synapses: Synapses::AvgPool {
+                    size: (2, 2),
+                    strides: (2, 2),
+                    pad: pool,
+                    scale: (0..c1).map(|_| 0.8 + rng.unit() * 0.6).collect(),
+                },
+            }],
+            None,
+        ));
+    } else {
+        let mut gate = layer(
+            "pool1",
+            shape2,
+            Neurons::MaxGate {
+                size: (2, 2),
+                strides: (2, 2),
+                pad: pool,
+            },
+            vec![],
+            None,
+        );
+        gate.gate_source = Some(Source::Layer(0));
+        layers.push(gate);
+    }
+    // conv2: spiking, stride 1, 'same'-style padding.
+    let k3 = rng.range(1, 3);
+    let c3 = rng.range(3, 6);
+    let p3 = (k3 - 1) / 2;
+    let pad3 = Pad {
+        top: p3,
+        bottom: k3 - 1 - p3,
+        left: p3,
+        right: k3 - 1 - p3,
+    };
+    layers.push(layer(
+        "conv2",
+        Shape::Map {
+            h: h2,
+            w: w2,
+            c: c3,
+        },
+        if_neurons.clone(),
+        vec![Connection {
+            source: Source::Layer(1),
+            synapses: Synapses::Conv {
+                kernel: Array4::from_shape_fn((k3, k3, c1, c3), |_| weight(rng)),
+                strides: (1, 1),
+                pad: pad3,
+            },
+        }],
+        bias(rng, c3),
+    ));
+    // fc1 over the flattened map, then the readout.
+    let n3 = h2 * w2 * c3;
+    let u = rng.range(5, 9);
+    layers.push(layer(
+        "fc1",
+        Shape::Vector { n: u },
+        if_neurons,
+        vec![Connection {
+            source: Source::Layer(2),
+            synapses: Synapses::Dense {
+                kernel: Array2::from_shape_fn((n3, u), |_| weight(rng) * 0.7),
+            },
+        }],
+        bias(rng, u),
+    ));
+    let classes = rng.range(3, 4);
+    let readout = if rng.unit() < 0.5 {
+        Neurons::Readout
+    } else {
+        Neurons::SpikeCountReadout { threshold: 1.0 }
+    };
+    layers.push(layer(
+        "out",
+        Shape::Vector { n: classes },
+        readout,
+        vec![Connection {
+            source: Source::Layer(3),
+            synapses: Synapses::Dense {
+                kernel: Array2::from_shape_fn((u, classes), |_| weight(rng)),
+            },
+        }],
+        bias(rng, classes),
+    ));
+    SnnModel {
+        name: "cnn".into(),
+        input_shape: Shape::Map { h, w, c: cin },
+        layers,
+        h: 0.5,
+        cnn_macs: 0,
+        input_range: Some([0.0, 1.0]),
+    }
+}
