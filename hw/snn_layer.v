@@ -419,53 +419,59 @@ module snn_layer #(
         fwd_valid = 1'b0;
     end
 
+    // An idle engine only serves its read ports: skipping the rest changes
+    // no state (every next value equals the current one; in hardware a
+    // clock enable) and spares event-driven simulators the idle engines.
+    wire awake = init || start || load || state != IDLE;
     always @(posedge clk) begin
-        state <= state_n;
-        loading <= loading_n;
-        k <= k_n;
-        ax_px <= ax_px_n;
-        ax_c <= ax_c_n;
-        e_px <= e_px_n;
-        e_g <= e_g_n;
-        e_mask <= e_mask_n;
-        e_x <= e_x_n;
-        t_j <= t_j_n;
-        t_start <= t_start_n;
-        t_end <= t_end_n;
-        gq <= gq_n;
-        q <= q_n;
-        upx <= upx_n;
-        ug <= ug_n;
-        done <= done_n;
-
-        // Reads at the next state's addresses.
-        offs_q <= offs[offs_addr];
-        tap_q <= taps[tap_addr];
-        w_q <= weights[op_w];
-        b_q <= biases[ug_n];
-        i_q <= current[cur_addr];
         v_q <= membrane[mem_v_addr];
         c_q <= counts[mem_c_addr];
+        if (awake) begin
+            state <= state_n;
+            loading <= loading_n;
+            k <= k_n;
+            ax_px <= ax_px_n;
+            ax_c <= ax_c_n;
+            e_px <= e_px_n;
+            e_g <= e_g_n;
+            e_mask <= e_mask_n;
+            e_x <= e_x_n;
+            t_j <= t_j_n;
+            t_start <= t_start_n;
+            t_end <= t_end_n;
+            gq <= gq_n;
+            q <= q_n;
+            upx <= upx_n;
+            ug <= ug_n;
+            done <= done_n;
 
-        // The op issued this cycle (state TAP), applied next cycle.
-        op_valid <= (state == TAP);
-        op_addr <= op_q;
-        op_lanes <= op_mask;
-        op_x <= e_x;
-        fwd_valid <= op_valid;
-        fwd_addr <= op_addr;
-        fwd_data <= op_sum;
+            // Reads at the next state's addresses.
+            offs_q <= offs[offs_addr];
+            tap_q <= taps[tap_addr];
+            w_q <= weights[op_w];
+            b_q <= biases[ug_n];
+            i_q <= current[cur_addr];
 
-        // One write port per memory (block RAM): the scatter's op stage
-        // and the init/update phases never overlap.
-        if (cur_we) current[cur_waddr] <= cur_wdata;
-        if (v_we) membrane[q] <= (state == INIT) ? {LANES{V0}} : v_new;
-        if (c_we) counts[q] <= (state == INIT) ? {(LANES*COUNT_BITS){1'b0}} : c_new;
+            // The op issued this cycle (state TAP), applied next cycle.
+            op_valid <= (state == TAP);
+            op_addr <= op_q;
+            op_lanes <= op_mask;
+            op_x <= e_x;
+            fwd_valid <= op_valid;
+            fwd_addr <= op_addr;
+            fwd_data <= op_sum;
 
-        push <= 1'b0;
-        if (state == UPDATE && FIRES != 0 && fired != 0) begin
-            push <= 1'b1;
-            push_entry <= {upx, ug, fired};
+            // One write port per memory (block RAM): the scatter's op stage
+            // and the init/update phases never overlap.
+            if (cur_we) current[cur_waddr] <= cur_wdata;
+            if (v_we) membrane[q] <= (state == INIT) ? {LANES{V0}} : v_new;
+            if (c_we) counts[q] <= (state == INIT) ? {(LANES*COUNT_BITS){1'b0}} : c_new;
+
+            push <= 1'b0;
+            if (state == UPDATE && FIRES != 0 && fired != 0) begin
+                push <= 1'b1;
+                push_entry <= {upx, ug, fired};
+            end
         end
     end
 endmodule

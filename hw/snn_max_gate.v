@@ -189,32 +189,37 @@ module snn_max_gate #(
         op_valid = 1'b0;
     end
 
+    // An idle gate changes no state (a clock enable in hardware; it spares
+    // event-driven simulators the idle engines).
+    wire awake = init || start || state != IDLE;
     always @(posedge clk) begin
-        state <= state_n;
-        k <= k_n;
-        e_g <= e_g_n;
-        e_mask <= e_mask_n;
-        e_counts <= e_counts_n;
-        t_j <= t_j_n;
-        t_end <= t_end_n;
-        q <= q_n;
-        done <= done_n;
+        if (awake) begin
+            state <= state_n;
+            k <= k_n;
+            e_g <= e_g_n;
+            e_mask <= e_mask_n;
+            e_counts <= e_counts_n;
+            t_j <= t_j_n;
+            t_end <= t_end_n;
+            q <= q_n;
+            done <= done_n;
 
-        offs_q <= offs[in_px];
-        tap_q <= taps[tap_addr];
-        g_q <= counts[op_q];
+            offs_q <= offs[in_px];
+            tap_q <= taps[tap_addr];
+            g_q <= counts[op_q];
 
-        op_valid <= (state == TAP);
-        op_addr <= op_q;
-        op_px <= tap_px;
-        op_g <= e_g;
-        op_mask <= e_mask;
-        if (we) counts[waddr] <= wdata;
+            op_valid <= (state == TAP);
+            op_addr <= op_q;
+            op_px <= tap_px;
+            op_g <= e_g;
+            op_mask <= e_mask;
+            if (we) counts[waddr] <= wdata;
 
-        push <= 1'b0;
-        if (op_valid && fire != 0) begin
-            push <= 1'b1;
-            push_entry <= {op_px, op_g, fire};
+            push <= 1'b0;
+            if (op_valid && fire != 0) begin
+                push <= 1'b1;
+                push_entry <= {op_px, op_g, fire};
+            end
         end
     end
 endmodule

@@ -157,18 +157,10 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             );
         }
     }
-    if let Some(m) = &report.first_mismatch {
-        bail!(
-            "first mismatch: input {}, readout neuron {}: RTL {}, bit-accurate simulator {}",
-            m.image,
-            m.neuron,
-            m.rtl.map_or("nothing".to_string(), |v| v.to_string()),
-            m.expected
-        );
-    }
+    // The first differing spike is the cause; the read-out follows from it.
     if let Some(m) = &trace_mismatch {
         bail!(
-            "first spike mismatch: input {}, layer {}, step {}, neuron {}: {}",
+            "first spike mismatch: input {}, layer {}, step {}, neuron {}: {} ({} read-out values differ)",
             m.image,
             m.layer,
             m.step,
@@ -177,7 +169,17 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
                 "the RTL fired, the bit-accurate simulator did not"
             } else {
                 "the bit-accurate simulator fired, the RTL did not"
-            }
+            },
+            report.mismatches
+        );
+    }
+    if let Some(m) = &report.first_mismatch {
+        bail!(
+            "first mismatch: input {}, readout neuron {}: RTL {}, bit-accurate simulator {}",
+            m.image,
+            m.neuron,
+            m.rtl.map_or("nothing".to_string(), |v| v.to_string()),
+            m.expected
         );
     }
     Ok(())

@@ -38,7 +38,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
                 "luts": report.luts,
                 "ffs": report.ffs,
                 "bram_blocks": report.bram_blocks,
+                "bram_bits": report.bram_bits,
                 "dsps": report.dsps,
+                "fit": report.fit,
                 "fmax_mhz": report.fmax_mhz,
                 "cycles_per_image": cycles,
                 "clock_mhz": args.clock_mhz,
@@ -61,6 +63,22 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
             .map_or("-".into(), |f| format!("{f:.1} MHz (UP5K)")),
     ]);
     println!("{top}:\n{}", table.render());
+    if let Some(fit) = &report.fit {
+        println!(
+            "{} {}: LUTs {:.0} %, FFs {:.0} %, block RAM {:.0} % ({} kbit), DSPs {:.0} %",
+            if fit.fits {
+                "fits the"
+            } else {
+                "does NOT fit the"
+            },
+            fit.device.name,
+            100.0 * fit.luts,
+            100.0 * fit.ffs,
+            100.0 * fit.bram,
+            report.bram_bits / 1024,
+            100.0 * fit.dsps
+        );
+    }
     match (cycles, images_per_s) {
         (Some(c), Some(r)) => println!(
             "{c:.0} cycles per input (from cosim.json): {:.1} us and {r:.0} inputs/s at {} MHz",

@@ -35,18 +35,72 @@ pub enum SynthError {
     Stat { path: PathBuf, reason: String },
 }
 
+/// A reference part of a target family, to say whether a design fits.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Device {
+    pub name: &'static str,
+    pub luts: u64,
+    pub ffs: u64,
+    pub bram_bits: u64,
+    pub dsps: u64,
+}
+
+impl SynthTarget {
+    /// The part a report is checked against: the iCE40 UP5K (5,280 LUT4,
+    /// 30 x 4 kbit block RAM, 8 DSP; its SPRAM is not used) and the smallest
+    /// common Artix-7, the XC7A35T (20,800 LUT6, 41,600 FFs, 50 x 36 kbit
+    /// block RAM, 90 DSP48E1).
+    pub fn device(self) -> Option<Device> {
+        match self {
+            SynthTarget::Generic => None,
+            SynthTarget::Ice40 => Some(Device {
+                name: "iCE40 UP5K",
+                luts: 5280,
+                ffs: 5280,
+                bram_bits: 30 * 4096,
+                dsps: 8,
+            }),
+            SynthTarget::Xilinx => Some(Device {
+                name: "Artix-7 XC7A35T",
+                luts: 20_800,
+                ffs: 41_600,
+                bram_bits: 50 * 36_864,
+                dsps: 90,
+            }),
+        }
+    }
+}
+
+/// How much of a device a design uses.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Fit {
+    pub device: Device,
+    /// Per resource, the fraction used (1.0 = all of it).
+    pub luts: f64,
+    pub ffs: f64,
+    pub bram: f64,
+    pub dsps: f64,
+    pub fits: bool,
+}
+
 /// Resources of a synthesised design.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SynthReport {
     pub target: &'static str,
+    /// Logic LUTs plus LUTs used as distributed RAM.
     pub luts: u64,
     pub ffs: u64,
     pub bram_blocks: u64,
+    /// Capacity of the block RAM primitives used (a RAMB18 counts 18 kbit
+    /// however much of it holds data); 0 for the generic target.
+    pub bram_bits: u64,
     pub dsps: u64,
     /// Every cell type and its count, as Yosys reports them.
     pub cells: BTreeMap<String, u64>,
     /// iCE40 only, when nextpnr is installed and the design fits an UP5K.
     pub fmax_mhz: Option<f64>,
+    /// Against the target's reference part (not for the generic target).
+    pub fit: Option<Fit>,
 }
 
 /// Synthesise `rtl` (top module `top`) for `target`; scratch files go to
@@ -90,26 +144,47 @@ pub fn synthesize(
     let sum = |pred: &dyn Fn(&str) -> bool| -> u64 {
         cells.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v).sum()
     };
-    let (luts, ffs, bram_blocks, dsps) = match target {
+    let (luts, ffs, bram_blocks, bram_bits, dsps) = match target {
         SynthTarget::Generic => (
             sum(&|k| k == "$lut"),
             sum(&|k| k.starts_with("$_") && k.contains("DFF")),
             sum(&|k| k.starts_with("$mem")),
+            0,
             sum(&|k| k == "$mul"),
         ),
         SynthTarget::Ice40 => (
             sum(&|k| k == "SB_LUT4"),
             sum(&|k| k.starts_with("SB_DFF")),
             sum(&|k| k == "SB_RAM40_4K"),
+            4096 * sum(&|k| k == "SB_RAM40_4K"),
             sum(&|k| k == "SB_MAC16"),
         ),
         SynthTarget::Xilinx => (
-            sum(&|k| k.starts_with("LUT")),
+            // RAM32M/RAM64M are four LUTs of a SLICEM each.
+            sum(&|k| k.starts_with("LUT")) + 4 * sum(&|k| k == "RAM32M" || k == "RAM64M"),
             sum(&|k| k.starts_with("FD")),
             sum(&|k| k.starts_with("RAMB")),
+            18_432 * sum(&|k| k.starts_with("RAMB18")) + 36_864 * sum(&|k| k.starts_with("RAMB36")),
             sum(&|k| k.starts_with("DSP")),
         ),
     };
+    let fit = target.device().map(|device| {
+        let frac = |used: u64, have: u64| used as f64 / have as f64;
+        let (l, f, b, d) = (
+            frac(luts, device.luts),
+            frac(ffs, device.ffs),
+            frac(bram_bits, device.bram_bits),
+            frac(dsps, device.dsps),
+        );
+        Fit {
+            device,
+            luts: l,
+            ffs: f,
+            bram: b,
+            dsps: d,
+            fits: l <= 1.0 && f <= 1.0 && b <= 1.0 && d <= 1.0,
+        }
+    });
     let fmax_mhz = match target {
         SynthTarget::Ice40 => ice40_fmax(&netlist),
         _ => None,
@@ -119,9 +194,11 @@ pub fn synthesize(
         luts,
         ffs,
         bram_blocks,
+        bram_bits,
         dsps,
         cells,
         fmax_mhz,
+        fit,
     })
 }
 

@@ -1,0 +1,91 @@
+//! The bundled examples through the real binary: LeNet (conv, average
+//! pooling, dense) and VGG (conv with batch norm folded, max gates, dense)
+//! at 8-bit weights are built for Verilog and co-simulated under Icarus and
+//! Verilator with `--trace`: every read-out value and every layer's spikes
+//! at every step equal the bit-accurate simulator's, and the cycles stay
+//! within 2x of the work bound. A corrupted memory image is caught with the
+//! first differing spike named. (The full target counts, 200 LeNet and 50
+//! VGG digits at T = 64, run in benches/cosim_targets.sh; the README has
+//! the numbers.)
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn build(model: &str, timesteps: &str, out: &Path) {
+    let res = snncc([
+        "build".as_ref(),
+        example(&format!("models/{model}")).as_os_str(),
+        "--calib".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "--bits".as_ref(),
+        "8".as_ref(),
+        "--timesteps".as_ref(),
+        timesteps.as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+}
+
+fn cosim(out: &Path, simulator: &str, limit: usize) -> (std::process::Output, Value) {
+    let res = snncc([
+        "cosim".as_ref(),
+        out.as_os_str(),
+        "--data".as_ref(),
+        example("data/test-images.npy").as_os_str(),
+        "--limit".as_ref(),
+        limit.to_string().as_ref(),
+        "--simulator".as_ref(),
+        simulator.as_ref(),
+        "--trace".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let report = serde_json::from_str(&stdout(&res)).unwrap_or(Value::Null);
+    (res, report)
+}
+
+fn assert_exact(out: &Path, simulator: &str, limit: usize) {
+    let (res, r) = cosim(out, simulator, limit);
+    assert!(res.status.success(), "{simulator}: {}", stderr(&res));
+    assert_eq!(r["images"], limit, "{r}");
+    assert_eq!(r["mismatches"], 0, "{r}");
+    assert!(r["trace_mismatch"].is_null(), "{r}");
+    assert!(
+        r["spikes_compared"].as_u64().unwrap() > 1000 * limit as u64,
+        "{r}"
+    );
+    let ratio = r["latency_ratio"].as_f64().unwrap();
+    assert!((1.0..2.0).contains(&ratio), "cycles vs work bound: {r}");
+}
+
+#[test]
+fn lenet_is_bit_exact_spike_for_spike_in_both_simulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lenet");
+    build("lenet.keras", "32", &out);
+    assert_exact(&out, "iverilog", 4);
+    assert_exact(&out, "verilator", 20);
+    // Zero conv2's first bias word (eight channels): the first spike that
+    // differs must be in conv2, and the run must fail.
+    let mem = out.join("mem/conv2_bias.mem");
+    let text = std::fs::read_to_string(&mem).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let i = lines.iter().position(|l| !l.starts_with("//")).unwrap();
+    assert!(lines[i].chars().any(|c| c != '0'), "conv2 has a bias");
+    lines[i] = "0".repeat(lines[i].len());
+    std::fs::write(&mem, lines.join("\n") + "\n").unwrap();
+    let (res, _) = cosim(&out, "iverilog", 1);
+    assert_fails_with(&res, &["first", "layer conv2, step"]);
+}
+
+#[test]
+fn vgg_is_bit_exact_spike_for_spike_in_both_simulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vgg");
+    build("vgg.keras", "16", &out);
+    assert_exact(&out, "iverilog", 2);
+    assert_exact(&out, "verilator", 6);
+}
