@@ -3,7 +3,8 @@
 # installs what is missing, builds the release binary, then inspects the
 # LeNet example, evaluates it as a CNN, converts it to a spiking network with
 # ECC and simulates that on the 2,000 committed MNIST test digits, in float
-# and then bit-accurately in 8-bit fixed point.
+# and then bit-accurately in 8-bit fixed point; then builds it as Verilog,
+# co-simulates the RTL against the bit-accurate simulator and synthesises it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -32,3 +33,15 @@ echo "== snncc simulate examples/models/lenet.keras --bits 8 (bit-accurate integ
     --data examples/data/test-images.npy \
     --labels examples/data/test-labels.npy \
     --timesteps 32,64,256 --bits 8
+
+echo
+out=target/lenet-verilog
+echo "== snncc build examples/models/lenet.keras --target verilog -o $out (8-bit, T = 64, 8 lanes)"
+"$bin" build examples/models/lenet.keras --calib examples/data/calib-images.npy \
+    --target verilog --bits 8 --timesteps 64 -o "$out"
+echo
+echo "== snncc cosim $out (the RTL under Verilator against the bit-accurate simulator, spike for spike)"
+"$bin" cosim "$out" --data examples/data/test-images.npy --limit 20 --simulator verilator --trace
+echo
+echo "== snncc synth $out --target xilinx (Yosys; latency from the cosim cycles)"
+"$bin" synth "$out" --target xilinx

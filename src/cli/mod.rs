@@ -118,42 +118,49 @@ records the settings and a different sweep into the same folder is refused.")]
     Sweep(SweepArgs),
     /// Compile a network to synthesizable Verilog with memory images.
     #[command(after_help = "Examples:
-  snncc build tests/fixtures/models/mlp_flat.keras --calib tests/fixtures/models/mlp_flat.inputs.npy \\
-      --target verilog --bits 8 --timesteps 32 -o out/
-  snncc cosim out/ --data tests/fixtures/models/mlp_flat.inputs.npy --limit 8
+  snncc build examples/models/lenet.keras --calib examples/data/calib-images.npy -o out/
+  snncc build model.h5 --calib xc.npy --bits 6 --timesteps 32 --lanes 16 -o out/
+  snncc build model.h5 --quant q.yaml --timesteps 64 -o out/    # formats from `snncc quantize`
 
-Writes out/rtl/ (the top level and the hand-written primitives it uses),
-out/mem/ (one $readmemh image per weight and bias memory, each with a header
-naming layer and format), out/tb/ (a self-checking testbench), out/net/ and
+Writes out/rtl/ (the generated top level and the hand-written engines from
+hw/), out/mem/ (one $readmemh image per weight, bias and routing memory,
+each with a header naming layer, format and layout), out/net/ and
 out/quant.yaml (the network and formats, so cosim can recompute the golden
-values), out/manifest.yaml and a FuseSoC core file. The arithmetic is the
+values), out/manifest.yaml (layers, formats, memories, ports, cycles per
+step) and a FuseSoC core file. Convolutions, dense layers, average and max
+pooling and both readouts are supported; layers the hardware cannot build
+(residual adds) are refused, all of them named. The arithmetic is the
 bit-accurate simulator's (docs/fixed-point.md); the design is described in
-docs/hardware.md. So far networks of dense layers are supported; other
-layers are refused, each named.")]
+docs/hardware.md.")]
     Build(BuildArgs),
     /// Co-simulate a built design against the bit-accurate simulator.
     #[command(after_help = "Examples:
-  snncc cosim out/ --data tests/fixtures/models/mlp_flat.inputs.npy --limit 8
-  snncc cosim out/ --data x.npy --simulator verilator --json
+  snncc cosim out/ --data examples/data/test-images.npy --limit 20
+  snncc cosim out/ --data x.npy --simulator verilator --trace --json
   snncc cosim out/ --data x.npy --limit 1 --vcd       # waveforms in out/tb/waves.vcd
 
-Runs the testbench of a `snncc build` output on the first N inputs under
-Icarus Verilog or Verilator and compares every readout potential with the
-integer simulator's; on a mismatch it names the first input and neuron and
-exits with status 1. --json prints {\"images\", \"mismatches\",
-\"cycles_per_image\", \"simulator\"}.")]
+Writes a self-checking testbench for the first N inputs (out/tb/), runs the
+design as built under Icarus Verilog or Verilator (--jobs processes at once,
+each on a part of the inputs) and compares every read-out value with the
+integer simulator's; with --trace also every layer's spikes at every time
+step. On a difference it names the first input, layer, step and neuron and
+exits with status 1. Also reports the cycles per input against the work
+bound (SynOps / lanes + per-step overhead, docs/hardware.md). --json prints
+{\"images\", \"mismatches\", \"cycles_per_image\", \"simulator\", ...}.")]
     Cosim(CosimArgs),
     /// Synthesise a built design with Yosys and report its resources.
     #[command(after_help = "Examples:
   snncc synth out/ --target ice40
   snncc synth out/ --target xilinx --clock-mhz 200 --json
 
-Reports LUTs, flip-flops, block RAMs and DSPs from Yosys (`synth_ice40`,
-`synth_xilinx`, or generic 4-input LUTs), for iCE40 the UP5K Fmax from
-nextpnr when it is installed, and, with the cycles per input that the last
-`snncc cosim` measured, the latency and inputs per second at --clock-mhz.
+Reports LUTs, flip-flops, block RAMs (blocks and bits) and DSPs from Yosys
+(`synth_ice40`, `synth_xilinx`, or generic 4-input LUTs), whether the
+design fits the target's reference part (iCE40 UP5K, Artix-7 XC7A35T), for
+iCE40 the UP5K Fmax from nextpnr when it is installed and the design fits,
+and, with the cycles per input that the last `snncc cosim` measured, the
+latency and inputs per second at --clock-mhz.
 --json prints {\"target\", \"luts\", \"ffs\", \"bram_blocks\", \"dsps\",
-\"cycles_per_image\", \"clock_mhz\", \"images_per_s\", ...}.")]
+\"cycles_per_image\", \"clock_mhz\", \"images_per_s\", \"fit\", ...}.")]
     Synth(SynthArgs),
 }
 
