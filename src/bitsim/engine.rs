@@ -141,7 +141,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                         let tables = n
                             .inputs
                             .iter()
-                            .map(|c| fanout_of(&c.synapses, input_dims, dims[li]))
+                            .map(|c| c.synapses.fanout(input_dims, dims[li]))
                             .collect();
                         // The unshifted sum is no larger than the shifted
                         // one, which fits the accumulator (docs §4.4).
@@ -365,25 +365,6 @@ where
     macs
 }
 
-/// The routing table of a window-shaped synapse group (empty for the
-/// others, which need none).
-fn fanout_of(synapses: &QSynapses, src: Dims, out: Dims) -> FanOut {
-    match synapses {
-        QSynapses::Conv {
-            kernel,
-            strides,
-            pad,
-        } => {
-            let (kh, kw, cin, cout) = kernel.dim();
-            FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false)
-        }
-        QSynapses::AvgPool {
-            size, strides, pad, ..
-        } => FanOut::windows(*size, *strides, *pad, 0, src, out, true),
-        _ => FanOut::default(),
-    }
-}
-
 /// Routing tables and aligned weights of one spiking synapse group.
 fn routes<W: Word>(synapses: &QSynapses, src: Dims, out: Dims, shift: u32) -> Routes<W> {
     match synapses {
@@ -393,7 +374,7 @@ fn routes<W: Word>(synapses: &QSynapses, src: Dims, out: Dims, shift: u32) -> Ro
                 kernel: align_all(kernel.iter().copied(), shift),
                 cin,
                 cout,
-                fanout: fanout_of(synapses, src, out),
+                fanout: synapses.fanout(src, out),
             }
         }
         QSynapses::Dense { kernel } => Routes::Dense {
@@ -401,7 +382,7 @@ fn routes<W: Word>(synapses: &QSynapses, src: Dims, out: Dims, shift: u32) -> Ro
             units: kernel.dim().1,
         },
         QSynapses::AvgPool { weights, .. } => {
-            let fanout = fanout_of(synapses, src, out);
+            let fanout = synapses.fanout(src, out);
             let c = weights.dim().1;
             let per_pixel = fanout
                 .window_sizes

@@ -540,14 +540,9 @@ fn route(
 ) -> Result<(Routing, bool, Vec<Vec<i64>>), String> {
     let src_px = src.h * src.w;
     Ok(match synapses {
-        QSynapses::Conv {
-            kernel,
-            strides,
-            pad,
-        } => {
+        QSynapses::Conv { kernel, .. } => {
             let (kh, kw, cin, cout) = kernel.dim();
-            let fanout =
-                FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out_dims, false);
+            let fanout = synapses.fanout(src, out_dims);
             let mut routing = Routing::from_fanout(&fanout, src_px, |k_off, _| {
                 k_off as usize / (cin * cout).max(1)
             });
@@ -566,13 +561,8 @@ fn route(
             });
             (routing, false, words)
         }
-        QSynapses::AvgPool {
-            size,
-            strides,
-            pad,
-            weights,
-        } => {
-            let fanout = FanOut::windows(*size, *strides, *pad, 0, src, out_dims, true);
+        QSynapses::AvgPool { weights, .. } => {
+            let fanout = synapses.fanout(src, out_dims);
             let sizes = &fanout.window_sizes;
             let mut routing = Routing::from_fanout(&fanout, src_px, |_, o_px| {
                 (sizes[o_px as usize] as usize).saturating_sub(1)

@@ -133,6 +133,13 @@ pub fn compare_trace(
                 let mut fired = got.remove(&(step, li)).unwrap_or_default();
                 fired.sort_unstable();
                 compared += expected.len() as u64;
+                let mismatch = |neuron, rtl_fired| TraceMismatch {
+                    image: img,
+                    layer: layer.name.clone(),
+                    step,
+                    neuron,
+                    rtl_fired,
+                };
                 if fired != expected {
                     let only_rtl = fired.iter().find(|n| expected.binary_search(n).is_err());
                     let only_sim = expected.iter().find(|n| fired.binary_search(n).is_err());
@@ -143,28 +150,10 @@ pub fn compare_trace(
                         (None, Some(&b)) => (b, false),
                         (None, None) => (first_duplicate(&fired), true),
                     };
-                    return (
-                        compared,
-                        Some(TraceMismatch {
-                            image: img,
-                            layer: layer.name.clone(),
-                            step,
-                            neuron,
-                            rtl_fired,
-                        }),
-                    );
+                    return (compared, Some(mismatch(neuron, rtl_fired)));
                 }
                 if undecodable == Some((img, step, li)) {
-                    return (
-                        compared,
-                        Some(TraceMismatch {
-                            image: img,
-                            layer: layer.name.clone(),
-                            step,
-                            neuron: u32::MAX,
-                            rtl_fired: true,
-                        }),
-                    );
+                    return (compared, Some(mismatch(u32::MAX, true)));
                 }
             }
         }

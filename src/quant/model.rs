@@ -5,6 +5,8 @@ use ndarray::{Array2, Array4};
 
 use super::format::{Overflow, QFormat, Rounding};
 use crate::ir::{Pad, Shape};
+use crate::snn::dense::Dims;
+use crate::snn::fanout::FanOut;
 use crate::snn::Source;
 
 /// Integer synapses; weights are raw values of the layer's weight format.
@@ -140,6 +142,25 @@ impl QuantModel {
 }
 
 impl QSynapses {
+    /// The routing table of a window-shaped synapse group (empty for the
+    /// others, which need none), shared by the simulator and the hardware.
+    pub(crate) fn fanout(&self, src: Dims, out: Dims) -> FanOut {
+        match self {
+            QSynapses::Conv {
+                kernel,
+                strides,
+                pad,
+            } => {
+                let (kh, kw, cin, cout) = kernel.dim();
+                FanOut::windows((kh, kw), *strides, *pad, cin * cout, src, out, false)
+            }
+            QSynapses::AvgPool {
+                size, strides, pad, ..
+            } => FanOut::windows(*size, *strides, *pad, 0, src, out, true),
+            _ => FanOut::default(),
+        }
+    }
+
     /// Number of stored weights.
     pub fn weight_count(&self) -> usize {
         match self {
