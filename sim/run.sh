@@ -5,8 +5,8 @@
 #   sim/run.sh OUT [iverilog|verilator] [--trace] [+first=N] [+count=M] [+vcd]
 #
 # OUT is a folder written by `snncc build`; its tb/ (testbench, inputs and
-# expected values) is written by `snncc cosim OUT --data X.npy` (run that
-# once). --trace prints every spike entry (SPIKE step layer entry-hex).
+# expected values) holds the first calibration inputs, or the inputs of the
+# last `snncc cosim OUT --data X.npy`. --trace prints every spike entry (SPIKE step layer entry-hex).
 # Plusargs go to the simulation: +first/+count pick inputs, +vcd writes
 # OUT/tb/waves.vcd (Verilator: also pass --trace-vcd to build with tracing).
 set -euo pipefail
@@ -23,7 +23,7 @@ for a in "$@"; do
     esac
 done
 tb="$out/tb/tb.v"
-[ -f "$tb" ] || { echo "$tb missing: run 'snncc cosim $out --data X.npy' first" >&2; exit 1; }
+[ -f "$tb" ] || { echo "$tb missing: build with --calib, or run 'snncc cosim $out --data X.npy'" >&2; exit 1; }
 rtl=("$out"/rtl/*.v)
 work="$out/sim/$sim"
 mkdir -p "$work"

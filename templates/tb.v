@@ -19,7 +19,7 @@ module tb;
     wire done;
     wire [LANES*BITS-1:0] out_data;
     reg {% if signed %}signed {% endif %}[BITS-1:0] value, want;
-    integer img, i, errors, cycles, started, first, count, last;
+    integer img, i, group, errors, cycles, started, first, count, last;
     {{ top }} dut (.clk(clk), .start(start), .done(done), .x_we(x_we), .x_waddr(x_waddr),
         .x_wdata(x_wdata), .out_addr(out_addr), .out_data(out_data));
     always @(posedge clk) cycles = cycles + 1;
@@ -41,7 +41,7 @@ module tb;
             for (i = 0; i < {{ d.input_len }}; i = i + 1) begin
                 @(negedge clk);
                 x_we = 1'b1;
-                x_waddr = i;
+                x_waddr = i[{{ d.input_addr_bits - 1 }}:0];
                 x_wdata = inputs[img * {{ d.input_len }} + i];
             end
             @(negedge clk);
@@ -55,7 +55,8 @@ module tb;
             // Neuron i = px * C + c sits in group px * G + c / LANES, lane c % LANES.
             for (i = 0; i < {{ d.out_len() }}; i = i + 1) begin
                 @(negedge clk);
-                out_addr = (i / C) * G + (i % C) / LANES;
+                group = (i / C) * G + (i % C) / LANES;
+                out_addr = group[{{ last.out.q_bits - 1 }}:0];
                 @(negedge clk);
                 value = out_data[((i % C) % LANES) * BITS +: BITS];
                 want = expected[img * {{ d.out_len() }} + i];

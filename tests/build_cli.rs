@@ -31,6 +31,8 @@ fn build(out: &std::path::Path) {
         "snn_mlp_flat.core",
         "rtl/snn_mlp_flat.v",
         "mem/h1_weights.mem",
+        "tb/tb.v",
+        "tb/expected.mem",
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }

@@ -3,7 +3,10 @@
 
 use anyhow::{bail, Context};
 use serde_json::json;
-use snncc::{codegen, config, snn};
+use snncc::{codegen, config, data, snn};
+
+/// Calibration inputs the build's own testbench runs.
+const TB_INPUTS: usize = 4;
 
 use super::BuildArgs;
 
@@ -34,6 +37,25 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     let rtl = codegen::write_design(&design, out)
         .with_context(|| format!("writing the design into {}", out.display()))?;
     snn::save_net(model, &out.join("net"), &["saved by snncc build".into()])?;
+    // A testbench on the first calibration inputs, so the folder is
+    // complete (the FuseSoC core's sim target); `snncc cosim` rewrites it
+    // for the data it runs.
+    let tb_inputs = match &args.calib {
+        Some(calib) => {
+            let images = data::read_images(calib)?;
+            let n = images.dim().0.min(TB_INPUTS);
+            let (inputs, runs) = super::cmd_cosim::golden(
+                &quantized.model,
+                images.slice(ndarray::s![..n, .., .., ..]),
+                args.timesteps,
+            );
+            let expected: Vec<Vec<i64>> = runs.into_iter().map(|r| r.0).collect();
+            codegen::write_testbench(&design, out, &inputs, &expected)
+                .with_context(|| format!("writing the testbench into {}", out.display()))?;
+            n
+        }
+        None => 0,
+    };
     let spec = super::cmd_quantize::spec_of(&quantized.model);
     std::fs::write(
         out.join("quant.yaml"),
@@ -67,6 +89,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             codegen::Readout::SpikeCount => "spike_count",
         },
         "input": {"words": design.input_len, "bits": design.input_bits},
+        "testbench": {"file": "tb/tb.v", "inputs": tb_inputs, "note": "snncc cosim rewrites it for its data"},
         "layers": layers,
     });
     let text = format!(
@@ -110,8 +133,13 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "wrote rtl/ ({} files), mem/, net/, quant.yaml, manifest.yaml, {top}.core; next: snncc cosim {} --data X.npy",
+        "wrote rtl/ ({} files), mem/, {}net/, quant.yaml, manifest.yaml, {top}.core; next: snncc cosim {} --data X.npy",
         rtl.len(),
+        if tb_inputs > 0 {
+            format!("tb/ ({tb_inputs} calibration inputs), ")
+        } else {
+            String::new()
+        },
         out.display()
     );
     Ok(())

@@ -45,18 +45,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             model.input_shape
         );
     }
-    let inputs: Vec<Vec<i64>> = images
-        .axis_iter(Axis(0))
-        .map(|x| {
-            x.iter()
-                .map(|&v| q.input.raw(v, q.rounding, q.overflow).0)
-                .collect()
-        })
-        .collect();
-    let golden: Vec<_> = (0..n)
-        .into_par_iter()
-        .map(|i| bitsim::readout_run(&q, images.index_axis(Axis(0), i), timesteps))
-        .collect();
+    let (inputs, golden) = golden(&q, images.view(), timesteps);
     let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.0.clone()).collect();
     let traces: Vec<snn::SpikeTrace> = if args.trace {
         (0..n)
@@ -183,6 +172,28 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Per input: its raw words (what the testbench feeds) and the
+/// bit-accurate simulator's read-out with the run's activity.
+pub(super) fn golden(
+    q: &quant::QuantModel,
+    images: ndarray::ArrayView4<f32>,
+    timesteps: usize,
+) -> (Vec<Vec<i64>>, Vec<(Vec<i64>, snn::sim::ImageRun)>) {
+    let inputs = images
+        .axis_iter(Axis(0))
+        .map(|x| {
+            x.iter()
+                .map(|&v| q.input.raw(v, q.rounding, q.overflow).0)
+                .collect()
+        })
+        .collect();
+    let runs = (0..images.dim().0)
+        .into_par_iter()
+        .map(|i| bitsim::readout_run(q, images.index_axis(Axis(0), i), timesteps))
+        .collect();
+    (inputs, runs)
 }
 
 fn default_jobs() -> usize {
