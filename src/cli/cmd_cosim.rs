@@ -174,13 +174,16 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per input: its raw words (what the testbench feeds) and the
-/// bit-accurate simulator's read-out with the run's activity.
+/// The bit-accurate simulator's read-out of one input, with the run's
+/// activity (SynOps, MACs).
+pub(super) type GoldenRun = (Vec<i64>, snn::sim::ImageRun);
+
+/// Per input: its raw words (what the testbench feeds) and its golden run.
 pub(super) fn golden(
     q: &quant::QuantModel,
     images: ndarray::ArrayView4<f32>,
     timesteps: usize,
-) -> (Vec<Vec<i64>>, Vec<(Vec<i64>, snn::sim::ImageRun)>) {
+) -> (Vec<Vec<i64>>, Vec<GoldenRun>) {
     let inputs = images
         .axis_iter(Axis(0))
         .map(|x| {
@@ -216,7 +219,7 @@ impl LatencyModel {
     }
 }
 
-fn latency_model(design: &Design, golden: &[(Vec<i64>, snn::sim::ImageRun)]) -> LatencyModel {
+fn latency_model(design: &Design, golden: &[GoldenRun]) -> LatencyModel {
     let n = golden.len().max(1) as f64;
     let synops = golden
         .iter()
