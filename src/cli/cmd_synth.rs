@@ -42,6 +42,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
                 "dsps": report.dsps,
                 "fit": report.fit,
                 "fmax_mhz": report.fmax_mhz,
+                "place_error": report.place_error,
                 "cycles_per_image": cycles,
                 "clock_mhz": args.clock_mhz,
                 "latency_us": cycles.map(|c| c / args.clock_mhz),
@@ -63,6 +64,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
             .map_or("-".into(), |f| format!("{f:.1} MHz (UP5K)")),
     ]);
     println!("{top}:\n{}", table.render());
+    if let Some(e) = &report.place_error {
+        println!("nextpnr (UP5K, sg48): {e}");
+    }
     if let Some(fit) = &report.fit {
         println!(
             "{} {}: LUTs {:.0} %, FFs {:.0} %, block RAM {:.0} % ({} kbit), DSPs {:.0} %",

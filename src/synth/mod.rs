@@ -99,6 +99,9 @@ pub struct SynthReport {
     pub cells: BTreeMap<String, u64>,
     /// iCE40 only, when nextpnr is installed and the design fits an UP5K.
     pub fmax_mhz: Option<f64>,
+    /// iCE40: why nextpnr could not place and route the design on an UP5K
+    /// (e.g. more logic cells or I/O pins than the sg48 package has).
+    pub place_error: Option<String>,
     /// Against the target's reference part (not for the generic target).
     pub fit: Option<Fit>,
 }
@@ -185,10 +188,18 @@ pub fn synthesize(
             fits: l <= 1.0 && f <= 1.0 && b <= 1.0 && d <= 1.0,
         }
     });
-    let fmax_mhz = match target {
+    let (fmax_mhz, place_error) = match target {
         SynthTarget::Ice40 => ice40_fmax(&netlist),
-        _ => None,
+        _ => (None, None),
     };
+    // Placement is the last word on fitting: a LUT count under the limit
+    // can still overflow the logic cells once carries are packed.
+    let fit = fit.map(|mut f| {
+        if place_error.is_some() {
+            f.fits = false;
+        }
+        f
+    });
     Ok(SynthReport {
         target: target.name(),
         luts,
@@ -198,14 +209,16 @@ pub fn synthesize(
         dsps,
         cells,
         fmax_mhz,
+        place_error,
         fit,
     })
 }
 
 /// nextpnr's maximum frequency of the clock on an iCE40 UP5K (the last,
-/// post-routing estimate), if nextpnr is installed and the design fits.
-fn ice40_fmax(netlist: &Path) -> Option<f64> {
-    let out = Command::new("nextpnr-ice40")
+/// post-routing estimate), or the error that stopped placement; neither
+/// when nextpnr is not installed.
+fn ice40_fmax(netlist: &Path) -> (Option<f64>, Option<String>) {
+    let Ok(out) = Command::new("nextpnr-ice40")
         .args([
             "--up5k",
             "--package",
@@ -216,9 +229,12 @@ fn ice40_fmax(netlist: &Path) -> Option<f64> {
         ])
         .arg(netlist)
         .output()
-        .ok()?;
+    else {
+        return (None, None);
+    };
     let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
+    let fmax = text
+        .lines()
         .rev()
         .find(|l| l.contains("Max frequency for clock"))
         // "Info: Max frequency for clock 'clk...': 18.70 MHz (PASS at ...)"
@@ -229,5 +245,29 @@ fn ice40_fmax(netlist: &Path) -> Option<f64> {
                 .next()?
                 .parse()
                 .ok()
-        })
+        });
+    let error = (!out.status.success()).then(|| {
+        let over: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains('%') && l.contains('/'))
+            .filter(|l| {
+                l.split_whitespace()
+                    .last()
+                    .and_then(|p| p.trim_end_matches('%').parse::<u32>().ok())
+                    .is_some_and(|p| p > 100)
+            })
+            .map(|l| l.trim_start_matches("Info:").trim())
+            .collect();
+        let first = text
+            .lines()
+            .find(|l| l.starts_with("ERROR"))
+            .unwrap_or("nextpnr-ice40 failed")
+            .trim();
+        if over.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first} (over capacity: {})", over.join(", "))
+        }
+    });
+    (fmax, error)
 }
