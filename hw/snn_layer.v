@@ -1,68 +1,82 @@
-// One layer engine: a layer of IF neurons (or the readout, FIRES = 0) with
-// one synapse group, time-multiplexed over LANES parallel neuron lanes
-// (docs/hardware.md; arithmetic of docs/fixed-point.md §4.2-4.4).
+// One layer engine, pipelined (docs/hardware.md): a layer of IF neurons (or
+// the readout, FIRES = 0) with one synapse group, or a spiking max-pooling
+// gate (MODE = 2), time-multiplexed over LANES parallel neuron lanes, with
+// SLOTS synapse taps per cycle. Arithmetic of docs/fixed-point.md §4.2-4.5.
 //
-// Neurons are stored in *groups*: group q = px * G + g holds the channels
+// Neurons are stored in groups: group q = px * G + g holds the channels
 // g * LANES + l of output pixel px in lane l (lanes past the last channel are
-// padding: they never spike). Every memory word is one group (LANES fields,
-// lane 0 in the low bits), so one cycle reads, updates and writes LANES
-// neurons. Spikes travel between layers as entries {px, g, mask}: the
-// pixel, the group and which of its lanes fired.
+// padding and never spike). Spikes travel between engines as entries
+// {counts, px, g, mask} (counts only where a max gate reads them).
 //
-// Synapses are walked through a routing table (the fan-out of a source
-// pixel, computed by snncc from the same tables the simulator uses):
-// OFFS_INIT holds {start, count} per source pixel, TAP_INIT the taps
-// {kk, out_px}. For each source spike and tap:
-//   full (DEPTHWISE = 0; conv, dense): for every output group gq,
-//     current[out_px * G + gq] += weights[(kk * SRC_C + ci) * G + gq]
-//     (ci = the spike's channel: conv kk = kernel position, dense kk = source
-//     pixel);
-//   depthwise (pooling): current[out_px * G + g] += weights[kk * G + g] in the
-//     lanes of the entry's mask (source and output share channels; kk = the
-//     window size index).
-// With ANALOG = 1 the source is the input RAM (one element per cycle,
-// x_index -> x_value), the terms are (w * x) << P_SHIFT, computed once per
-// image on `load`, and each `start` only runs the update.
+// Currents live in SLOTS banks: pixel px is in bank px % SLOTS at local
+// group (px / SLOTS) * G + g, so the taps of one tap word, which snncc packs
+// so that each targets a different bank, are added in the same cycle. A tap
+// word holds per slot {valid, px, wbase, qbase}; for each source spike and
+// each of its tap words (OFFS_INIT: {first word, words} per source pixel):
+//   full (MODE 0; conv, dense, analog input): for gq in 0..G-1, in every
+//     valid slot: current[qbase + gq] += weights[wbase + gq * SRC_C + ci]
+//     (ci = the spike's channel; the weights of one (kk, gq) are consecutive
+//     per input channel, so no multiplication is needed);
+//   depthwise (MODE 1; pooling): current[qbase + g] += weights[wbase + g] in
+//     the entry's lanes (source and output share channels);
+//   gate (MODE 2): count[qbase + g] += (src count > count) in the entry's
+//     lanes, and the lanes that grew fire.
+// With ANALOG = 1 the source is the input stream (s_valid/s_ready/s_data,
+// one element per transfer, zeros skipped) and the terms are (w * x) <<
+// P_SHIFT, added once per image on `load`; each `start` only updates.
 //
-// Phases and cycles: init (on `init`) N_GROUPS; per step (on `start`)
-// scatter = 2 per source entry + one per (spike, tap, output group) + 2,
-// update N_GROUPS + 1. The update writes current = bias for the next step
-// (the bias is constant), so there is no bias phase.
+// Commands (one-cycle pulses while idle; `done` rises when finished):
+//   init  - after reset: currents = bias (gate: counts = 0);
+//   load  - analog: currents = bias, then the input's scatter;
+//   start - one time step: the scatter of the source's spikes, then the
+//           update of every group (V = fit(V + I), fire, current = bias for
+//           the next step). `first` marks an image's first step: membranes
+//           start at V0 and counts at 0 (a gate clears its counts first).
 //
-// Every memory has one registered read port whose address is the *next*
-// state's (so its data lines up with the state) and is mapped to block RAM.
-// `done` is high from the end of a phase until the next `init`, `load` or
-// `start`; a step's spikes are all pushed before `done` rises.
+// No cycle holds a block-RAM read together with arithmetic on its data: the
+// scatter is a fixed pipeline (tap word -> addresses -> weight read ->
+// current read -> term -> add -> write) with forwarding of the three
+// previous writes of a bank, and the update is read -> sum -> fit/fire ->
+// write. The walker that feeds it (source entry -> routing offsets ->
+// spikes -> tap words) is decoupled by small FIFOs whose levels are
+// registers, so addresses come from registers.
+`default_nettype none
 `timescale 1ns/1ps
 module snn_layer #(
     parameter integer LANES = 1,
-    parameter integer DEPTHWISE = 0,
+    parameter integer SRC_LANES = 1,
+    parameter integer SLOTS = 1,
+    parameter integer MODE = 0,            // 0 full, 1 depthwise, 2 max gate
     parameter integer ANALOG = 0,
     parameter integer FIRES = 1,
-    parameter integer COUNTS = 0,          // keep spike counts (max gate, count readout)
+    parameter integer COUNTS = 0,          // keep spike counts (count readout, gate source)
+    parameter integer PUSH_COUNTS = 0,     // entries carry the lanes' counts (a gate reads them)
     parameter integer SRC_C = 1,           // channels of the source
-    parameter integer SRC_PX = 1,          // pixels of the source
     parameter integer G = 1,               // groups per output pixel
     parameter integer N_GROUPS = 1,        // output pixels x G
     parameter [LANES-1:0] LAST_MASK = 1,   // lanes of group G - 1 that are channels
     parameter integer IN_LEN = 1,          // analog: input elements
+    parameter integer SRC_PX = 1,          // source pixels (routing offsets)
     parameter integer SRC_PX_BITS = 1,
     parameter integer SRC_G_BITS = 1,      // entry group bits (analog: channel bits)
-    parameter integer LIST_BITS = 1,       // source list index/count bits (analog: input index)
+    parameter integer LIST_BITS = 1,       // source list index bits (analog: input count bits)
     parameter integer PX_BITS = 1,         // output pixel bits
     parameter integer G_BITS = 1,
-    parameter integer Q_BITS = 1,
-    parameter integer N_TAPS = 1,
-    parameter integer TAP_BITS = 1,        // holds 0..N_TAPS
-    parameter integer TAP_COUNT_BITS = 1,
-    parameter integer KK_BITS = 1,
+    parameter integer Q_BITS = 1,          // group address bits
+    parameter integer LQ_DEPTH = 1,        // groups per current bank
+    parameter integer LQ_BITS = 1,
+    parameter integer N_TAPW = 1,          // tap words
+    parameter integer TAPW_BITS = 1,       // tap word address bits
+    parameter integer TAP_COUNT_BITS = 1,  // holds the most tap words of a source pixel
+    parameter integer WB_BITS = 1,         // a slot's weight base bits
+    parameter integer PXS_BITS = 1,        // a slot's output pixel bits (gate; 1 otherwise)
     parameter integer W_DEPTH = 1,
     parameter integer WA_BITS = 1,
     parameter integer W_BITS = 8,
     parameter integer W_SHIFT = 0,
     parameter integer B_BITS = 8,
     parameter integer B_SHIFT = 0,
-    parameter integer ACC_BITS = 16,
+    parameter integer ACC_BITS = 16,       // a lane of the current (gate: its count)
     parameter integer MEMBRANE_BITS = 16,
     parameter integer THETA_BITS = 16,
     parameter [THETA_BITS-1:0] THETA = 1,
@@ -77,401 +91,696 @@ module snn_layer #(
     parameter OFFS_INIT = ""
 ) (
     input  wire clk,
+    input  wire rst,
     input  wire init,
-    input  wire start,
     input  wire load,
+    input  wire start,
+    input  wire first,
     output reg  done,
-    // the source's spike list (entries {px, g, mask}), registered read
+    // the source's spike list (registered read)
     input  wire [LIST_BITS-1:0] src_count,
     output wire [LIST_BITS-1:0] src_index,
-    input  wire [SRC_PX_BITS+SRC_G_BITS+LANES-1:0] src_entry,
-    // the analog input (ANALOG = 1), registered read
-    input  wire signed [X_BITS-1:0] x_value,
+    input  wire [SRC_E_BITS-1:0] src_entry,
+    // the analog input stream (ANALOG = 1)
+    input  wire s_valid,
+    output wire s_ready,
+    input  wire [X_BITS-1:0] s_data,
     // this layer's spikes
     output reg  push,
-    output reg  [PX_BITS+G_BITS+LANES-1:0] push_entry,
-    // membrane and spike counts of a group, read while `done` (one cycle)
+    output reg  [E_BITS-1:0] push_entry,
+    // membrane and spike counts of a group, read while idle (one cycle)
     input  wire [Q_BITS-1:0] v_read_addr,
     output wire [LANES*MEMBRANE_BITS-1:0] v_read_data,
     input  wire [Q_BITS-1:0] c_read_addr,
     output wire [LANES*COUNT_BITS-1:0] c_read_data
 );
-    localparam integer E_BITS = SRC_PX_BITS + SRC_G_BITS + LANES;
-    localparam integer OFFS_BITS = TAP_BITS + TAP_COUNT_BITS;
-    localparam integer TAPW_BITS = KK_BITS + PX_BITS;
+    localparam integer GATE = (MODE == 2) ? 1 : 0;
+    localparam integer FULL = (MODE == 0) ? 1 : 0;
+    localparam integer SRC_CNT_BITS = (GATE != 0) ? SRC_LANES * COUNT_BITS : 0;
+    localparam integer SRC_E_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + SRC_CNT_BITS;
+    localparam integer PUSH_CNT_BITS = (PUSH_COUNTS != 0) ? LANES * COUNT_BITS : 0;
+    localparam integer E_BITS = PX_BITS + G_BITS + LANES + PUSH_CNT_BITS;
+    localparam integer CNT_W = LANES * COUNT_BITS;   // payload counts (gate)
+    localparam integer OFFS_BITS = TAPW_BITS + TAP_COUNT_BITS;
+    localparam integer SLOT_BITS = 1 + PXS_BITS + WB_BITS + LQ_BITS;
+    localparam integer GQ_N = (FULL != 0) ? G : 1;   // ops per tap word
+    localparam integer GQ_BITS = G_BITS;
+    // The exact sum V + I, wide enough to compare with theta.
+    localparam integer SUM0 = (MEMBRANE_BITS > ACC_BITS ? MEMBRANE_BITS : ACC_BITS) + 1;
+    localparam integer SUM_BITS = (SUM0 > THETA_BITS ? SUM0 : THETA_BITS + 1);
+    // Items between the walker's stages: {px, g, mask, x, counts}.
+    localparam integer IT_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + X_BITS + CNT_W;
 
-    reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
+    // ---------------- memories ----------------
     reg [LANES*B_BITS-1:0] biases [0:G-1];
-    reg [TAPW_BITS-1:0] taps [0:N_TAPS-1];
+    reg [SLOTS*SLOT_BITS-1:0] taps [0:N_TAPW-1];
     reg [OFFS_BITS-1:0] offs [0:SRC_PX-1];
-    reg [LANES*ACC_BITS-1:0] current [0:N_GROUPS-1];
     reg [LANES*MEMBRANE_BITS-1:0] membrane [0:N_GROUPS-1];
     reg [LANES*COUNT_BITS-1:0] counts [0:N_GROUPS-1];
-
     initial begin
-        if (W_INIT != "") $readmemh(W_INIT, weights);
         if (B_INIT != "") $readmemh(B_INIT, biases);
         if (TAP_INIT != "") $readmemh(TAP_INIT, taps);
         if (OFFS_INIT != "") $readmemh(OFFS_INIT, offs);
     end
 
-    localparam [3:0] IDLE = 4'd0, INIT = 4'd1, ENTRY = 4'd2, OFFS = 4'd3, TAP = 4'd4,
-                     PREP = 4'd5, UPDATE = 4'd6, FINISH = 4'd7;
-    reg [3:0] state, state_n;
+    // ---------------- phases ----------------
+    localparam [2:0] IDLE = 3'd0, CLEAR = 3'd1, SCAT = 3'd2, DRAIN = 3'd3,
+                     UPD = 3'd4, UDRAIN = 3'd5;
+    reg [2:0] phase;
+    reg then_scatter;      // after CLEAR: scatter (load, gate's first step) or finish (init)
+    reg then_update;       // after the scatter: update (neurons) or finish (load, gate)
+    reg is_first;
 
-    // Walker registers (and their next values).
-    reg loading, loading_n;              // an analog layer's load
-    reg [LIST_BITS-1:0] k, k_n;          // source entry (analog: input element)
-    reg [SRC_PX_BITS-1:0] ax_px, ax_px_n;  // analog element's pixel and channel
-    reg [SRC_G_BITS-1:0] ax_c, ax_c_n;
-    reg [SRC_PX_BITS-1:0] e_px, e_px_n;  // the entry being scattered
-    reg [SRC_G_BITS-1:0] e_g, e_g_n;
-    reg [LANES-1:0] e_mask, e_mask_n;    // its spikes not yet scattered (full mode)
-    reg signed [X_BITS-1:0] e_x, e_x_n;  // analog value
-    reg [TAP_BITS-1:0] t_j, t_j_n, t_start, t_start_n, t_end, t_end_n;
-    reg [G_BITS-1:0] gq, gq_n;           // output group within a tap (full mode)
-    reg [Q_BITS-1:0] q, q_n;             // group counter (init, update)
-    reg [PX_BITS-1:0] upx, upx_n;
-    reg [G_BITS-1:0] ug, ug_n;
-    reg done_n;
+    // ---------------- fetch: source entries (or input elements) ----------------
+    reg [LIST_BITS-1:0] f_idx;
+    reg e_inflight;
+    wire e_empty, o_empty;
+    wire [2:0] e_level, o_level;
+    wire [IT_BITS-1:0] e_head;
+    // The expander takes all of an item but its pixel (its offsets came with it).
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [IT_BITS-1:0] o_head;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire fetch_list = (ANALOG == 0) && phase == SCAT && f_idx != src_count && (e_level + {2'b0, e_inflight}) < 3'd4;
+    assign src_index = f_idx;
+    // The analog input: element a_n of pixel a_px, channel a_c.
+    reg [LIST_BITS-1:0] a_n;
+    reg [SRC_PX_BITS-1:0] a_px;
+    reg [SRC_G_BITS-1:0] a_c;
+    localparam [31:0] IN32 = IN_LEN;
+    localparam [31:0] SRC_C32 = SRC_C;
+    wire a_more = a_n != IN32[LIST_BITS-1:0];
+    assign s_ready = (ANALOG != 0) && phase == SCAT && a_more && e_level < 3'd4;
+    wire s_take = s_valid && s_ready;
+    wire [X_BITS-1:0] s_x = s_data;
 
-    // Registered reads.
+    // Source entry fields.
+    wire [SRC_PX_BITS-1:0] in_px = src_entry[SRC_E_BITS-1-SRC_CNT_BITS -: SRC_PX_BITS];
+    wire [SRC_G_BITS-1:0] in_g = src_entry[SRC_G_BITS+SRC_LANES-1:SRC_LANES];
+    wire [SRC_LANES-1:0] in_mask = src_entry[SRC_LANES-1:0];
+    wire [CNT_W-1:0] in_cnt;
+    generate
+        if (GATE != 0) begin : src_cnt
+            assign in_cnt = src_entry[SRC_E_BITS-1 -: CNT_W];
+        end else begin : no_src_cnt
+            assign in_cnt = {CNT_W{1'b0}};
+        end
+    endgenerate
+    wire e_push = (ANALOG != 0) ? (s_take && s_x != 0) : e_inflight;
+    wire [IT_BITS-1:0] e_din = (ANALOG != 0)
+        ? {a_px, a_c, {SRC_LANES{1'b0}}, s_x, {CNT_W{1'b0}}}
+        : {in_px, in_g, in_mask, {X_BITS{1'b0}}, in_cnt};
+
+    // ---------------- routing offsets of the entry's pixel ----------------
+    reg o_inflight;
+    reg [IT_BITS-1:0] o_item;
     reg [OFFS_BITS-1:0] offs_q;
-    reg [TAPW_BITS-1:0] tap_q;
-    reg [LANES*W_BITS-1:0] w_q;
-    reg [LANES*B_BITS-1:0] b_q;
-    reg [LANES*ACC_BITS-1:0] i_q;
-    reg [LANES*MEMBRANE_BITS-1:0] v_q;
-    reg [LANES*COUNT_BITS-1:0] c_q;
+    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight}) < 3'd4;
+    wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
+    wire [TAP_COUNT_BITS-1:0] offs_n = offs_q[TAP_COUNT_BITS-1:0];
+    // Pixels without taps (outside every window) are dropped here.
+    wire o_push = o_inflight && offs_n != 0;
 
-    // The entry arriving from the source list.
-    wire [SRC_PX_BITS-1:0] in_px = src_entry[E_BITS-1:SRC_G_BITS+LANES];
-    wire [SRC_G_BITS-1:0] in_g = src_entry[SRC_G_BITS+LANES-1:LANES];
-    wire [LANES-1:0] in_mask = src_entry[LANES-1:0];
-    wire [TAP_BITS-1:0] offs_start = offs_q[OFFS_BITS-1:TAP_COUNT_BITS];
-    wire [TAP_COUNT_BITS-1:0] offs_count = offs_q[TAP_COUNT_BITS-1:0];
-    wire [KK_BITS-1:0] tap_kk = tap_q[TAPW_BITS-1:PX_BITS];
-    wire [PX_BITS-1:0] tap_px = tap_q[PX_BITS-1:0];
+    wire o_pop;
+    wire [OFFS_BITS-1:0] o_head_offs;
+    snn_fifo #(.WIDTH(IT_BITS), .AW(2)) fifo_e (
+        .clk(clk), .rst(rst), .push(e_push), .din(e_din), .pop(e_pop),
+        .dout(e_head), .empty(e_empty), .level(e_level));
+    snn_fifo #(.WIDTH(IT_BITS + OFFS_BITS), .AW(2)) fifo_o (
+        .clk(clk), .rst(rst), .push(o_push), .din({o_item, offs_q}), .pop(o_pop),
+        .dout({o_head, o_head_offs}), .empty(o_empty), .level(o_level));
 
-    // Lowest set bit of the remaining mask: the spike being scattered.
-    function [31:0] lowest;
-        input [LANES-1:0] m;
+    // ---------------- expander: one item per spike (full) or per entry ----------------
+    reg x_valid;
+    reg [SRC_G_BITS-1:0] x_g;
+    reg [SRC_LANES-1:0] x_mask;          // spikes not yet handed on (full)
+    reg [X_BITS-1:0] x_x;
+    reg [CNT_W-1:0] x_cnt;
+    reg [TAPW_BITS-1:0] x_start;
+    reg [TAP_COUNT_BITS-1:0] x_words;
+    wire [SRC_LANES-1:0] x_low = x_mask & (~x_mask + 1'b1);   // lowest remaining spike
+    wire x_last = (FULL == 0) || (ANALOG != 0) || ((x_mask & ~x_low) == 0);
+    function [31:0] lane_of;             // index of a one-hot lane
+        input [SRC_LANES-1:0] onehot;
         integer b;
         begin
-            lowest = 0;
-            for (b = LANES - 1; b >= 0; b = b - 1)
-                if (m[b]) lowest = b;
+            lane_of = 0;
+            for (b = 0; b < SRC_LANES; b = b + 1)
+                if (onehot[b]) lane_of = lane_of | b;
         end
     endfunction
     /* verilator lint_off UNUSEDSIGNAL */
-    // Address arithmetic is 32 bits wide; the addresses are the low bits
-    // (snncc sizes every field to hold its largest value).
-    wire [31:0] lane = lowest(e_mask);
-    wire [31:0] ci = (ANALOG != 0) ? {{(32 - SRC_G_BITS){1'b0}}, e_g}
-                                  : {{(32 - SRC_G_BITS){1'b0}}, e_g} * LANES + lane[31:0];
-    wire [31:0] g_eff = (DEPTHWISE != 0) ? {{(32 - SRC_G_BITS){1'b0}}, e_g}
-                                         : {{(32 - G_BITS){1'b0}}, gq};
-    wire [31:0] op_q32 = {{(32 - PX_BITS){1'b0}}, tap_px} * G + g_eff;
-    wire [31:0] op_w32 = (DEPTHWISE != 0) ? {{(32 - KK_BITS){1'b0}}, tap_kk} * G + g_eff
-                       : ({{(32 - KK_BITS){1'b0}}, tap_kk} * SRC_C + ci) * G + g_eff;
-    wire [31:0] ax_px32 = {{(32 - SRC_PX_BITS){1'b0}}, ax_px};
+    wire [31:0] x_lane = lane_of(x_low);
+    wire [31:0] x_ci32 = (ANALOG != 0) ? {{(32 - SRC_G_BITS){1'b0}}, x_g}
+                                       : {{(32 - SRC_G_BITS){1'b0}}, x_g} * SRC_LANES + x_lane;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [Q_BITS-1:0] op_q = op_q32[Q_BITS-1:0];
-    wire [WA_BITS-1:0] op_w = op_w32[WA_BITS-1:0];
+
+    // ---------------- walker: tap words x output groups ----------------
+    reg w_valid, w_fin;
+    reg [TAPW_BITS-1:0] w_j;
+    reg [TAP_COUNT_BITS-1:0] w_jrem;     // tap words after this one
+    reg [GQ_BITS-1:0] w_gqrem;           // groups after this one
+    reg [WA_BITS-1:0] w_wo, w_wo0;
+    reg [LQ_BITS-1:0] w_qo, w_qo0;
+    reg [LANES-1:0] w_mask;
+    reg [X_BITS-1:0] w_x;
+    reg [CNT_W-1:0] w_cnt;
+    reg [G_BITS-1:0] w_g;
+    wire take = !w_valid || w_fin;
+    wire x_hand = take && x_valid;       // the walker takes the expander's item
+    assign o_pop = !o_empty && (!x_valid || (x_hand && x_last));
+    localparam [31:0] GQ32 = GQ_N;
+    wire [GQ_BITS-1:0] gq_last = GQ32[GQ_BITS-1:0] - 1'b1;
+    // Fields of the expander's item as the walker takes it.
+    // (Widened through 32 bits: the fields' widths differ between modes.)
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] x_g32 = {{(32 - SRC_G_BITS){1'b0}}, x_g};
+    wire [LANES+SRC_LANES-1:0] x_mask_wide = {{LANES{1'b0}}, x_mask};
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [WA_BITS-1:0] x_wo0 = (FULL != 0) ? x_ci32[WA_BITS-1:0] : x_g32[WA_BITS-1:0];
+    wire [LQ_BITS-1:0] x_qo0 = (FULL != 0) ? {LQ_BITS{1'b0}} : x_g32[LQ_BITS-1:0];
+
+    // ---------------- the scatter pipeline (stages 1-8) ----------------
+    reg v1;
+    // Payload delayed along the stages; which fields a mode reads varies.
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [LQ_BITS-1:0] qo1;
+    reg [LANES-1:0] m1, m2, m3, m4, m5;
+    reg [X_BITS-1:0] x1, x2, x3, x4;
+    reg [CNT_W-1:0] n1, n2, n3, n4, n5;
+    reg [G_BITS-1:0] g1, g2, g3, g4, g5, g6;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [WA_BITS-1:0] wo1;
+    reg [SLOTS*SLOT_BITS-1:0] tapw_q;
+    wire scat_busy_pipe;
+
+    // ---------------- the update pipeline ----------------
+    reg [Q_BITS-1:0] uq;
+    reg [PX_BITS-1:0] upx;
+    reg [G_BITS-1:0] ug;
+    reg [31:0] ub;                       // bank of upx (upx % SLOTS)
+    reg [LQ_BITS-1:0] ula, urow;         // local group, local group of (upx / SLOTS, 0)
+    reg u_on;
+    reg u1, u2, u3, u4;
+    reg [Q_BITS-1:0] uq1, uq2, uq3, uq4;
+    reg [PX_BITS-1:0] upx1, upx2, upx3, upx4;
+    reg [G_BITS-1:0] ug1, ug2, ug3, ug4;
+    reg [31:0] ub1, ub2, ub3, ub4;
+    reg [LQ_BITS-1:0] ula1, ula2, ula3, ula4;
+    reg [LANES*MEMBRANE_BITS-1:0] v_q;
+    reg [LANES*COUNT_BITS-1:0] c_q, c4;
+    reg [LANES*B_BITS-1:0] b_q;
+    // A gate has no update: its stages are left unread.
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [LANES*MEMBRANE_BITS-1:0] v_r;
+    reg [LANES*COUNT_BITS-1:0] c_r, c2;
+    reg [LANES*B_BITS-1:0] b_r, b2, b3;
+    reg [LANES*ACC_BITS-1:0] i_r;
+    reg [LANES*SUM_BITS-1:0] sum_u;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [LANES*MEMBRANE_BITS-1:0] v_new;
+    reg [LANES-1:0] fired;
+    wire [LANES*ACC_BITS-1:0] cur_sel;   // bank ub1's current
+    wire [LANES*MEMBRANE_BITS-1:0] v_fit;
+    wire [LANES-1:0] fire_raw;
+    wire [LANES*SUM_BITS-1:0] sum_next;
+    wire [LANES*COUNT_BITS-1:0] c_next;
+    wire [LANES*ACC_BITS-1:0] b_word4;   // bias of group ug4 (stage u4), aligned
+    wire [LANES*ACC_BITS-1:0] b_wordk;   // bias of the group being cleared
+
+    // ---------------- clear sweep ----------------
+    reg k_on, k1;
+    reg [LQ_BITS-1:0] kla, kla1;
+    reg [G_BITS-1:0] kg;
+
+    localparam [31:0] NG32 = N_GROUPS;
+    localparam [31:0] LQ32 = LQ_DEPTH;
     localparam [31:0] G32 = G;
     localparam [G_BITS-1:0] G_LAST = G32[G_BITS-1:0] - 1'b1;
-    localparam [31:0] NG32 = N_GROUPS;
     localparam [Q_BITS-1:0] Q_LAST = NG32[Q_BITS-1:0] - 1'b1;
-    localparam [31:0] IN32 = IN_LEN;
-    localparam [31:0] SRC_C32 = SRC_C;
-    localparam [SRC_G_BITS-1:0] C_LAST = SRC_C32[SRC_G_BITS-1:0] - 1'b1;
-    wire [LANES-1:0] gq_valid = (gq == G_LAST) ? LAST_MASK : {LANES{1'b1}};
-    wire [LANES-1:0] op_mask = (DEPTHWISE != 0) ? e_mask : gq_valid;
-    wire [LANES-1:0] lane_bit = {{(LANES - 1){1'b0}}, 1'b1} << lane[31:0];
+    localparam [LQ_BITS-1:0] LQ_LAST = LQ32[LQ_BITS-1:0] - 1'b1;
+    localparam [LQ_BITS-1:0] G_LQ = G32[LQ_BITS-1:0];
 
-    // ---- the walker: next state and next read addresses ----
-    always @(*) begin
-        state_n = state;
-        loading_n = loading;
-        k_n = k;
-        ax_px_n = ax_px;
-        ax_c_n = ax_c;
-        e_px_n = e_px;
-        e_g_n = e_g;
-        e_mask_n = e_mask;
-        e_x_n = e_x;
-        t_j_n = t_j;
-        t_start_n = t_start;
-        t_end_n = t_end;
-        gq_n = gq;
-        q_n = q;
-        upx_n = upx;
-        ug_n = ug;
-        done_n = done;
-        if (init) begin
-            state_n = INIT;
-            done_n = 1'b0;
-            q_n = 0;
-            upx_n = 0;
-            ug_n = 0;
-        end else if (load && ANALOG != 0) begin
-            state_n = ENTRY;
-            loading_n = 1'b1;
-            done_n = 1'b0;
-            k_n = 0;
-            ax_px_n = 0;
-            ax_c_n = 0;
-        end else if (start) begin
-            // An analog layer's current is constant: only the update.
-            state_n = (ANALOG != 0) ? PREP : ENTRY;
-            loading_n = 1'b0;
-            done_n = 1'b0;
-            k_n = 0;
+    wire scatter_idle = phase == SCAT
+        && ((ANALOG != 0) ? !a_more : (f_idx == src_count && !e_inflight))
+        && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
+    wire u_busy = u_on || u1 || u2 || u3 || u4;
+
+    // ---------------- control ----------------
+    always @(posedge clk) begin
+        if (rst) begin
+            phase <= IDLE;
+            done <= 1'b0;
+            f_idx <= 0;
+            e_inflight <= 1'b0;
+            o_inflight <= 1'b0;
+            x_valid <= 1'b0;
+            w_valid <= 1'b0;
+            w_fin <= 1'b0;
+            a_n <= 0;
+            a_px <= 0;
+            a_c <= 0;
+            k_on <= 1'b0;
+            k1 <= 1'b0;
+            u_on <= 1'b0;
+            u1 <= 1'b0;
+            u2 <= 1'b0;
+            u3 <= 1'b0;
+            u4 <= 1'b0;
+            then_scatter <= 1'b0;
+            then_update <= 1'b0;
+            is_first <= 1'b0;
         end else begin
-            case (state)
-                INIT: begin
-                    if (q == Q_LAST) begin
-                        state_n = IDLE;
-                        done_n = 1'b1;
-                    end
-                    q_n = q + 1'b1;
-                    if (ug == G_LAST) begin
-                        ug_n = 0;
-                        upx_n = upx + 1'b1;
-                    end else begin
-                        ug_n = ug + 1'b1;
-                    end
+            // commands
+            if (init) begin
+                phase <= CLEAR;
+                done <= 1'b0;
+                then_scatter <= 1'b0;
+                then_update <= 1'b0;
+                k_on <= 1'b1;
+                kla <= 0;
+                kg <= 0;
+            end else if (load && ANALOG != 0) begin
+                phase <= CLEAR;
+                done <= 1'b0;
+                then_scatter <= 1'b1;
+                then_update <= 1'b0;
+                k_on <= 1'b1;
+                kla <= 0;
+                kg <= 0;
+                a_n <= 0;
+                a_px <= 0;
+                a_c <= 0;
+            end else if (start) begin
+                done <= 1'b0;
+                is_first <= first;
+                f_idx <= 0;
+                then_update <= (GATE == 0);
+                if (ANALOG != 0) begin
+                    phase <= UPD;
+                    u_on <= 1'b1;
+                end else if (GATE != 0 && first) begin
+                    phase <= CLEAR;
+                    then_scatter <= 1'b1;
+                    k_on <= 1'b1;
+                    kla <= 0;
+                    kg <= 0;
+                end else begin
+                    phase <= SCAT;
                 end
-                ENTRY: begin
-                    // The entry (or input element) k is on the read port.
-                    if (ANALOG != 0) begin
-                        if (k == IN32[LIST_BITS-1:0]) begin
-                            state_n = PREP;
+                uq <= 0;
+                upx <= 0;
+                ug <= 0;
+                ub <= 0;
+                ula <= 0;
+                urow <= 0;
+            end else begin
+                case (phase)
+                    CLEAR: if (!k_on && !k1) begin
+                        if (then_scatter) begin
+                            phase <= SCAT;
                         end else begin
-                            e_px_n = ax_px;
-                            e_g_n = ax_c;
-                            e_x_n = x_value;
-                            // Zero inputs add nothing: skip them.
-                            if (x_value != 0) state_n = OFFS;
-                            k_n = k + 1'b1;
-                            if (ax_c == C_LAST) begin
-                                ax_c_n = 0;
-                                ax_px_n = ax_px + 1'b1;
-                            end else begin
-                                ax_c_n = ax_c + 1'b1;
-                            end
-                        end
-                    end else if (k == src_count) begin
-                        state_n = PREP;
-                    end else begin
-                        e_px_n = in_px;
-                        e_g_n = in_g;
-                        e_mask_n = in_mask;
-                        k_n = k + 1'b1;
-                        state_n = OFFS;
-                    end
-                end
-                OFFS: begin
-                    if (offs_count == 0) begin
-                        state_n = ENTRY;
-                    end else begin
-                        state_n = TAP;
-                        t_j_n = offs_start;
-                        t_start_n = offs_start;
-                        t_end_n = offs_start + {{(TAP_BITS - TAP_COUNT_BITS){1'b0}}, offs_count};
-                        gq_n = 0;
-                    end
-                end
-                TAP: begin
-                    // One operation is issued this cycle (see the op stage).
-                    if (DEPTHWISE == 0 && gq != G_LAST) begin
-                        gq_n = gq + 1'b1;
-                    end else begin
-                        gq_n = 0;
-                        if (t_j + 1'b1 != t_end) begin
-                            t_j_n = t_j + 1'b1;
-                        end else if (DEPTHWISE == 0 && ANALOG == 0 && (e_mask & ~lane_bit) != 0) begin
-                            // The entry's next spike: same pixel, same taps.
-                            e_mask_n = e_mask & ~lane_bit;
-                            t_j_n = t_start;
-                        end else begin
-                            state_n = ENTRY;
+                            phase <= IDLE;
+                            done <= 1'b1;
                         end
                     end
-                end
-                PREP: begin
-                    // The scatter's last write has landed; reads for group 0.
-                    state_n = loading ? FINISH : UPDATE;
-                    q_n = 0;
-                    upx_n = 0;
-                    ug_n = 0;
-                end
-                UPDATE: begin
-                    if (q == Q_LAST) begin
-                        state_n = FINISH;
-                    end else begin
-                        q_n = q + 1'b1;
-                        if (ug == G_LAST) begin
-                            ug_n = 0;
-                            upx_n = upx + 1'b1;
+                    SCAT: if (scatter_idle) phase <= DRAIN;
+                    DRAIN: if (!scat_busy_pipe) begin
+                        if (then_update) begin
+                            phase <= UPD;
+                            u_on <= 1'b1;
                         end else begin
-                            ug_n = ug + 1'b1;
+                            phase <= IDLE;
+                            done <= 1'b1;
                         end
                     end
+                    UPD: if (!u_on) phase <= UDRAIN;
+                    UDRAIN: if (!u_busy) begin
+                        phase <= IDLE;
+                        done <= 1'b1;
+                    end
+                    default: ;
+                endcase
+            end
+
+            // clear sweep: local groups 0..LQ_DEPTH-1 of every bank
+            k1 <= k_on;
+            kla1 <= kla;
+            if (k_on && !init && !load && !start) begin
+                if (kla == LQ_LAST) k_on <= 1'b0;
+                kla <= kla + 1'b1;
+                kg <= (kg == G_LAST) ? {G_BITS{1'b0}} : kg + 1'b1;
+            end
+
+            // fetch
+            e_inflight <= fetch_list;
+            if (fetch_list) f_idx <= f_idx + 1'b1;
+            if (s_take) begin
+                a_n <= a_n + 1'b1;
+                if (a_c == SRC_C32[SRC_G_BITS-1:0] - 1'b1) begin
+                    a_c <= 0;
+                    a_px <= a_px + 1'b1;
+                end else begin
+                    a_c <= a_c + 1'b1;
                 end
-                FINISH: begin
-                    state_n = IDLE;
-                    done_n = 1'b1;
+            end
+            // offsets
+            o_inflight <= e_pop;
+            o_item <= e_head;
+
+            // expander
+            if (o_pop) begin
+                x_valid <= 1'b1;
+                {x_g, x_mask, x_x, x_cnt} <= o_head[IT_BITS-SRC_PX_BITS-1:0];
+                {x_start, x_words} <= o_head_offs;
+            end else if (x_hand) begin
+                if (x_last) x_valid <= 1'b0;
+                else x_mask <= x_mask & ~x_low;
+            end
+
+            // walker
+            if (x_hand) begin
+                w_valid <= 1'b1;
+                w_j <= x_start;
+                w_jrem <= x_words - 1'b1;
+                w_gqrem <= gq_last;
+                w_fin <= (GQ_N == 1) && x_words == 1;
+                w_wo <= x_wo0;
+                w_wo0 <= x_wo0;
+                w_qo <= x_qo0;
+                w_qo0 <= x_qo0;
+                w_mask <= x_mask_wide[LANES-1:0];
+                w_x <= x_x;
+                w_cnt <= x_cnt;
+                w_g <= x_g32[G_BITS-1:0];
+            end else if (w_valid && w_fin) begin
+                w_valid <= 1'b0;
+                w_fin <= 1'b0;
+            end else if (w_valid) begin
+                if (w_gqrem != 0) begin
+                    w_gqrem <= w_gqrem - 1'b1;
+                    w_wo <= w_wo + SRC_C32[WA_BITS-1:0];
+                    w_qo <= w_qo + 1'b1;
+                    w_fin <= w_gqrem == 1 && w_jrem == 0;
+                end else begin
+                    w_gqrem <= gq_last;
+                    w_j <= w_j + 1'b1;
+                    w_jrem <= w_jrem - 1'b1;
+                    w_wo <= w_wo0;
+                    w_qo <= w_qo0;
+                    w_fin <= (GQ_N == 1) && w_jrem == 1;
                 end
-                default: ;
-            endcase
+            end
+
+            // update sweep: groups in order, pixel upx in bank upx % SLOTS
+            if (u_on && !start) begin
+                if (uq == Q_LAST) u_on <= 1'b0;
+                uq <= uq + 1'b1;
+                if (ug == G_LAST) begin
+                    ug <= 0;
+                    upx <= upx + 1'b1;
+                    if (ub == SLOTS - 1) begin
+                        ub <= 0;
+                        urow <= urow + G_LQ;
+                        ula <= urow + G_LQ;
+                    end else begin
+                        ub <= ub + 1;
+                        ula <= urow;
+                    end
+                end else begin
+                    ug <= ug + 1'b1;
+                    ula <= ula + 1'b1;
+                end
+            end
+            u1 <= u_on && !start;
+            u2 <= u1;
+            u3 <= u2;
+            u4 <= u3;
         end
     end
+    // (u1..u4 are reset with the rest: the write port's address mux must
+    // not see an unknown update in the first cycles after reset, when the
+    // init sweep writes.)
 
-    assign src_index = k_n;
-    wire [SRC_PX_BITS-1:0] offs_addr = (ANALOG != 0) ? ax_px : in_px;
-    // A tap index counts to N_TAPS (the end); the address is its low bits.
-    localparam integer TAP_ADDR_BITS = (N_TAPS > 1) ? $clog2(N_TAPS) : 1;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [TAP_BITS-1:0] tap_index = t_j_n;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [TAP_ADDR_BITS-1:0] tap_addr = tap_index[TAP_ADDR_BITS-1:0];
-    wire in_update = (state_n == UPDATE);
-    wire [Q_BITS-1:0] cur_addr = (state == TAP) ? op_q : q_n;
-    wire [Q_BITS-1:0] mem_v_addr = in_update ? q_n : v_read_addr;
-    wire [Q_BITS-1:0] mem_c_addr = in_update ? q_n : c_read_addr;
+    // The expander's item joins the walker one cycle later; a fresh entry
+    // keeps its source channel in x_g (and its spikes in x_mask).
+    always @(posedge clk) begin
+        uq1 <= uq; uq2 <= uq1; uq3 <= uq2; uq4 <= uq3;
+        upx1 <= upx; upx2 <= upx1; upx3 <= upx2; upx4 <= upx3;
+        ug1 <= ug; ug2 <= ug1; ug3 <= ug2; ug4 <= ug3;
+        ub1 <= ub; ub2 <= ub1; ub3 <= ub2; ub4 <= ub3;
+        ula1 <= ula; ula2 <= ula1; ula3 <= ula2; ula4 <= ula3;
+    end
+
+    // ---------------- scatter stage 0 -> 1: the tap word ----------------
+    always @(posedge clk) begin
+        offs_q <= offs[e_head_px];
+        tapw_q <= taps[w_j];
+        v1 <= w_valid && !rst;
+        wo1 <= w_wo;
+        qo1 <= w_qo;
+        m1 <= w_mask; m2 <= m1; m3 <= m2; m4 <= m3; m5 <= m4;
+        x1 <= w_x; x2 <= x1; x3 <= x2; x4 <= x3;
+        n1 <= w_cnt; n2 <= n1; n3 <= n2; n4 <= n3; n5 <= n4;
+        g1 <= w_g; g2 <= g1; g3 <= g2; g4 <= g3; g5 <= g4; g6 <= g5;
+    end
+
+    // ---------------- the update's reads ----------------
+    wire reading_v = phase == UPD;
+    always @(posedge clk) begin
+        v_q <= membrane[reading_v ? uq : v_read_addr];
+        c_q <= counts[reading_v ? uq : c_read_addr];
+        b_q <= biases[k_on ? kg : ug];
+        // stage u1 -> u2
+        v_r <= v_q;
+        c_r <= is_first ? {(LANES*COUNT_BITS){1'b0}} : c_q;
+        b_r <= b_q;
+        i_r <= cur_sel;
+        // u2 -> u3: the exact sum
+        sum_u <= sum_next;
+        c2 <= c_r;
+        b2 <= b_r;
+        // u3 -> u4: fit and fire
+        v_new <= v_fit;
+        fired <= fire_raw & ((ug3 == G_LAST) ? LAST_MASK : {LANES{1'b1}});
+        b3 <= b2;
+        c4 <= c_next;
+    end
     assign v_read_data = v_q;
     assign c_read_data = c_q;
 
-    // ---- the op stage: current[op] += term, one cycle after the issue ----
-    reg op_valid;
-    reg [Q_BITS-1:0] op_addr;
-    reg [LANES-1:0] op_lanes;
-    // The analog value of the op (read by analog engines only).
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg signed [X_BITS-1:0] op_x;
-    /* verilator lint_on UNUSEDSIGNAL */
-    // The previous op's write, forwarded when the next op reads the same
-    // group in the cycle it is written (the read returns the old word).
-    reg fwd_valid;
-    reg [Q_BITS-1:0] fwd_addr;
-    reg [LANES*ACC_BITS-1:0] fwd_data;
-    wire [LANES*ACC_BITS-1:0] op_base = (fwd_valid && fwd_addr == op_addr) ? fwd_data : i_q;
-    wire [LANES*ACC_BITS-1:0] op_sum;
+    // The update's writes (stage u4) and spikes.
+    always @(posedge clk) begin
+        if (u4 && GATE == 0) membrane[uq4] <= v_new;
+        if (u4 && COUNTS != 0) counts[uq4] <= c4;
+        if (rst) begin
+            push <= 1'b0;
+        end else begin
+            push <= 1'b0;
+            if (GATE == 0 && FIRES != 0 && u4 && fired != 0) begin
+                push <= 1'b1;
+                push_entry <= push_word(upx4, ug4, fired, c4);
+            end
+            if (GATE != 0 && gate_push) begin
+                push <= 1'b1;
+                push_entry <= push_word(gate_px, g6, gate_fire, {CNT_W{1'b0}});
+            end
+        end
+    end
+    function [E_BITS-1:0] push_word;
+        input [PX_BITS-1:0] px;
+        input [G_BITS-1:0] g;
+        input [LANES-1:0] mask;
+        input [CNT_W-1:0] cnt;
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [PX_BITS+G_BITS+LANES+CNT_W-1:0] all;
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            all = {cnt, px, g, mask};
+            push_word = all[E_BITS-1:0];
+        end
+    endfunction
 
-    // ---- the update stage: all lanes of group q ----
-    wire [LANES*MEMBRANE_BITS-1:0] v_new;
-    wire [LANES*ACC_BITS-1:0] b_word;
-    wire [LANES*COUNT_BITS-1:0] c_new;
-    wire [LANES-1:0] fired_raw;
-    wire [LANES-1:0] ug_valid = (ug == G_LAST) ? LAST_MASK : {LANES{1'b1}};
-    wire [LANES-1:0] fired = fired_raw & ug_valid;
-
-    wire updating = (state == UPDATE);
+    // ---------------- per lane: update arithmetic ----------------
     genvar l;
     generate
+        if (GATE != 0) begin : no_update
+            assign sum_next = {(LANES*SUM_BITS){1'b0}};
+            assign v_fit = {(LANES*MEMBRANE_BITS){1'b0}};
+            assign fire_raw = {LANES{1'b0}};
+            assign c_next = {(LANES*COUNT_BITS){1'b0}};
+            assign b_word4 = {(LANES*ACC_BITS){1'b0}};
+            assign b_wordk = {(LANES*ACC_BITS){1'b0}};
+        end else begin : update
         for (l = 0; l < LANES; l = l + 1) begin : lanes
-            wire signed [W_BITS-1:0] w = w_q[l*W_BITS +: W_BITS];
-            wire signed [ACC_BITS-1:0] term;
-            if (ANALOG != 0) begin : mac
-                wire signed [ACC_BITS-1:0] product = $signed(w) * $signed(op_x);
-                assign term = product <<< P_SHIFT;
-            end else begin : add
-                assign term = $signed({{(ACC_BITS - W_BITS - W_SHIFT){w[W_BITS-1]}}, w, {W_SHIFT{1'b0}}});
-            end
-            wire signed [ACC_BITS-1:0] base = op_base[l*ACC_BITS +: ACC_BITS];
-            assign op_sum[l*ACC_BITS +: ACC_BITS] = op_lanes[l] ? base + term : base;
-
-            wire signed [B_BITS-1:0] b = b_q[l*B_BITS +: B_BITS];
-            assign b_word[l*ACC_BITS +: ACC_BITS] =
-                $signed({{(ACC_BITS - B_BITS - B_SHIFT){b[B_BITS-1]}}, b, {B_SHIFT{1'b0}}});
-            // The neuron sees its inputs only in the update phase, so the
-            // scatter's traffic on i_q does not ripple through it (simulation
-            // speed; in hardware an AND per bit).
-            wire signed [MEMBRANE_BITS-1:0] v_in = updating ? v_q[l*MEMBRANE_BITS +: MEMBRANE_BITS] : {MEMBRANE_BITS{1'b0}};
-            wire signed [ACC_BITS-1:0] i_in = updating ? i_q[l*ACC_BITS +: ACC_BITS] : {ACC_BITS{1'b0}};
+            wire signed [MEMBRANE_BITS-1:0] v_old = is_first ? V0 : v_r[l*MEMBRANE_BITS +: MEMBRANE_BITS];
+            wire signed [ACC_BITS-1:0] i_old = i_r[l*ACC_BITS +: ACC_BITS];
+            assign sum_next[l*SUM_BITS +: SUM_BITS] =
+                $signed({{(SUM_BITS - MEMBRANE_BITS){v_old[MEMBRANE_BITS-1]}}, v_old})
+                + $signed({{(SUM_BITS - ACC_BITS){i_old[ACC_BITS-1]}}, i_old});
+            // The count grows with the spike registered in `fired` this cycle.
+            wire fired_l = fire_raw[l] && ((ug3 != G_LAST) || LAST_MASK[l]);
             /* verilator lint_off PINCONNECTEMPTY */
-            snn_if_neuron #(
-                .MEMBRANE_BITS(MEMBRANE_BITS), .ACC_BITS(ACC_BITS), .THETA_BITS(THETA_BITS),
+            snn_if_fit #(
+                .MEMBRANE_BITS(MEMBRANE_BITS), .SUM_BITS(SUM_BITS), .THETA_BITS(THETA_BITS),
                 .SATURATE(SATURATE), .FIRES(FIRES)
-            ) neuron (
-                .v_in(v_in), .current(i_in),
-                .theta(THETA), .v_out(v_new[l*MEMBRANE_BITS +: MEMBRANE_BITS]),
-                .spike(fired_raw[l]), .overflow()
+            ) fit (
+                .sum(sum_u[l*SUM_BITS +: SUM_BITS]), .theta(THETA),
+                .v_out(v_fit[l*MEMBRANE_BITS +: MEMBRANE_BITS]), .spike(fire_raw[l]), .overflow()
             );
             /* verilator lint_on PINCONNECTEMPTY */
-            assign c_new[l*COUNT_BITS +: COUNT_BITS] =
-                c_q[l*COUNT_BITS +: COUNT_BITS] + {{(COUNT_BITS - 1){1'b0}}, fired[l]};
+            assign c_next[l*COUNT_BITS +: COUNT_BITS] =
+                c2[l*COUNT_BITS +: COUNT_BITS] + {{(COUNT_BITS - 1){1'b0}}, fired_l};
+            wire signed [B_BITS-1:0] b4l = b3[l*B_BITS +: B_BITS];
+            assign b_word4[l*ACC_BITS +: ACC_BITS] = (GATE != 0) ? {ACC_BITS{1'b0}} :
+                $signed({{(ACC_BITS - B_BITS - B_SHIFT){b4l[B_BITS-1]}}, b4l, {B_SHIFT{1'b0}}});
+            wire signed [B_BITS-1:0] bkl = b_q[l*B_BITS +: B_BITS];
+            assign b_wordk[l*ACC_BITS +: ACC_BITS] = (GATE != 0) ? {ACC_BITS{1'b0}} :
+                $signed({{(ACC_BITS - B_BITS - B_SHIFT){bkl[B_BITS-1]}}, bkl, {B_SHIFT{1'b0}}});
+        end
         end
     endgenerate
 
-    wire cur_we = op_valid || state == INIT || (state == UPDATE && ANALOG == 0);
-    wire [Q_BITS-1:0] cur_waddr = op_valid ? op_addr : q;
-    wire [LANES*ACC_BITS-1:0] cur_wdata = op_valid ? op_sum : b_word;
-    wire v_we = state == INIT || state == UPDATE;
-    wire c_we = COUNTS != 0 && (state == INIT || state == UPDATE);
-
-    initial begin
-        state = IDLE;
-        done = 1'b0;
-        push = 1'b0;
-        op_valid = 1'b0;
-        fwd_valid = 1'b0;
-    end
-
-    // An idle engine only serves its read ports: skipping the rest changes
-    // no state (every next value equals the current one; in hardware a
-    // clock enable) and spares event-driven simulators the idle engines.
-    wire awake = init || start || load || state != IDLE;
-    always @(posedge clk) begin
-        v_q <= membrane[mem_v_addr];
-        c_q <= counts[mem_c_addr];
-        if (awake) begin
-            state <= state_n;
-            loading <= loading_n;
-            k <= k_n;
-            ax_px <= ax_px_n;
-            ax_c <= ax_c_n;
-            e_px <= e_px_n;
-            e_g <= e_g_n;
-            e_mask <= e_mask_n;
-            e_x <= e_x_n;
-            t_j <= t_j_n;
-            t_start <= t_start_n;
-            t_end <= t_end_n;
-            gq <= gq_n;
-            q <= q_n;
-            upx <= upx_n;
-            ug <= ug_n;
-            done <= done_n;
-
-            // Reads at the next state's addresses.
-            offs_q <= offs[offs_addr];
-            tap_q <= taps[tap_addr];
-            w_q <= weights[op_w];
-            b_q <= biases[ug_n];
-            i_q <= current[cur_addr];
-
-            // The op issued this cycle (state TAP), applied next cycle.
-            op_valid <= (state == TAP);
-            op_addr <= op_q;
-            op_lanes <= op_mask;
-            op_x <= e_x;
-            fwd_valid <= op_valid;
-            fwd_addr <= op_addr;
-            fwd_data <= op_sum;
-
-            // One write port per memory (block RAM): the scatter's op stage
-            // and the init/update phases never overlap.
-            if (cur_we) current[cur_waddr] <= cur_wdata;
-            if (v_we) membrane[q] <= (state == INIT) ? {LANES{V0}} : v_new;
-            if (c_we) counts[q] <= (state == INIT) ? {(LANES*COUNT_BITS){1'b0}} : c_new;
-
-            push <= 1'b0;
-            if (state == UPDATE && FIRES != 0 && fired != 0) begin
-                push <= 1'b1;
-                push_entry <= {upx, ug, fired};
+    // ---------------- per slot: the scatter pipeline and a current bank ----------------
+    wire [SLOTS-1:0] busy_s;
+    wire [SLOTS*LANES*ACC_BITS-1:0] cur_q_all;
+    // A gate has one slot: only slot 0's pushes are read.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [SLOTS-1:0] gate_push_s;
+    wire [SLOTS*LANES-1:0] gate_fire_s;
+    wire [SLOTS*PXS_BITS-1:0] gate_px_s;
+    /* verilator lint_on UNUSEDSIGNAL */
+    genvar s;
+    generate
+        for (s = 0; s < SLOTS; s = s + 1) begin : slot
+            reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
+            initial if (W_INIT != "") $readmemh(W_INIT, weights);
+            wire [SLOT_BITS-1:0] word = tapw_q[s*SLOT_BITS +: SLOT_BITS];
+            wire ok = word[SLOT_BITS-1];
+            wire [PXS_BITS-1:0] spx = word[SLOT_BITS-2 -: PXS_BITS];
+            wire [WB_BITS-1:0] wbase = word[LQ_BITS+WB_BITS-1:LQ_BITS];
+            wire [LQ_BITS-1:0] qbase = word[LQ_BITS-1:0];
+            // stage 1 -> 2: addresses
+            reg v2, v3, v4, v5, v6, v7;
+            reg [WA_BITS-1:0] wa2;
+            reg [LQ_BITS-1:0] qa2, qa3, qa4, qa5, qa6, qa7;
+            reg [PXS_BITS-1:0] px2, px3, px4, px5, px6;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] wa_sum = {{(32 - WB_BITS){1'b0}}, wbase} + {{(32 - WA_BITS){1'b0}}, wo1};
+            /* verilator lint_on UNUSEDSIGNAL */
+            reg [LANES*W_BITS-1:0] w_q, w_r;
+            reg [LANES*ACC_BITS-1:0] i_q, term, i_b, sum6, sum7, sum8;
+            reg sel1, sel2, sel3;
+            reg [LANES-1:0] fire6;
+            wire [LANES*ACC_BITS-1:0] base = sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
+            wire [LANES*ACC_BITS-1:0] term_next, sum_next_s;
+            wire [LANES-1:0] fire_next;
+            wire u_here = u4 && ub4 == s && ANALOG == 0 && GATE == 0;
+            wire we = v6 || u_here || k1;
+            wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : (u_here ? ula4 : kla1);
+            wire [LANES*ACC_BITS-1:0] wd_cur = v6 ? sum6 : (u_here ? b_word4 : b_wordk);
+            wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula : qa3;
+            always @(posedge clk) begin
+                v2 <= v1 && ok && !rst;
+                wa2 <= wa_sum[WA_BITS-1:0];
+                qa2 <= qbase + qo1;
+                px2 <= spx;
+                // stage 2 -> 3: the weight
+                w_q <= weights[wa2];
+                v3 <= v2 && !rst;
+                qa3 <= qa2;
+                px3 <= px2;
+                // stage 3 -> 4: the current (and the weight registered again)
+                w_r <= w_q;
+                v4 <= v3 && !rst;
+                qa4 <= qa3;
+                px4 <= px3;
+                // stage 4 -> 5: the term, and which earlier write to forward
+                term <= term_next;
+                i_b <= i_q;
+                sel1 <= v5 && qa5 == qa4;
+                sel2 <= v6 && qa6 == qa4;
+                sel3 <= v7 && qa7 == qa4;
+                v5 <= v4 && !rst;
+                qa5 <= qa4;
+                px5 <= px4;
+                // stage 5 -> 6: the sum (or the gate's counts)
+                sum6 <= sum_next_s;
+                fire6 <= fire_next;
+                v6 <= v5 && !rst;
+                qa6 <= qa5;
+                px6 <= px5;
+                // stage 6: the write; 7, 8: kept for forwarding
+                sum7 <= sum6;
+                sum8 <= sum7;
+                v7 <= v6 && !rst;
+                qa7 <= qa6;
             end
+            // A current bank: one registered read port, one write port
+            // (small banks become distributed RAM, the others block RAM).
+            reg [LANES*ACC_BITS-1:0] current [0:LQ_DEPTH-1];
+            always @(posedge clk) begin
+                if (we) current[wa_cur] <= wd_cur;
+                i_q <= current[ra_cur];
+            end
+            assign cur_q_all[s*LANES*ACC_BITS +: LANES*ACC_BITS] = i_q;
+            genvar k;
+            for (k = 0; k < LANES; k = k + 1) begin : lane
+                // A gate reads no weight and adds no term.
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire signed [W_BITS-1:0] w = w_r[k*W_BITS +: W_BITS];
+                wire signed [ACC_BITS-1:0] t = term[k*ACC_BITS +: ACC_BITS];
+                /* verilator lint_on UNUSEDSIGNAL */
+                wire signed [ACC_BITS-1:0] b = base[k*ACC_BITS +: ACC_BITS];
+                if (ANALOG != 0) begin : mac
+                    // Both factors sign-extended to the accumulator: the
+                    // product is exact there (snncc sizes ACC_BITS for it).
+                    wire signed [ACC_BITS-1:0] w_ext = {{(ACC_BITS - W_BITS){w[W_BITS-1]}}, w};
+                    wire signed [ACC_BITS-1:0] x_ext = {{(ACC_BITS - X_BITS){x4[X_BITS-1]}}, x4};
+                    wire signed [ACC_BITS-1:0] product = w_ext * x_ext;
+                    assign term_next[k*ACC_BITS +: ACC_BITS] = product <<< P_SHIFT;
+                end else if (GATE != 0) begin : none
+                    assign term_next[k*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
+                end else begin : add
+                    wire keep = (FULL != 0) || m4[k];
+                    assign term_next[k*ACC_BITS +: ACC_BITS] = keep
+                        ? $signed({{(ACC_BITS - W_BITS - W_SHIFT){w[W_BITS-1]}}, w, {W_SHIFT{1'b0}}})
+                        : {ACC_BITS{1'b0}};
+                end
+                if (GATE != 0) begin : gate
+                    wire [COUNT_BITS-1:0] src_n = n5[k*COUNT_BITS +: COUNT_BITS];
+                    wire [COUNT_BITS-1:0] own_n = b[COUNT_BITS-1:0];
+                    assign fire_next[k] = m5[k] && src_n > own_n;
+                    assign sum_next_s[k*ACC_BITS +: ACC_BITS] = b + {{(ACC_BITS - 1){1'b0}}, fire_next[k]};
+                end else begin : acc
+                    assign fire_next[k] = 1'b0;
+                    assign sum_next_s[k*ACC_BITS +: ACC_BITS] = b + t;
+                end
+            end
+            assign busy_s[s] = v2 || v3 || v4 || v5 || v6;
+            assign gate_push_s[s] = v6 && fire6 != 0;
+            assign gate_fire_s[s*LANES +: LANES] = fire6;
+            assign gate_px_s[s*PXS_BITS +: PXS_BITS] = px6;
         end
+    endgenerate
+    assign scat_busy_pipe = v1 || w_valid || (busy_s != 0);
+    // A gate has one slot (one push per cycle).
+    wire gate_push = gate_push_s[0];
+    wire [LANES-1:0] gate_fire = gate_fire_s[LANES-1:0];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] gate_px_w = {{(32 - PXS_BITS){1'b0}}, gate_px_s[PXS_BITS-1:0]};
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [PX_BITS-1:0] gate_px = gate_px_w[PX_BITS-1:0];
+
+    // The update reads the current of its pixel's bank: an AND-OR mux
+    // (an indexed part-select would become a barrel shifter).
+    reg [LANES*ACC_BITS-1:0] cur_mux;
+    integer b;
+    always @(*) begin
+        cur_mux = {(LANES*ACC_BITS){1'b0}};
+        for (b = 0; b < SLOTS; b = b + 1)
+            if (ub1 == b) cur_mux = cur_mux | cur_q_all[b*LANES*ACC_BITS +: LANES*ACC_BITS];
     end
+    assign cur_sel = cur_mux;
 endmodule
+`default_nettype wire

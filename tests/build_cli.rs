@@ -79,7 +79,7 @@ fn mlp_is_bit_exact_in_both_simulators_and_corruption_is_caught() {
     ]);
     assert!(res.status.success(), "{}", stderr(&res));
     let waves = std::fs::read_to_string(out.join("tb/waves.vcd")).unwrap();
-    assert!(waves.contains("$enddefinitions") && waves.contains("out_data"));
+    assert!(waves.contains("$enddefinitions") && waves.contains("o_value"));
     // Change the readout's first bias (added every step): the RTL must now
     // disagree.
     let mem = out.join("mem/out_bias.mem");

@@ -13,19 +13,19 @@ mod common;
 use common::{cnn, mlp, simulate_both, Lcg};
 use ndarray::Array3;
 use snncc::bitsim::{readout_quantized, trace_quantized};
-use snncc::codegen::{design, write_design, write_testbench};
+use snncc::codegen::{design, write_design, write_testbench, DesignOptions};
 use snncc::quant::{choose_formats, quantize_model, Overflow, QuantOptions};
 use snncc::snn::{Potentials, SnnModel};
 
-/// Co-simulate `model` at `bits`-bit weights with `lanes` lanes on six
-/// random inputs; `narrow_membranes` takes 3 bits off every membrane so
-/// overflow events happen.
+/// Co-simulate `model` at `bits`-bit weights with at most `lanes` lanes
+/// and `slots` taps per cycle on six random inputs; `narrow_membranes`
+/// takes 3 bits off every membrane so overflow events happen.
 fn cosim(
     model: &SnnModel,
     overflow: Overflow,
     narrow_membranes: bool,
     bits: u32,
-    lanes: usize,
+    (lanes, slots): (usize, usize),
     rng: &mut Lcg,
 ) {
     let steps = 12;
@@ -69,7 +69,12 @@ fn cosim(
         .iter()
         .map(|x| readout_quantized(&q, x.view(), steps))
         .collect();
-    let d = design(&q, steps, lanes).unwrap();
+    let options = DesignOptions {
+        timesteps: steps,
+        lanes,
+        slots,
+    };
+    let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let rtl = write_design(&d, dir.path()).unwrap();
     let tb = write_testbench(&d, dir.path(), &inputs, &expected).unwrap();
@@ -83,21 +88,40 @@ fn cosim(
             ])
             .args(&rtl),
     );
+    // SNNCC_KEEP_TMP=1 keeps the generated folder for debugging.
+    if std::env::var_os("SNNCC_KEEP_TMP").is_some() {
+        eprintln!("design kept in {}", dir.keep().display());
+        return;
+    }
     simulate_both(dir.path(), &tb, &rtl, "COSIM PASS 6");
 }
 
 #[test]
 fn random_mlp_is_bit_exact_in_both_simulators() {
     let mut rng = Lcg(1);
-    cosim(&mlp(&mut rng), Overflow::Saturate, false, 6, 1, &mut rng);
+    cosim(
+        &mlp(&mut rng),
+        Overflow::Saturate,
+        false,
+        6,
+        (1, 1),
+        &mut rng,
+    );
 }
 
 #[test]
 fn random_mlp_with_narrow_membranes_is_bit_exact_when_saturating_and_wrapping() {
     let mut rng = Lcg(2);
-    cosim(&mlp(&mut rng), Overflow::Saturate, true, 6, 2, &mut rng);
+    cosim(
+        &mlp(&mut rng),
+        Overflow::Saturate,
+        true,
+        6,
+        (2, 1),
+        &mut rng,
+    );
     let mut rng = Lcg(3);
-    cosim(&mlp(&mut rng), Overflow::Wrap, true, 6, 4, &mut rng);
+    cosim(&mlp(&mut rng), Overflow::Wrap, true, 6, (4, 1), &mut rng);
 }
 
 #[test]
@@ -106,9 +130,17 @@ fn random_cnns_are_bit_exact_in_both_simulators() {
         let mut rng = Lcg(seed);
         let model = cnn(&mut rng);
         let lanes = [1, 2, 4, 8][rng.range(0, 3)];
+        let slots = rng.range(1, 6);
         let bits = rng.range(4, 8) as u32;
-        eprintln!("seed {seed}: {lanes} lanes, {bits}-bit weights");
-        cosim(&model, Overflow::Saturate, false, bits, lanes, &mut rng);
+        eprintln!("seed {seed}: {lanes} lanes, {slots} slots, {bits}-bit weights");
+        cosim(
+            &model,
+            Overflow::Saturate,
+            false,
+            bits,
+            (lanes, slots),
+            &mut rng,
+        );
     }
 }
 
@@ -122,8 +154,9 @@ fn random_cnns_with_narrow_membranes_are_bit_exact_when_saturating_and_wrapping(
         let mut rng = Lcg(seed);
         let model = cnn(&mut rng);
         let lanes = [1, 2, 4][rng.range(0, 2)];
-        eprintln!("seed {seed}: {lanes} lanes, {overflow:?}");
-        cosim(&model, overflow, true, 6, lanes, &mut rng);
+        let slots = rng.range(1, 4);
+        eprintln!("seed {seed}: {lanes} lanes, {slots} slots, {overflow:?}");
+        cosim(&model, overflow, true, 6, (lanes, slots), &mut rng);
     }
 }
 
@@ -148,7 +181,15 @@ fn a_wrong_expectation_fails_the_testbench() {
     };
     let mut expected = values[values.len() - 4..].to_vec();
     expected[2] += 1;
-    let d = design(&q, 4, 2).unwrap();
+    let d = design(
+        &q,
+        &DesignOptions {
+            timesteps: 4,
+            lanes: 2,
+            slots: 1,
+        },
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let rtl = write_design(&d, dir.path()).unwrap();
     let tb = write_testbench(&d, dir.path(), &inputs, &[expected]).unwrap();

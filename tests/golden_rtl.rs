@@ -9,19 +9,24 @@
 mod common;
 
 use common::{cnn, mlp, root, Lcg};
-use snncc::codegen::{design, write_design};
+use snncc::codegen::{design, write_design, DesignOptions};
 use snncc::quant::{choose_formats, quantize_model, QuantOptions};
 
-/// Render `model` at `bits`-bit weights, T = 32, with `lanes` lanes and
-/// compare `files` with `tests/golden/<name>/`.
-fn check(name: &str, model: &snncc::snn::SnnModel, lanes: usize, files: &[&str]) {
+/// Render `model` at 8-bit weights, T = 32, with at most `lanes` lanes and
+/// `slots` taps per cycle and compare `files` with `tests/golden/<name>/`.
+fn check(name: &str, model: &snncc::snn::SnnModel, (lanes, slots): (usize, usize), files: &[&str]) {
     let q = quantize_model(
         model,
         &choose_formats(model, &QuantOptions::with_bits(8, 32)).unwrap(),
     )
     .unwrap()
     .model;
-    let d = design(&q, 32, lanes).unwrap();
+    let options = DesignOptions {
+        timesteps: 32,
+        lanes,
+        slots,
+    };
+    let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_design(&d, dir.path()).unwrap();
     let abs = std::fs::canonicalize(dir.path())
@@ -67,18 +72,19 @@ fn mlp_design_matches_the_golden_files() {
     check(
         "mlp",
         &mlp(&mut Lcg(42)),
-        1,
+        (1, 1),
         &["rtl/snn_mlp.v", "mem/fc2_weights.mem", "mem/fc1_bias.mem"],
     );
 }
 
 #[test]
 fn cnn_design_matches_the_golden_files() {
-    // Seed 15 draws a max gate and a spike-count readout; four lanes.
+    // Seed 15 draws a max gate and a spike-count readout; four lanes,
+    // up to three taps per cycle.
     check(
         "cnn",
         &cnn(&mut Lcg(15)),
-        4,
+        (4, 3),
         &[
             "rtl/snn_cnn.v",
             "mem/conv1_weights.mem",

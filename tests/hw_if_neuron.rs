@@ -151,8 +151,12 @@ endmodule
     path
 }
 
-fn neuron() -> std::path::PathBuf {
-    root().join("hw/snn_if_neuron.v")
+/// The neuron and the fit it is built from.
+fn neuron() -> [std::path::PathBuf; 2] {
+    [
+        root().join("hw/snn_if_neuron.v"),
+        root().join("hw/snn_if_fit.v"),
+    ]
 }
 
 const CONFIGS: [Config; 7] = [
@@ -217,7 +221,7 @@ fn icarus_matches_the_specification_in_every_configuration() {
             .args(["-g2005", "-Wall", "-o"])
             .arg(&sim)
             .arg(&tb)
-            .arg(neuron()));
+            .args(neuron()));
         let out = run(Command::new("vvp").arg("-n").arg(&sim));
         assert!(
             out.contains("PASS 2000") && !out.contains("WARNING") && !out.contains("ERROR"),
@@ -243,7 +247,7 @@ fn verilator_matches_the_specification() {
         ])
         .arg(&obj)
         .arg(&tb)
-        .arg(neuron()));
+        .args(neuron()));
     let out = run(&mut Command::new(obj.join("Vtb")));
     assert!(out.contains("PASS 2000"), "{out}");
 }
@@ -258,6 +262,6 @@ fn neuron_is_lint_clean_at_every_width() {
             .arg(format!("-GTHETA_BITS={}", cfg.theta))
             .arg(format!("-GSATURATE={}", u8::from(cfg.saturate)))
             .arg(format!("-GFIRES={}", u8::from(cfg.fires)))
-            .arg(neuron()));
+            .args(neuron()));
     }
 }

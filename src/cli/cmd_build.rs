@@ -14,7 +14,18 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     if args.timesteps == 0 {
         bail!("--timesteps must be positive");
     }
-    codegen::check_lanes(args.lanes)?;
+    if codegen::check_lanes(args.lanes).is_err() {
+        bail!(
+            "--lanes {}: the lane count must be a power of two from 1 to 64",
+            args.lanes
+        );
+    }
+    if !(1..=16).contains(&args.slots) {
+        bail!(
+            "--slots {}: the taps per cycle must be from 1 to 16",
+            args.slots
+        );
+    }
     if args.output.exists() && !args.output.is_dir() {
         bail!("{} exists and is not a directory", args.output.display());
     }
@@ -30,7 +41,12 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         args.timesteps,
     )?
     .expect("--bits has a default");
-    let design = codegen::design(&quantized.model, args.timesteps, args.lanes)
+    let options = codegen::DesignOptions {
+        timesteps: args.timesteps,
+        lanes: args.lanes,
+        slots: args.slots,
+    };
+    let design = codegen::design(&quantized.model, &options)
         .with_context(|| format!("building {}", args.model.display()))?;
     let out = &args.output;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -64,12 +80,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     .with_context(|| format!("writing {}", out.join("quant.yaml").display()))?;
     let top = codegen::top_name(&design);
     let rel = |p: &std::path::Path| p.strip_prefix(out).unwrap_or(p).display().to_string();
-    let layers: Vec<_> = design
-        .engines
-        .iter()
-        .map(|e| layer_manifest(&design, e))
-        .collect();
-    let last = design.last();
+    let layers: Vec<_> = design.engines.iter().map(layer_manifest).collect();
     let manifest = json!({
         "format": "snncc-design 1",
         "name": design.name,
@@ -77,12 +88,13 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "top": top,
         "timesteps": design.timesteps,
         "lanes": design.lanes,
+        "slots": args.slots,
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),
         "ports": {
-            "clk": 1, "start": 1, "done": 1, "x_we": 1,
-            "x_waddr": design.input_addr_bits, "x_wdata": design.input_bits,
-            "out_addr": last.out.q_bits, "out_data": design.word(design.out_value_bits()),
+            "clk": 1, "rst": 1, "s_valid": 1, "s_ready": 1, "s_data": design.input_bits,
+            "o_valid": 1, "o_ready": 1, "o_value": design.out_value_bits(), "o_last": 1,
+            "o_class": design.class_bits(), "o_steps": design.step_bits(),
         },
         "readout": match design.readout {
             codegen::Readout::Potential => "potential",
@@ -125,11 +137,13 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             ),
         };
         println!(
-            "  {:<8} {:>6} -> {:<6} {:>6} taps  {what}",
+            "  {:<8} {:>6} -> {:<6} {:>2} lanes {:>2} slots {:>6} tap words  {what}",
             e.name,
             e.src.px * e.src.c,
             e.out.px * e.out.c,
-            e.routing.taps.len(),
+            e.lanes(),
+            e.slots(),
+            e.routing.words.len(),
         );
     }
     println!(
@@ -147,32 +161,30 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
 
 /// One engine's entry in the manifest: geometry, formats, memories and the
 /// cycle model of docs/hardware.md.
-fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::Value {
+fn layer_manifest(e: &codegen::Engine) -> serde_json::Value {
     let mem = |what: &str, words: usize, bits: u32| json!({"file": format!("mem/{}_{what}.mem", e.name), "words": words, "bits": bits});
     let r = &e.routing;
+    let lanes = e.lanes() as u32;
     let mut memories = vec![
-        mem("taps", r.n_taps(), r.kk_bits() + e.out.px_bits),
-        mem(
-            "offsets",
-            r.offsets.len(),
-            r.tap_bits() + r.tap_count_bits(),
-        ),
+        mem("taps", r.n_words(), r.slots as u32 * e.slot_bits()),
+        mem("offsets", r.offsets.len(), r.word_bits() + r.count_bits()),
     ];
     let mut entry = json!({
         "name": e.name,
-        "source": {"pixels": e.src.px, "channels": e.src.c},
-        "output": {"pixels": e.out.px, "channels": e.out.c, "groups": e.out.groups()},
-        "taps": r.taps.len(),
+        "source": {"pixels": e.src.px, "channels": e.src.c, "lanes": e.src.lanes},
+        "output": {"pixels": e.out.px, "channels": e.out.c, "lanes": e.out.lanes, "groups": e.out.groups()},
+        "slots": r.slots,
+        "tap_words": r.words.len(),
         "keeps_spike_counts": e.counts,
     });
     match &e.kind {
         codegen::EngineKind::MaxGate => {
             entry["engine"] = json!("max_gate");
-            entry["cycles_per_step"] = json!("3 + 2 per source entry + 1 per tap");
+            entry["cycles_per_step"] = json!("1 per (source entry, tap word)");
         }
         codegen::EngineKind::Neurons(n) => {
-            memories.push(mem("weights", n.weights.len(), design.word(n.w_bits)));
-            memories.push(mem("bias", n.bias.len(), design.word(n.b_bits)));
+            memories.push(mem("weights", n.weights.len(), lanes * n.w_bits));
+            memories.push(mem("bias", n.bias.len(), lanes * n.b_bits));
             entry["engine"] = json!("layer");
             entry["synapses"] = json!(if n.depthwise { "depthwise" } else { "full" });
             entry["analog"] = json!(n.analog);
@@ -186,17 +198,13 @@ fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::
             entry["v0"] = json!(n.v0);
             entry["cycles_per_step"] = json!(if n.analog {
                 format!(
-                    "{} (the current is computed once per image)",
-                    e.out.groups() + 3
+                    "{} (the current is computed once per image, 1 cycle per (non-zero input, tap word, output group))",
+                    e.out.groups()
                 )
             } else if n.depthwise {
-                format!("{} + 2 per source entry + 1 per tap", e.out.groups() + 4)
+                format!("{} + 1 per (source entry, tap word)", e.out.groups())
             } else {
-                format!(
-                    "{} + 2 per source entry + {} per (spike, tap)",
-                    e.out.groups() + 4,
-                    e.out.g
-                )
+                format!("{} + {} per (spike, tap word)", e.out.groups(), e.out.g)
             });
         }
     }

@@ -23,11 +23,19 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     };
     let timesteps = number("timesteps")?;
     let lanes = number("lanes")?;
+    let slots = number("slots")?;
     // The golden model, rebuilt from what build saved.
     let model = snn::load_net(&dir.join("net"))?;
     let spec = config::quant::read(&dir.join("quant.yaml"))?;
     let q = quant::quantize_model(&model, &spec)?.model;
-    let design = codegen::design(&q, timesteps, lanes)?;
+    let design = codegen::design(
+        &q,
+        &codegen::DesignOptions {
+            timesteps,
+            lanes,
+            slots,
+        },
+    )?;
     let mut images = data::read_images(&args.data)?;
     let n = args.limit.min(images.dim().0);
     if n == 0 {

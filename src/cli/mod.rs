@@ -207,11 +207,20 @@ pub struct BuildArgs {
     /// Time steps per image the hardware runs.
     #[arg(long, default_value_t = 64, value_name = "T")]
     pub timesteps: usize,
-    /// Parallel neuron lanes per layer engine (a power of two): each cycle
-    /// updates, or adds a synapse to, this many neurons of one pixel.
-    /// More lanes: fewer cycles per image, wider memories, more LUTs.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// The most parallel neuron lanes of a layer engine (a power of two):
+    /// each cycle adds a synapse to, or updates, this many channels of one
+    /// pixel. An engine takes as many as its layer's channels need, up to
+    /// N (pooling engines keep their source's). More lanes: fewer cycles
+    /// per image, wider memories, more LUTs.
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub lanes: usize,
+    /// The most synapse taps a convolution or pooling engine adds per cycle
+    /// (1 to 16): its currents are split into as many banks by output pixel,
+    /// and each engine takes the fewest slots that pack its kernel's taps
+    /// into (almost) the fewest cycles (a 5x5 kernel: 5). Every slot costs
+    /// a copy of the layer's weights and a lane of adders.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub slots: usize,
     /// Output directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,

@@ -13,14 +13,42 @@ use crate::snn::dense::Dims;
 use crate::snn::fanout::FanOut;
 use crate::snn::Source;
 
+use super::routing::{Slot, TapWords, Taps};
+
 /// Why a network cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DesignError {
     /// Every layer the hardware cannot build, each with the reason.
     #[error("{}", list(.0))]
     Unsupported(Vec<Problem>),
-    #[error("--lanes {0}: the lane count must be a power of two from 1 to 64")]
+    #[error("{0} lanes: the lane count must be a power of two from 1 to 64")]
     Lanes(usize),
+    #[error("{0} slots: the taps per cycle must be from 1 to 16")]
+    Slots(usize),
+}
+
+/// What the hardware is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DesignOptions {
+    pub timesteps: usize,
+    /// The most neuron lanes of an engine (a power of two); an engine has
+    /// as many as its layer's channels need, up to this.
+    pub lanes: usize,
+    /// The most taps an engine adds per cycle (its current banks); each
+    /// convolution or pooling engine takes the fewest that pack its taps
+    /// into (almost) the fewest tap words.
+    pub slots: usize,
+}
+
+impl DesignOptions {
+    /// The defaults: 16 lanes, up to 8 taps per cycle.
+    pub fn new(timesteps: usize) -> DesignOptions {
+        DesignOptions {
+            timesteps,
+            lanes: 16,
+            slots: 8,
+        }
+    }
 }
 
 /// One layer the hardware cannot build.
@@ -38,10 +66,11 @@ fn list(problems: &[Problem]) -> String {
     lines.join("; ")
 }
 
-/// Cycles an engine spends on a time step besides its group sweep and its
-/// spikes: the start, the end of the source list, the drain, the finish
-/// and the sequencer's handshake (hw/snn_layer.v, templates/top.v).
-pub const STEP_OVERHEAD: usize = 6;
+/// Cycles an engine spends on a time step besides its scatter ops and its
+/// group sweep: the walker's fill (list read, offsets, expander), the
+/// scatter pipeline's drain, the update pipeline's drain and the
+/// sequencer's handshake (hw/snn_layer.v, templates/top.v).
+pub const STEP_OVERHEAD: usize = 20;
 
 /// Address bits for `n` distinct values (at least 1).
 pub fn addr_bits(n: usize) -> u32 {
@@ -109,58 +138,6 @@ impl Geometry {
     }
 }
 
-/// A synapse group's routing tables: per source pixel its taps `(kk,
-/// out_px)` (`kk` indexes the weights: kernel position, source pixel of a
-/// dense layer, window size of a pool).
-#[derive(Debug, Clone, Default)]
-pub struct Routing {
-    /// `(start, count)` into `taps`, per source pixel.
-    pub offsets: Vec<(usize, usize)>,
-    pub taps: Vec<(usize, usize)>,
-    /// Number of distinct `kk` values.
-    pub kk_count: usize,
-}
-
-impl Routing {
-    fn from_fanout(fanout: &FanOut, src_px: usize, kk: impl Fn(u32, u32) -> usize) -> Routing {
-        let mut r = Routing::default();
-        for px in 0..src_px {
-            let taps = fanout.of(px);
-            r.offsets.push((r.taps.len(), taps.len()));
-            r.taps.extend(
-                taps.iter()
-                    .map(|&(k_off, o_px)| (kk(k_off, o_px), o_px as usize)),
-            );
-        }
-        r.kk_count = r.taps.iter().map(|t| t.0 + 1).max().unwrap_or(1);
-        r
-    }
-
-    /// One tap per source pixel, computed by `tap`.
-    fn per_pixel(src_px: usize, kk_count: usize, tap: impl Fn(usize) -> (usize, usize)) -> Routing {
-        Routing {
-            offsets: (0..src_px).map(|p| (p, 1)).collect(),
-            taps: (0..src_px).map(tap).collect(),
-            kk_count,
-        }
-    }
-
-    pub fn n_taps(&self) -> usize {
-        self.taps.len().max(1)
-    }
-    /// Bits of a tap index, which counts to `n_taps` inclusive.
-    pub fn tap_bits(&self) -> u32 {
-        addr_bits(self.taps.len() + 1)
-    }
-    pub fn tap_count_bits(&self) -> u32 {
-        let most = self.offsets.iter().map(|o| o.1).max().unwrap_or(0);
-        addr_bits(most + 1)
-    }
-    pub fn kk_bits(&self) -> u32 {
-        addr_bits(self.kk_count)
-    }
-}
-
 /// The datapath of a layer of neurons (`hw/snn_layer.v`).
 #[derive(Debug, Clone)]
 pub struct NeuronEngine {
@@ -187,9 +164,15 @@ pub struct NeuronEngine {
 }
 
 impl NeuronEngine {
-    /// Address bits of the weight memory.
-    pub fn wa_bits(&self) -> u32 {
-        addr_bits(self.weights.len())
+    /// The initial potential as the bits of its membrane format (two's
+    /// complement), for a Verilog `'d` literal.
+    pub fn v0_bits(&self) -> u64 {
+        let mask = if self.membrane_bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.membrane_bits) - 1
+        };
+        self.v0 as u64 & mask
     }
 }
 
@@ -205,12 +188,17 @@ pub enum EngineKind {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub name: String,
+    /// This engine's neurons, in groups of its own lane count.
     pub out: Geometry,
-    /// The source's layout (the input's for an analog layer).
+    /// The source's layout (the input's, one lane, for an analog layer).
     pub src: Geometry,
-    pub routing: Routing,
+    pub routing: TapWords,
     /// This engine keeps spike counts (read by a max gate or the readout).
     pub counts: bool,
+    /// Its spike entries carry the lanes' counts (a max gate reads them).
+    pub push_counts: bool,
+    /// Bits of a spike count (the design's).
+    pub count_bits: u32,
     /// Entries this engine's spike list can hold in one step.
     pub list_depth: usize,
     pub kind: EngineKind,
@@ -225,6 +213,10 @@ impl Engine {
     }
     pub fn is_gate(&self) -> bool {
         matches!(self.kind, EngineKind::MaxGate)
+    }
+    /// Pooling synapses (output channel = source channel).
+    pub fn is_depthwise(&self) -> bool {
+        self.neurons().is_some_and(|n| n.depthwise)
     }
     pub fn is_analog(&self) -> bool {
         self.neurons().is_some_and(|n| n.analog)
@@ -241,13 +233,65 @@ impl Engine {
             self.src.g_bits
         }
     }
-    /// Bits of the source entries the engine reads (`{px, field, mask}`).
-    pub fn src_entry_bits(&self) -> u32 {
-        self.src.px_bits + self.src_field_bits() + self.src.lanes as u32
-    }
     /// Bits of this engine's spike list count (0..=list_depth).
     pub fn list_bits(&self) -> u32 {
         addr_bits(self.list_depth + 1)
+    }
+    pub fn lanes(&self) -> usize {
+        self.out.lanes
+    }
+    /// Taps added per cycle (= current banks).
+    pub fn slots(&self) -> usize {
+        self.routing.slots
+    }
+    /// Groups per current bank: pixel `px` is in bank `px % slots`.
+    pub fn lq_depth(&self) -> usize {
+        self.out.px.div_ceil(self.slots()) * self.out.g
+    }
+    pub fn lq_bits(&self) -> u32 {
+        addr_bits(self.lq_depth())
+    }
+    /// Bits of this engine's spike entries (with counts where pushed).
+    pub fn entry_bits(&self) -> u32 {
+        self.out.entry_bits()
+            + if self.push_counts {
+                self.out.lanes as u32 * self.count_bits
+            } else {
+                0
+            }
+    }
+    /// Bits of the entries the engine reads (`{[counts], px, field, mask}`).
+    pub fn src_entry_bits(&self) -> u32 {
+        let counts = if self.is_gate() {
+            self.src.lanes as u32 * self.count_bits
+        } else {
+            0
+        };
+        self.src.px_bits + self.src_field_bits() + self.src.lanes as u32 + counts
+    }
+    /// Bits of a lane of the current memory (a gate's: its count).
+    pub fn acc_bits(&self) -> u32 {
+        self.neurons().map_or(self.count_bits, |n| n.acc_bits)
+    }
+    /// Bits of a tap slot's output pixel (only a gate pushes it).
+    pub fn pxs_bits(&self) -> u32 {
+        if self.is_gate() {
+            self.out.px_bits
+        } else {
+            1
+        }
+    }
+    /// Bits of a tap slot `{valid, px, wbase, qbase}`.
+    pub fn slot_bits(&self) -> u32 {
+        1 + self.pxs_bits() + self.routing.wbase_bits() + self.lq_bits()
+    }
+    /// Weight address bits.
+    pub fn wa_bits(&self) -> u32 {
+        addr_bits(self.w_depth())
+    }
+    /// Weight words (1 for a gate, which has none).
+    pub fn w_depth(&self) -> usize {
+        self.neurons().map_or(1, |n| n.weights.len().max(1))
     }
 }
 
@@ -297,21 +341,40 @@ impl Design {
     pub fn out_len(&self) -> usize {
         self.last().out.px * self.last().out.c
     }
+    /// Bits of a class index (0..out_len).
+    pub fn class_bits(&self) -> u32 {
+        addr_bits(self.out_len())
+    }
+    /// Bits of a neuron counter of the read-out (0..=out_len).
+    pub fn out_n_bits(&self) -> u32 {
+        addr_bits(self.out_len() + 1)
+    }
+    /// Bits of a step count (0..=timesteps).
+    pub fn step_bits(&self) -> u32 {
+        addr_bits(self.timesteps + 1)
+    }
+    /// Bits of the beat counter: an image takes at most `timesteps +
+    /// engines - 1` beats (docs/hardware.md, "Layers overlapped in time").
+    pub fn beat_bits(&self) -> u32 {
+        addr_bits(self.timesteps + self.engines.len() + 1)
+    }
 }
 
 /// Raw weights of a full (conv/dense) synapse group as words: word
-/// `(kk * src_c + ci) * G + gq`, lane `l` = output channel `gq * lanes + l`.
+/// `(kk * G + gq) * src_c + ci` (the input channel fastest, so an engine
+/// steps through the output groups of a tap by adding `src_c`), lane `l` =
+/// output channel `gq * lanes + l`.
 fn full_words(
     kk_count: usize,
     src_c: usize,
     out: Geometry,
-    lanes: usize,
     weight: impl Fn(usize, usize, usize) -> i64,
 ) -> Vec<Vec<i64>> {
+    let lanes = out.lanes;
     let mut words = Vec::with_capacity(kk_count * src_c * out.g);
     for kk in 0..kk_count {
-        for ci in 0..src_c {
-            for gq in 0..out.g {
+        for gq in 0..out.g {
+            for ci in 0..src_c {
                 words.push(
                     (0..lanes)
                         .map(|l| gq * lanes + l)
@@ -328,9 +391,9 @@ fn full_words(
 fn depthwise_words(
     kk_count: usize,
     out: Geometry,
-    lanes: usize,
     value: impl Fn(usize, usize) -> i64,
 ) -> Vec<Vec<i64>> {
+    let lanes = out.lanes;
     (0..kk_count)
         .flat_map(|kk| (0..out.g).map(move |g| (kk, g)))
         .map(|(kk, g)| {
@@ -352,19 +415,38 @@ pub fn check_lanes(lanes: usize) -> Result<(), DesignError> {
     }
 }
 
-/// Decide the design of `model` for `timesteps` steps with `lanes`
-/// parallel neuron lanes.
-pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Design, DesignError> {
-    check_lanes(lanes)?;
+/// The lanes of an engine whose layer has `c` channels: enough for all of
+/// them, up to `max`.
+fn lanes_for(c: usize, max: usize) -> usize {
+    c.next_power_of_two().clamp(1, max)
+}
+
+/// Current banks this small are assumed to go to distributed RAM (Yosys
+/// maps small memories there on the ECP5 and Xilinx parts): block RAM
+/// would waste most of its depth.
+const LUTRAM_MAX_BITS: usize = 8192;
+
+/// Decide the design of `model` (docs/hardware.md).
+pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, DesignError> {
+    check_lanes(options.lanes)?;
+    if !(1..=16).contains(&options.slots) {
+        return Err(DesignError::Slots(options.slots));
+    }
+    let timesteps = options.timesteps;
+    let count_bits = addr_bits(timesteps + 1);
     let input_dims = Dims::of(model.input_shape);
     let dims: Vec<Dims> = model.layers.iter().map(|l| Dims::of(l.shape)).collect();
     let n_layers = model.layers.len();
-    // Layers whose spike counts are read: a max gate's source, the
-    // spike-count readout.
+    // Layers whose spike counts are kept: a max gate's source, the
+    // spike-count readout; a gate's source also sends them with its spikes.
     let mut counted = vec![false; n_layers];
+    let mut gated = vec![false; n_layers];
     for (li, layer) in model.layers.iter().enumerate() {
         match &layer.kind {
-            QLayerKind::MaxGate { source, .. } => counted[*source] = true,
+            QLayerKind::MaxGate { source, .. } => {
+                counted[*source] = true;
+                gated[*source] = true;
+            }
             QLayerKind::Neurons(n) => {
                 if matches!(n.neurons, QNeurons::SpikeCountReadout { .. }) {
                     counted[li] = true;
@@ -374,9 +456,8 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
     }
     // Every problem at once, not the first.
     let mut problems = Vec::new();
-    let mut engines = Vec::with_capacity(n_layers);
+    let mut engines: Vec<Engine> = Vec::with_capacity(n_layers);
     for (li, layer) in model.layers.iter().enumerate() {
-        let out = Geometry::new(dims[li], lanes);
         let last = li + 1 == n_layers;
         let mut refuse = |reason: String| {
             problems.push(Problem {
@@ -385,6 +466,13 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
             })
         };
         let chained = |source: usize| source + 1 == li;
+        // The source engine's layout (its lanes), when it was built.
+        let source_geometry = |s: usize| {
+            engines
+                .get(s)
+                .filter(|_| engines.len() == li)
+                .map(|e| e.out)
+        };
         match &layer.kind {
             QLayerKind::MaxGate {
                 source,
@@ -407,16 +495,28 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
                     refuse("the last layer must be a readout, not a max gate".into());
                     continue;
                 }
-                let src = Geometry::new(dims[*source], lanes);
+                let Some(src) = source_geometry(*source) else {
+                    continue;
+                };
+                let out = Geometry::new(dims[li], src.lanes);
                 let fanout =
                     FanOut::windows(*size, *strides, *pad, 0, dims[*source], dims[li], false);
+                let taps = taps_of(&fanout, src.px, |_, _| 0);
+                // One slot: a gate pushes its spikes as it finds them.
+                let routing = TapWords::pack(&taps, 1, |_, px| Slot {
+                    px,
+                    wbase: 0,
+                    qbase: px * out.g,
+                });
                 engines.push(Engine {
                     name: layer.name.clone(),
                     out,
                     src,
-                    routing: Routing::from_fanout(&fanout, src.px, |_, _| 0),
+                    routing,
                     counts: counted[li],
-                    list_depth: out.groups() * lanes,
+                    push_counts: gated[li],
+                    count_bits,
+                    list_depth: out.groups() * out.lanes,
                     kind: EngineKind::MaxGate,
                 });
             }
@@ -429,15 +529,17 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
                     continue;
                 };
                 let analog = conn.source == Source::Input;
-                let src_dims = match conn.source {
-                    Source::Input => input_dims,
-                    Source::Layer(s) if chained(s) => dims[s],
+                let (src, src_dims) = match conn.source {
+                    Source::Input => (Geometry::new(input_dims, 1), input_dims),
+                    Source::Layer(s) if chained(s) => match source_geometry(s) {
+                        Some(g) => (g, dims[s]),
+                        None => continue,
+                    },
                     Source::Layer(_) => {
                         refuse("the hardware chains layers: this one reads a layer other than the one before it".into());
                         continue;
                     }
                 };
-                let src = Geometry::new(src_dims, lanes);
                 let (fires, theta_raw) = match n.neurons {
                     QNeurons::IntegrateAndFire { threshold } => (true, threshold),
                     QNeurons::SpikeCountReadout { threshold } => (true, threshold),
@@ -448,19 +550,46 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
                     refuse("the last layer must be the readout, and only it".into());
                     continue;
                 }
-                let routed = route(&conn.synapses, src_dims, dims[li], lanes, out);
-                let (routing, depthwise, weights) = match routed {
-                    Ok(r) => r,
-                    Err(reason) => {
-                        refuse(reason);
-                        continue;
-                    }
-                };
+                let depthwise = matches!(
+                    conn.synapses,
+                    QSynapses::AvgPool { .. }
+                        | QSynapses::GlobalAvgPool { .. }
+                        | QSynapses::Identity { .. }
+                );
                 if analog && depthwise {
                     refuse("pooling the analog input directly is not supported in hardware (start with a convolution or dense layer)".into());
                     continue;
                 }
+                // Pooling keeps its source's channel groups.
+                let out_lanes = if depthwise {
+                    src.lanes
+                } else {
+                    lanes_for(dims[li].c, options.lanes)
+                };
+                let out = Geometry::new(dims[li], out_lanes);
                 let f = n.formats;
+                // The accumulator as the engine builds it (see below).
+                let (w_shift0, b_shift0) = (
+                    if analog {
+                        0
+                    } else {
+                        f.membrane.frac() - f.weights.frac()
+                    },
+                    f.membrane.frac() - f.bias.frac(),
+                );
+                let acc = n
+                    .accumulator_bits
+                    .max(f.weights.bits() + w_shift0)
+                    .max(f.bias.bits() + b_shift0);
+                let allowed = |p: usize| bank_blocks(out, p, acc) <= bank_blocks(out, 1, acc);
+                let (routing, weights) = route(
+                    &conn.synapses,
+                    src,
+                    (src_dims, dims[li]),
+                    out,
+                    options.slots,
+                    &allowed,
+                );
                 let m = f.membrane.frac();
                 let theta = align(theta_raw, f.threshold.frac(), m);
                 let w_shift = if analog { 0 } else { m - f.weights.frac() };
@@ -483,6 +612,8 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
                     src,
                     routing,
                     counts: counted[li],
+                    push_counts: gated[li],
+                    count_bits,
                     list_depth: out.groups(),
                     kind: EngineKind::Neurons(NeuronEngine {
                         depthwise,
@@ -499,7 +630,7 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
                         v0: n.v0,
                         p_shift,
                         weights,
-                        bias: depthwise_words(1, out, lanes, |_, c| bias[c]),
+                        bias: depthwise_words(1, out, |_, c| bias[c]),
                     }),
                 });
             }
@@ -517,71 +648,119 @@ pub fn design(model: &QuantModel, timesteps: usize, lanes: usize) -> Result<Desi
     Ok(Design {
         name: model.name.clone(),
         timesteps,
-        lanes,
+        lanes: options.lanes,
         saturate: model.overflow == Overflow::Saturate,
         input_len: model.input_shape.len(),
         input_bits: model.input.format.bits(),
         input_addr_bits: addr_bits(model.input_shape.len()),
         input_index_bits: addr_bits(model.input_shape.len() + 1),
-        count_bits: addr_bits(timesteps + 1),
+        count_bits,
         readout,
         engines,
     })
 }
 
-/// Routing tables and weight words of one synapse group: `(routing,
-/// depthwise, weights)`, or why the hardware cannot do it.
+fn bank_in_lutram(out: Geometry, slots: usize, lane_bits: u32) -> bool {
+    let depth = out.px.div_ceil(slots) * out.g;
+    depth * out.lanes * lane_bits as usize <= LUTRAM_MAX_BITS
+}
+
+/// Block RAMs (512 x 36 bits, the ECP5's widest shape; other families are
+/// alike) the current banks of `slots` banks take: more banks are spent
+/// only where they cost no more block RAM than one (a bank's depth halves,
+/// its width does not) or fit in distributed RAM.
+fn bank_blocks(out: Geometry, slots: usize, lane_bits: u32) -> usize {
+    if bank_in_lutram(out, slots, lane_bits) {
+        return 0;
+    }
+    let depth = out.px.div_ceil(slots) * out.g;
+    let width = out.lanes * lane_bits as usize;
+    slots * width.div_ceil(36) * depth.div_ceil(512)
+}
+
+/// The taps `(kk, out_px)` of every source pixel of a fan-out table, `kk`
+/// computed from `(k_off, out_px)`.
+fn taps_of(fanout: &FanOut, src_px: usize, kk: impl Fn(u32, u32) -> usize) -> Taps {
+    (0..src_px)
+        .map(|p| {
+            fanout
+                .of(p)
+                .iter()
+                .map(|&(k_off, o_px)| (kk(k_off, o_px), o_px as usize))
+                .collect()
+        })
+        .collect()
+}
+
+/// The packed routing tables and weight words of one synapse group.
 fn route(
     synapses: &QSynapses,
-    src: Dims,
-    out_dims: Dims,
-    lanes: usize,
+    src: Geometry,
+    (src_dims, out_dims): (Dims, Dims),
     out: Geometry,
-) -> Result<(Routing, bool, Vec<Vec<i64>>), String> {
-    let src_px = src.h * src.w;
-    Ok(match synapses {
+    max_slots: usize,
+    allowed: &dyn Fn(usize) -> bool,
+) -> (TapWords, Vec<Vec<i64>>) {
+    let src_px = src.px;
+    let g = out.g;
+    // A full tap: weights of kernel position kk, the pixel's first group.
+    let full = |slots: usize| {
+        move |kk: usize, px: usize| Slot {
+            px,
+            wbase: kk * g * src.c,
+            qbase: px / slots * g,
+        }
+    };
+    let pooled = |slots: usize| {
+        move |kk: usize, px: usize| Slot {
+            px,
+            wbase: kk * g,
+            qbase: px / slots * g,
+        }
+    };
+    match synapses {
         QSynapses::Conv { kernel, .. } => {
             let (kh, kw, cin, cout) = kernel.dim();
-            let fanout = synapses.fanout(src, out_dims);
-            let mut routing = Routing::from_fanout(&fanout, src_px, |k_off, _| {
+            let fanout = synapses.fanout(src_dims, out_dims);
+            let taps = taps_of(&fanout, src_px, |k_off, _| {
                 k_off as usize / (cin * cout).max(1)
             });
-            routing.kk_count = kh * kw;
-            let words = full_words(kh * kw, cin, out, lanes, |kk, ci, co| {
+            let slots = TapWords::choose_slots(&taps, max_slots, out.px, allowed);
+            let words = full_words(kh * kw, cin, out, |kk, ci, co| {
                 kernel[[kk / kw, kk % kw, ci, co]]
             });
-            (routing, false, words)
+            (TapWords::pack(&taps, slots, full(slots)), words)
         }
         QSynapses::Dense { kernel } => {
             // A dense layer is a convolution whose kernel covers the whole
             // source: kk = source pixel, one output pixel.
-            let routing = Routing::per_pixel(src_px, src_px, |p| (p, 0));
-            let words = full_words(src_px, src.c, out, lanes, |kk, ci, co| {
+            let taps: Taps = (0..src_px).map(|p| vec![(p, 0)]).collect();
+            let words = full_words(src_px, src.c, out, |kk, ci, co| {
                 kernel[[kk * src.c + ci, co]]
             });
-            (routing, false, words)
+            (TapWords::pack(&taps, 1, full(1)), words)
         }
         QSynapses::AvgPool { weights, .. } => {
-            let fanout = synapses.fanout(src, out_dims);
+            let fanout = synapses.fanout(src_dims, out_dims);
             let sizes = &fanout.window_sizes;
-            let mut routing = Routing::from_fanout(&fanout, src_px, |_, o_px| {
+            let taps = taps_of(&fanout, src_px, |_, o_px| {
                 (sizes[o_px as usize] as usize).saturating_sub(1)
             });
-            routing.kk_count = weights.dim().0;
-            let words = depthwise_words(weights.dim().0, out, lanes, |kk, c| weights[[kk, c]]);
-            (routing, true, words)
+            let slots = TapWords::choose_slots(&taps, max_slots, out.px, allowed);
+            let words = depthwise_words(weights.dim().0, out, |kk, c| weights[[kk, c]]);
+            (TapWords::pack(&taps, slots, pooled(slots)), words)
         }
-        QSynapses::GlobalAvgPool { weights } => (
-            Routing::per_pixel(src_px, 1, |_| (0, 0)),
-            true,
-            depthwise_words(1, out, lanes, |_, c| weights[c]),
-        ),
-        QSynapses::Identity { weights } => (
-            Routing::per_pixel(src_px, 1, |p| (0, p)),
-            true,
-            depthwise_words(1, out, lanes, |_, c| weights[c]),
-        ),
-    })
+        QSynapses::GlobalAvgPool { weights } => {
+            let taps: Taps = (0..src_px).map(|_| vec![(0, 0)]).collect();
+            let words = depthwise_words(1, out, |_, c| weights[c]);
+            (TapWords::pack(&taps, 1, pooled(1)), words)
+        }
+        QSynapses::Identity { weights } => {
+            let taps: Taps = (0..src_px).map(|p| vec![(0, p)]).collect();
+            let words = depthwise_words(1, out, |_, c| weights[c]);
+            (TapWords::pack(&taps, 1, pooled(1)), words)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,20 +5,24 @@
 mod design;
 mod mem;
 mod render;
+mod routing;
 
 pub use design::{
-    addr_bits, check_lanes, design, Design, DesignError, Engine, EngineKind, Geometry,
-    NeuronEngine, Problem, Readout, Routing, STEP_OVERHEAD,
+    addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
+    Geometry, NeuronEngine, Problem, Readout, STEP_OVERHEAD,
 };
 pub use mem::{render_mem, render_words};
 pub use render::{top_name, write_design, write_testbench};
+pub use routing::{Slot, TapWords};
 
 /// The hand-written Verilog primitives (`hw/`), compiled into the binary so
 /// an output folder is self-contained: (file name, source).
-pub const PRIMITIVES: [(&str, &str); 5] = [
+pub const PRIMITIVES: [(&str, &str); 7] = [
+    ("snn_if_fit.v", include_str!("../../hw/snn_if_fit.v")),
     ("snn_if_neuron.v", include_str!("../../hw/snn_if_neuron.v")),
+    ("snn_fifo.v", include_str!("../../hw/snn_fifo.v")),
     ("snn_layer.v", include_str!("../../hw/snn_layer.v")),
-    ("snn_max_gate.v", include_str!("../../hw/snn_max_gate.v")),
+    ("snn_readout.v", include_str!("../../hw/snn_readout.v")),
     ("snn_ram.v", include_str!("../../hw/snn_ram.v")),
     (
         "snn_spike_list.v",

@@ -22,7 +22,6 @@ struct Top<'a> {
 #[template(path = "tb.v")]
 struct Testbench<'a> {
     d: &'a Design,
-    last: &'a Engine,
     top: &'a str,
     images: usize,
     /// Read-out values are signed (potentials) or not (spike counts).
@@ -50,7 +49,7 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
     std::fs::create_dir_all(&mem)?;
     let mem = std::fs::canonicalize(&mem)?;
     for e in &design.engines {
-        write_memories(design, e, &mem)?;
+        write_memories(e, &mem)?;
     }
     let mut files = Vec::new();
     for (name, source) in PRIMITIVES {
@@ -76,31 +75,44 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
 
 /// The memory images of one engine: weights and bias words (neuron
 /// layers), routing tables (all).
-fn write_memories(design: &Design, e: &Engine, mem: &Path) -> std::io::Result<()> {
-    let lanes = design.lanes;
+fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
+    let lanes = e.lanes();
     let write =
         |what: &str, text: String| std::fs::write(mem.join(format!("{}_{what}.mem", e.name)), text);
     let r = &e.routing;
-    let taps: Vec<i64> = r
-        .taps
-        .iter()
-        .map(|&(kk, px)| ((kk << e.out.px_bits) | px) as i64)
-        .collect();
-    let fields = if taps.is_empty() { vec![0] } else { taps };
+    let (pxs, wb, lq) = (e.pxs_bits(), r.wbase_bits(), e.lq_bits());
+    let slot_bits = e.slot_bits();
+    let words: Vec<Vec<i64>> = if r.words.is_empty() {
+        vec![vec![0; r.slots]]
+    } else {
+        r.words
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .map(|s| match s {
+                        None => 0,
+                        Some(s) => {
+                            let px = if e.is_gate() { s.px } else { 0 };
+                            ((((1usize << pxs | px) << wb | s.wbase) << lq) | s.qbase) as i64
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
     write(
         "taps",
-        render_mem(
-            &format!("{} routing taps", e.name),
+        render_words(
+            &format!("{} routing: tap words of {} slot(s)", e.name, r.slots),
             &format!(
-                "word = {{kk ({} bits), output pixel ({} bits)}}, taps of each source pixel in turn",
-                r.kk_bits(),
-                e.out.px_bits
+                "slot b (bits b*{slot_bits}..) = {{valid, output pixel ({pxs} bits), weight base ({wb} bits), \
+                 bank-local group ({lq} bits)}} of a tap into current bank b; words of each source pixel in turn"
             ),
-            &fields,
-            r.kk_bits() + e.out.px_bits,
+            &words,
+            slot_bits,
         ),
     )?;
-    let count_bits = r.tap_count_bits();
+    let count_bits = r.count_bits();
     let offsets: Vec<i64> = r
         .offsets
         .iter()
@@ -111,11 +123,11 @@ fn write_memories(design: &Design, e: &Engine, mem: &Path) -> std::io::Result<()
         render_mem(
             &format!("{} routing offsets", e.name),
             &format!(
-                "index = source pixel; word = {{first tap ({} bits), tap count ({count_bits} bits)}}",
-                r.tap_bits()
+                "index = source pixel; word = {{first tap word ({} bits), tap words ({count_bits} bits)}}",
+                r.word_bits()
             ),
             &offsets,
-            r.tap_bits() + count_bits,
+            r.word_bits() + count_bits,
         ),
     )?;
     let EngineKind::Neurons(n) = &e.kind else {
@@ -125,8 +137,8 @@ fn write_memories(design: &Design, e: &Engine, mem: &Path) -> std::io::Result<()
         format!("index = kk * {} + g", e.out.g)
     } else {
         format!(
-            "index = (kk * {} + input channel) * {} + g",
-            e.src.c, e.out.g
+            "index = (kk * {} + g) * {} + input channel",
+            e.out.g, e.src.c
         )
     };
     write(
@@ -162,7 +174,6 @@ pub fn write_testbench(
     let tb = out.join("tb");
     std::fs::create_dir_all(&tb)?;
     let tb = std::fs::canonicalize(&tb)?;
-    let last = design.last();
     let flat = |rows: &[Vec<i64>]| rows.iter().flatten().copied().collect::<Vec<_>>();
     let inputs_mem = tb.join("inputs.mem");
     std::fs::write(
@@ -191,7 +202,6 @@ pub fn write_testbench(
     )?;
     let text = Testbench {
         d: design,
-        last,
         top: &top_name(design),
         images: inputs.len(),
         signed,

@@ -1,0 +1,203 @@
+//! Routing tables of a layer engine: the taps of every source pixel packed
+//! into *tap words* of `slots` taps each, one per current bank, so an
+//! engine adds a whole word's taps in one cycle (docs/hardware.md, "Tap
+//! words and banks").
+//!
+//! Output pixel `px` lives in bank `px % slots`; a tap word never holds two
+//! taps of the same bank, so its taps never collide on a memory port. The
+//! packing is optimal for that banking: a source pixel needs as many words
+//! as its busiest bank has taps.
+
+use super::design::addr_bits;
+
+/// One tap of a tap word: the output pixel it reaches and the bases of
+/// its weight and (bank-local) current addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The output pixel (a max gate pushes it with its spikes).
+    pub px: usize,
+    /// Weight address base (`kk * G * C_in` full, `kk * G` depthwise).
+    pub wbase: usize,
+    /// Bank-local group address of the pixel's first group.
+    pub qbase: usize,
+}
+
+/// The packed routing tables of one engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapWords {
+    pub slots: usize,
+    /// Per source pixel: (first word, number of words).
+    pub offsets: Vec<(usize, usize)>,
+    /// Words of `slots` entries; slot `b` only ever reaches bank `b`.
+    pub words: Vec<Vec<Option<Slot>>>,
+}
+
+/// The taps `(kk, out_px)` of every source pixel (`kk` indexes the
+/// weights: kernel position, source pixel of a dense layer, window size of
+/// a pool).
+pub type Taps = Vec<Vec<(usize, usize)>>;
+
+impl TapWords {
+    /// Pack `taps` into words of `slots` taps; `slot` gives a tap's fields
+    /// from `(kk, out_px)`.
+    pub fn pack(taps: &Taps, slots: usize, slot: impl Fn(usize, usize) -> Slot) -> TapWords {
+        let mut offsets = Vec::with_capacity(taps.len());
+        let mut words = Vec::new();
+        let mut banks: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots];
+        for pixel in taps {
+            banks.iter_mut().for_each(Vec::clear);
+            for &(kk, px) in pixel {
+                banks[px % slots].push((kk, px));
+            }
+            let n = banks.iter().map(Vec::len).max().unwrap_or(0);
+            offsets.push((words.len(), n));
+            for w in 0..n {
+                words.push(
+                    banks
+                        .iter()
+                        .map(|b| b.get(w).map(|&(kk, px)| slot(kk, px)))
+                        .collect(),
+                );
+            }
+        }
+        TapWords {
+            slots,
+            offsets,
+            words,
+        }
+    }
+
+    /// Words the packing of `taps` into `slots` banks needs in all.
+    pub fn count(taps: &Taps, slots: usize) -> usize {
+        let mut banks = vec![0usize; slots];
+        taps.iter()
+            .map(|pixel| {
+                banks.iter_mut().for_each(|b| *b = 0);
+                for &(_, px) in pixel {
+                    banks[px % slots] += 1;
+                }
+                banks.iter().copied().max().unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// The number of slots up to `max` (among those `allowed`) that packs
+    /// `taps` into (almost) the fewest words: the smallest within 5 % of
+    /// the best, since every slot costs a copy of the weights and a lane of
+    /// adders.
+    pub fn choose_slots(
+        taps: &Taps,
+        max: usize,
+        out_px: usize,
+        allowed: impl Fn(usize) -> bool,
+    ) -> usize {
+        let limit = max.min(out_px).max(1);
+        let counts: Vec<(usize, usize)> = (1..=limit)
+            .filter(|&p| p == 1 || allowed(p))
+            .map(|p| (p, TapWords::count(taps, p)))
+            .collect();
+        let best = counts.iter().map(|c| c.1).min().unwrap_or(0);
+        counts
+            .iter()
+            .find(|c| c.1 * 100 <= best * 105)
+            .map_or(1, |c| c.0)
+    }
+
+    pub fn n_words(&self) -> usize {
+        self.words.len().max(1)
+    }
+    /// Bits of a word address.
+    pub fn word_bits(&self) -> u32 {
+        addr_bits(self.n_words())
+    }
+    /// Bits of a source pixel's word count (1 ..= the most words).
+    pub fn count_bits(&self) -> u32 {
+        let most = self.offsets.iter().map(|o| o.1).max().unwrap_or(0);
+        addr_bits(most + 1)
+    }
+    /// Bits of the largest weight base.
+    pub fn wbase_bits(&self) -> u32 {
+        addr_bits(self.max_field(|s| s.wbase) + 1)
+    }
+    /// Bits of the largest output pixel.
+    pub fn px_bits(&self) -> u32 {
+        addr_bits(self.max_field(|s| s.px) + 1)
+    }
+    fn max_field(&self, f: impl Fn(&Slot) -> usize) -> usize {
+        self.words
+            .iter()
+            .flatten()
+            .flatten()
+            .map(f)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The taps of a stride-1 valid k x k convolution of a w-wide map.
+    fn conv_taps(w: usize, k: usize) -> Taps {
+        let ow = w - k + 1;
+        (0..w * w)
+            .map(|p| {
+                let (y, x) = (p / w, p % w);
+                let mut t = Vec::new();
+                for ky in 0..k {
+                    for kx in 0..k {
+                        if y >= ky && x >= kx && y - ky < ow && x - kx < ow {
+                            t.push((ky * k + kx, (y - ky) * ow + x - kx));
+                        }
+                    }
+                }
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_word_never_holds_two_taps_of_one_bank() {
+        let taps = conv_taps(12, 5);
+        for slots in 1..=6 {
+            let words = TapWords::pack(&taps, slots, |kk, px| Slot {
+                px,
+                wbase: kk,
+                qbase: px / slots,
+            });
+            assert_eq!(words.words.len(), TapWords::count(&taps, slots));
+            for (pixel, &(start, n)) in taps.iter().zip(&words.offsets) {
+                let mut got: Vec<(usize, usize)> = words.words[start..start + n]
+                    .iter()
+                    .flat_map(|w| {
+                        w.iter().enumerate().filter_map(|(b, s)| {
+                            let s = (*s)?;
+                            assert_eq!(s.px % slots, b, "slot {b} reaches bank {b} only");
+                            Some((s.wbase, s.px))
+                        })
+                    })
+                    .collect();
+                let mut want = pixel.clone();
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "every tap exactly once");
+            }
+        }
+    }
+
+    #[test]
+    fn a_5x5_kernel_packs_into_5_words_with_5_banks() {
+        // LeNet's second convolution: 12 x 12 -> 8 x 8.
+        let taps = conv_taps(12, 5);
+        let one = TapWords::count(&taps, 1);
+        let five = TapWords::count(&taps, 5);
+        assert_eq!(one, 64 * 25);
+        assert!(five * 4 <= one, "{five} words with 5 banks, {one} with one");
+        assert_eq!(TapWords::choose_slots(&taps, 8, 64, |_| true), 5);
+        assert_eq!(TapWords::choose_slots(&taps, 8, 64, |p| p <= 2), 2);
+        // Pooling taps: one per source pixel, so one slot.
+        let pool: Taps = (0..16).map(|p| vec![(0, p / 4)]).collect();
+        assert_eq!(TapWords::choose_slots(&pool, 8, 4, |_| true), 1);
+    }
+}
