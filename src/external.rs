@@ -27,6 +27,8 @@ pub enum ToolError {
 /// What a tool printed and whether it exited successfully.
 pub struct ToolOutput {
     pub success: bool,
+    /// How it exited ("exit status: 1", "signal: 9 (SIGKILL)").
+    pub status: String,
     /// stdout then stderr.
     pub text: String,
 }
@@ -40,6 +42,7 @@ pub fn output(cmd: &mut Command) -> Result<ToolOutput, ToolError> {
         .map_err(|source| ToolError::Missing { tool, source })?;
     Ok(ToolOutput {
         success: out.status.success(),
+        status: out.status.to_string(),
         text: format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

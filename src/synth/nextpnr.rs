@@ -153,10 +153,15 @@ pub(crate) fn place_and_route(
     let log = work.join(log);
     if !out.success {
         if !out.text.lines().any(|l| l.starts_with("ERROR")) {
-            // Not a verdict on the design (a crash, a bad option).
+            // Not a verdict on the design (a crash, a kill, a bad option).
             return Err(crate::external::ToolError::Failed {
                 tool: router.program.display().to_string(),
-                output: out.text,
+                output: format!(
+                    "{}\nstopped without an error message ({}); see {}",
+                    out.text.trim_end(),
+                    out.status,
+                    work.join(&log).display()
+                ),
             }
             .into());
         }
