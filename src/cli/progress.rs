@@ -14,3 +14,14 @@ pub fn bar(len: usize, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// A spinner for one long step at a time (Yosys, nextpnr): the caller sets
+/// the stage as its message; the elapsed time shows it is still working.
+pub fn spinner() -> ProgressBar {
+    let spinner = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    spinner.set_style(style);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    spinner
+}

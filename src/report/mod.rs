@@ -5,4 +5,4 @@ pub mod plot;
 mod table;
 pub mod trace_files;
 
-pub use table::Table;
+pub use table::{thousands, Table};

@@ -52,6 +52,20 @@ impl Table {
     }
 }
 
+/// `n` with a comma between groups of three digits (`376,957`), as the
+/// README and reports quote cycle counts.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn is_numeric(cell: &str) -> bool {
     !cell.is_empty()
         && cell
@@ -63,6 +77,15 @@ fn is_numeric(cell: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(376_957), "376,957");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+    }
 
     #[test]
     fn pads_and_right_aligns_numbers() {
