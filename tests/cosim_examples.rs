@@ -3,7 +3,8 @@
 //! at 8-bit weights are built for Verilog and co-simulated under Icarus and
 //! Verilator with `--trace`: every read-out value and every layer's spikes
 //! at every step equal the bit-accurate simulator's, and the cycles stay
-//! within 2x of the work bound. A corrupted memory image is caught with the
+//! within 1.5x of the work bound (each beat as long as its slowest
+//! engine's work, codegen::work_bound). A corrupted memory image is caught with the
 //! first differing spike named. (The full target counts, 200 LeNet and 50
 //! VGG digits at T = 64, run in benches/cosim_targets.sh; the README has
 //! the numbers.)
@@ -58,7 +59,7 @@ fn assert_exact(out: &Path, simulator: &str, limit: usize) {
         "{r}"
     );
     let ratio = r["latency_ratio"].as_f64().unwrap();
-    assert!((1.0..2.0).contains(&ratio), "cycles vs work bound: {r}");
+    assert!((1.0..1.5).contains(&ratio), "cycles vs work bound: {r}");
 }
 
 #[test]
@@ -68,7 +69,7 @@ fn lenet_is_bit_exact_spike_for_spike_in_both_simulators() {
     build("lenet.keras", "32", &out);
     assert_exact(&out, "iverilog", 4);
     assert_exact(&out, "verilator", 20);
-    // Zero conv2's first bias word (eight channels): the first spike that
+    // Zero conv2's first bias word (sixteen channels): the first spike that
     // differs must be in conv2, and the run must fail.
     let mem = out.join("mem/conv2_bias.mem");
     let text = std::fs::read_to_string(&mem).unwrap();

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use ndarray::{s, Axis};
 use rayon::prelude::*;
 use serde_json::json;
-use snncc::codegen::{Design, EngineKind};
+use snncc::codegen::Design;
 use snncc::cosim::{self, CompileOptions, Icarus, RtlSimulator, Verilator};
 use snncc::{bitsim, codegen, config, data, quant, snn};
 
@@ -55,14 +55,11 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     }
     let (inputs, golden) = golden(&q, images.view(), timesteps);
     let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.0.clone()).collect();
-    let traces: Vec<snn::SpikeTrace> = if args.trace {
-        (0..n)
-            .into_par_iter()
-            .map(|i| bitsim::trace_quantized(&q, images.index_axis(Axis(0), i), timesteps))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // Every input's spikes: the trace comparison and the work bound.
+    let traces: Vec<snn::SpikeTrace> = (0..n)
+        .into_par_iter()
+        .map(|i| bitsim::trace_quantized(&q, images.index_axis(Axis(0), i), timesteps))
+        .collect();
     let tb = codegen::write_testbench(&design, dir, &inputs, &expected)?;
     // The design as built (not regenerated): that is what is being checked.
     let rtl = built.rtl;
@@ -101,7 +98,14 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     } else {
         (0, None)
     };
-    let work_model = latency_model(&design, &golden);
+    let bound = mean_bound(&design, &inputs, &traces);
+    let synops = golden
+        .iter()
+        .map(|g| g.1.synops.last().copied().unwrap_or(0) as f64)
+        .sum::<f64>()
+        / n as f64;
+    let macs = golden.iter().map(|g| g.1.input_macs as f64).sum::<f64>() / n as f64;
+    let ratio = report.cycles_per_image / bound.total.max(1.0);
     // Kept for `snncc synth`'s latency figures.
     let mut record = json!({
         "images": report.images,
@@ -110,11 +114,12 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         "simulator": simulator.name(),
         "timesteps": timesteps,
         "lanes": lanes,
-        "synops_per_image": work_model.synops,
-        "macs_per_image": work_model.macs,
-        "overhead_cycles_per_image": work_model.overhead,
-        "work_bound_cycles": work_model.bound(),
-        "latency_ratio": report.cycles_per_image / work_model.bound(),
+        "slots": slots,
+        "synops_per_image": synops,
+        "macs_per_image": macs,
+        "work_bound_cycles": bound.total,
+        "work_bound": {"load": bound.load, "beats": bound.beats, "readout": bound.readout},
+        "latency_ratio": ratio,
     });
     if args.trace {
         record["spikes_compared"] = json!(spikes_compared);
@@ -136,12 +141,8 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             report.cycles_per_image
         );
         println!(
-            "work bound: {:.0} SynOps + {:.0} MACs per input / {lanes} lanes + {:.0} cycles of per-step overhead = {:.0} cycles; measured / bound = {:.2}",
-            work_model.synops,
-            work_model.macs,
-            work_model.overhead,
-            work_model.bound(),
-            report.cycles_per_image / work_model.bound()
+            "work bound: load {:.0} + beats {:.0} (each its slowest engine's ops and sweep) + read-out {:.0} = {:.0} cycles per input ({synops:.0} SynOps, {macs:.0} MACs); measured / bound = {ratio:.2}",
+            bound.load, bound.beats, bound.readout, bound.total
         );
         if args.trace {
             println!(
@@ -211,51 +212,28 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The cycles the work of an input needs (docs/hardware.md, Latency):
-/// every SynOp and input MAC spread over the lanes, plus what does not
-/// depend on activity.
-struct LatencyModel {
-    synops: f64,
-    macs: f64,
-    overhead: f64,
-    lanes: f64,
+/// The mean work bound of the inputs (codegen::work_bound), by part.
+struct MeanBound {
+    load: f64,
+    beats: f64,
+    readout: f64,
+    total: f64,
 }
 
-impl LatencyModel {
-    fn bound(&self) -> f64 {
-        (self.synops + self.macs) / self.lanes + self.overhead
-    }
-}
-
-fn latency_model(design: &Design, golden: &[GoldenRun]) -> LatencyModel {
-    let n = golden.len().max(1) as f64;
-    let synops = golden
+fn mean_bound(design: &Design, inputs: &[Vec<i64>], traces: &[snn::SpikeTrace]) -> MeanBound {
+    let n = inputs.len().max(1) as f64;
+    let bounds: Vec<codegen::WorkBound> = inputs
         .iter()
-        .map(|g| g.1.synops.last().copied().unwrap_or(0) as f64)
-        .sum::<f64>()
-        / n;
-    let macs = golden.iter().map(|g| g.1.input_macs as f64).sum::<f64>() / n;
-    // Per step: each neuron engine sweeps its groups once (update) plus a
-    // fixed handshake; per image: the init sweep and the input scan.
-    let per_step: usize = design
-        .engines
-        .iter()
-        .map(|e| match &e.kind {
-            EngineKind::Neurons(_) => e.out.groups() + codegen::STEP_OVERHEAD,
-            EngineKind::MaxGate => codegen::STEP_OVERHEAD,
-        })
-        .sum();
-    let per_image = design
-        .engines
-        .iter()
-        .map(|e| e.out.groups())
-        .max()
-        .unwrap_or(0)
-        + design.input_len;
-    LatencyModel {
-        synops,
-        macs,
-        overhead: (design.timesteps * per_step + per_image) as f64,
-        lanes: design.lanes as f64,
+        .zip(traces)
+        .map(|(x, t)| codegen::work_bound(design, x, t))
+        .collect();
+    let mean = |f: &dyn Fn(&codegen::WorkBound) -> u64| {
+        bounds.iter().map(|b| f(b) as f64).sum::<f64>() / n
+    };
+    MeanBound {
+        load: mean(&|b| b.load),
+        beats: mean(&|b| b.beats),
+        readout: mean(&|b| b.readout),
+        total: mean(&|b| b.total()),
     }
 }

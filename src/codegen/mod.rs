@@ -2,11 +2,13 @@
 //! `design` decides every width, constant, routing table and memory word,
 //! `render` prints the top level, the testbench and the memory images.
 
+mod cycles;
 mod design;
 mod mem;
 mod render;
 mod routing;
 
+pub use cycles::{work_bound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
     Geometry, NeuronEngine, Problem, Readout, STEP_OVERHEAD,

@@ -1,0 +1,112 @@
+//! The work bound of an image: the cycles a design needs for the work the
+//! bit-accurate simulator says an input causes, in the overlapped schedule
+//! (docs/hardware.md, "Cycles"). `snncc cosim` divides the measured cycles
+//! by it; the difference is the pipelines' fill and drain, which this bound
+//! leaves out on purpose.
+
+use crate::snn::SpikeTrace;
+
+use super::design::{Design, Engine, EngineKind};
+
+/// Cycles of one image's work, by part.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct WorkBound {
+    /// Streaming the input in and the analog layer's scatter (whichever is
+    /// longer), after its clear sweep.
+    pub load: u64,
+    /// Every beat: its slowest engine's scatter ops and group sweep.
+    pub beats: u64,
+    /// The read-out's scan for the class and its stream of values.
+    pub readout: u64,
+    /// Beats run.
+    pub n_beats: u64,
+}
+
+impl WorkBound {
+    pub fn total(&self) -> u64 {
+        self.load + self.beats + self.readout
+    }
+}
+
+/// The work bound of one input: `input` its raw words, `trace` its spikes
+/// per layer and step (from the bit-accurate simulator), for
+/// `design.timesteps` steps.
+pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace) -> WorkBound {
+    let engines = &design.engines;
+    let first = &engines[0];
+    // The analog layer's load: one op per (non-zero input, tap word,
+    // output group), at most one input transfer per cycle.
+    let c_in = first.src.c.max(1);
+    let load_ops: usize = input
+        .iter()
+        .enumerate()
+        .filter(|(_, &x)| x != 0)
+        .map(|(i, _)| words(first, i / c_in) * first.out.g)
+        .sum();
+    let load = (first.lq_depth() + load_ops.max(input.len())) as u64;
+    let steps = design.timesteps;
+    let n_beats = steps + engines.len() - 1;
+    let mut beats = 0u64;
+    for b in 0..n_beats {
+        let slowest = engines
+            .iter()
+            .enumerate()
+            .filter(|&(l, _)| b >= l && b - l < steps)
+            .map(|(l, e)| {
+                let t = b - l;
+                let source = (l > 0).then(|| &trace.layers[l - 1].spikes[t]);
+                engine_step(e, t, source.map(Vec::as_slice))
+            })
+            .max()
+            .unwrap_or(0);
+        beats += slowest as u64;
+    }
+    // Scan: one value per cycle; stream: a value per transfer.
+    let readout = 2 * design.out_len() as u64;
+    WorkBound {
+        load,
+        beats,
+        readout,
+        n_beats: n_beats as u64,
+    }
+}
+
+/// Tap words of a source pixel.
+fn words(e: &Engine, px: usize) -> usize {
+    e.routing.offsets.get(px).map_or(0, |o| o.1)
+}
+
+/// Cycles of work of engine `e` in step `t` (from 0) with its source's
+/// spikes (neuron indices; none for the analog layer).
+fn engine_step(e: &Engine, t: usize, spikes: Option<&[u32]>) -> usize {
+    let src = e.src;
+    let scatter = match spikes {
+        None => 0,
+        Some(spikes) => match &e.kind {
+            EngineKind::Neurons(n) if !n.depthwise => spikes
+                .iter()
+                .map(|&s| words(e, s as usize / src.c) * e.out.g)
+                .sum(),
+            // Pooling and gates take a whole entry {px, g, mask} per op.
+            _ => {
+                let mut entries: Vec<(usize, usize)> = spikes
+                    .iter()
+                    .map(|&s| {
+                        let (px, c) = (s as usize / src.c, s as usize % src.c);
+                        (px, c / src.lanes)
+                    })
+                    .collect();
+                entries.sort_unstable();
+                entries.dedup();
+                entries.iter().map(|&(px, _)| words(e, px)).sum()
+            }
+        },
+    };
+    let sweep = match &e.kind {
+        EngineKind::Neurons(_) => e.out.groups(),
+        // A gate clears its counts at an image's first step.
+        EngineKind::MaxGate if t == 0 => e.lq_depth(),
+        EngineKind::MaxGate => 0,
+    };
+    scatter + sweep
+}
