@@ -7,8 +7,8 @@
 //   spike = FIRES && fit >= theta
 //   v_out = spike ? fit - theta : fit            (cannot overflow: 0 <= fit - theta < fit)
 //
-// The comparisons with the range ends and with theta and the subtraction
-// of theta all start from `sum` in parallel, followed by one selection.
+// Overflow is read off the sum's top bits; one subtraction gives both the
+// compare with theta (its sign) and the reset.
 // Combinational; `overflow` flags the event the integer simulator counts.
 `default_nettype none
 `timescale 1ns/1ps
@@ -27,36 +27,30 @@ module snn_if_fit #(
 );
     localparam integer W = SUM_BITS;
     localparam integer M = MEMBRANE_BITS;
-    wire signed [W-1:0] t_w = {{(W - THETA_BITS){theta[THETA_BITS-1]}}, theta};
-    // The membrane format's range, sign-extended to W bits.
-    wire signed [W-1:0] hi = {{(W - M + 1){1'b0}}, {(M - 1){1'b1}}};
-    wire signed [W-1:0] lo = {{(W - M + 1){1'b1}}, {(M - 1){1'b0}}};
-    wire above = sum > hi;
-    wire below = sum < lo;
-    assign overflow = above | below;
-
-    // Wrapping: the low M bits, compared as a signed M-bit number.
-    wire signed [M-1:0] wrapped = sum[M-1:0];
-    wire signed [W-1:0] wrapped_w = {{(W - M){wrapped[M-1]}}, wrapped};
-    // In range (or wrapped), fit = the value itself.
-    wire signed [W-1:0] fit_w = (SATURATE != 0) ? sum : wrapped_w;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire signed [W-1:0] reset_w = fit_w - t_w;
-    wire signed [W-1:0] hi_reset = hi - t_w;
-    wire signed [W-1:0] lo_reset = lo - t_w;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire fire_fit = fit_w >= t_w;
-    // The saturated ends compared like any other value (theta is a
-    // constant in the engines, so these fold away).
-    wire fire_hi = hi >= t_w;
-    wire fire_lo = lo >= t_w;
-
-    wire sat_hi = (SATURATE != 0) && above;
-    wire sat_lo = (SATURATE != 0) && below;
-    wire fire = (FIRES != 0) && (sat_hi ? fire_hi : (sat_lo ? fire_lo : fire_fit));
+    // The sum is outside the membrane format exactly when its bits above
+    // the format's sign bit are not all copies of it: a reduction, not a
+    // comparator. The sign says which end.
+    wire [W-M:0] top = sum[W-1:M-1];
+    assign overflow = !(&top) && (|top);
+    wire above = overflow && !sum[W-1];
+    wire below = overflow && sum[W-1];
+    // The membrane format's ends.
+    wire signed [M-1:0] hi = {1'b0, {(M - 1){1'b1}}};
+    wire signed [M-1:0] lo = {1'b1, {(M - 1){1'b0}}};
+    // fit: the sum in range, the nearest end when saturating, else its low
+    // M bits (wrapping).
+    wire signed [M-1:0] fitted = (SATURATE != 0 && above) ? hi
+                            : (SATURATE != 0 && below) ? lo
+                            : sum[M-1:0];
+    // fit - theta, one bit wider than either, serves both the compare
+    // (its sign) and the reset.
+    localparam integer D = (M > THETA_BITS ? M : THETA_BITS) + 1;
+    wire signed [D-1:0] fit_d = {{(D - M){fitted[M-1]}}, fitted};
+    wire signed [D-1:0] t_d = {{(D - THETA_BITS){theta[THETA_BITS-1]}}, theta};
+    wire signed [D-1:0] diff = fit_d - t_d;
+    wire fire = (FIRES != 0) && !diff[D-1];
     assign spike = fire;
-    assign v_out = sat_hi ? (fire ? hi_reset[M-1:0] : hi[M-1:0])
-                 : sat_lo ? (fire ? lo_reset[M-1:0] : lo[M-1:0])
-                 : (fire ? reset_w[M-1:0] : fit_w[M-1:0]);
+    // When firing, 0 <= fit - theta < fit, so it fits the membrane format.
+    assign v_out = fire ? diff[M-1:0] : fitted;
 endmodule
 `default_nettype wire

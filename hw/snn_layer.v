@@ -11,8 +11,9 @@
 // Currents live in SLOTS banks: pixel px is in bank px % SLOTS at local
 // group (px / SLOTS) * G + g, so the taps of one tap word, which snncc packs
 // so that each targets a different bank, are added in the same cycle. A tap
-// word holds per slot {valid, px, wbase, qbase}; for each source spike and
-// each of its tap words (OFFS_INIT: {first word, words} per source pixel):
+// word holds per slot {valid, px, wbase, qbase}, qbase relative to the source
+// pixel's base group; for each source spike and each of its tap words
+// (OFFS_INIT: {first word, words, base} per source pixel):
 //   full (MODE 0; conv, dense, analog input): for gq in 0..G-1, in every
 //     valid slot: current[qbase + gq] += weights[wbase + gq * SRC_C + ci]
 //     (ci = the spike's channel; the weights of one (kk, gq) are consecutive
@@ -121,7 +122,8 @@ module snn_layer #(
     localparam integer PUSH_CNT_BITS = (PUSH_COUNTS != 0) ? LANES * COUNT_BITS : 0;
     localparam integer E_BITS = PX_BITS + G_BITS + LANES + PUSH_CNT_BITS;
     localparam integer CNT_W = LANES * COUNT_BITS;   // payload counts (gate)
-    localparam integer OFFS_BITS = TAPW_BITS + TAP_COUNT_BITS;
+    // Routing offsets per source pixel: {first tap word, words, base group}.
+    localparam integer OFFS_BITS = TAPW_BITS + TAP_COUNT_BITS + LQ_BITS;
     localparam integer SLOT_BITS = 1 + PXS_BITS + WB_BITS + LQ_BITS;
     localparam integer GQ_N = (FULL != 0) ? G : 1;   // ops per tap word
     localparam integer GQ_BITS = G_BITS;
@@ -197,7 +199,7 @@ module snn_layer #(
     reg [OFFS_BITS-1:0] offs_q;
     wire e_pop = !e_empty && (o_level + {2'b0, o_inflight}) < 3'd4;
     wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
-    wire [TAP_COUNT_BITS-1:0] offs_n = offs_q[TAP_COUNT_BITS-1:0];
+    wire [TAP_COUNT_BITS-1:0] offs_n = offs_q[TAP_COUNT_BITS+LQ_BITS-1:LQ_BITS];
     // Pixels without taps (outside every window) are dropped here.
     wire o_push = o_inflight && offs_n != 0;
 
@@ -218,6 +220,7 @@ module snn_layer #(
     reg [CNT_W-1:0] x_cnt;
     reg [TAPW_BITS-1:0] x_start;
     reg [TAP_COUNT_BITS-1:0] x_words;
+    reg [LQ_BITS-1:0] x_base;            // the pixel's base group (tap words are relative)
     wire [SRC_LANES-1:0] x_low = x_mask & (~x_mask + 1'b1);   // lowest remaining spike
     wire x_last = (FULL == 0) || (ANALOG != 0) || ((x_mask & ~x_low) == 0);
     function [31:0] lane_of;             // index of a one-hot lane
@@ -258,7 +261,7 @@ module snn_layer #(
     wire [LANES+SRC_LANES-1:0] x_mask_wide = {{LANES{1'b0}}, x_mask};
     /* verilator lint_on UNUSEDSIGNAL */
     wire [WA_BITS-1:0] x_wo0 = (FULL != 0) ? x_ci32[WA_BITS-1:0] : x_g32[WA_BITS-1:0];
-    wire [LQ_BITS-1:0] x_qo0 = (FULL != 0) ? {LQ_BITS{1'b0}} : x_g32[LQ_BITS-1:0];
+    wire [LQ_BITS-1:0] x_qo0 = ((FULL != 0) ? {LQ_BITS{1'b0}} : x_g32[LQ_BITS-1:0]) + x_base;
 
     // ---------------- the scatter pipeline (stages 1-8) ----------------
     reg v1;
@@ -452,7 +455,7 @@ module snn_layer #(
             if (o_pop) begin
                 x_valid <= 1'b1;
                 {x_g, x_mask, x_x, x_cnt} <= o_head[IT_BITS-SRC_PX_BITS-1:0];
-                {x_start, x_words} <= o_head_offs;
+                {x_start, x_words, x_base} <= o_head_offs;
             end else if (x_hand) begin
                 if (x_last) x_valid <= 1'b0;
                 else x_mask <= x_mask & ~x_low;

@@ -73,6 +73,7 @@ fn cosim(
         timesteps: steps,
         lanes,
         slots,
+        layer_lanes: None,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -187,6 +188,7 @@ fn a_wrong_expectation_fails_the_testbench() {
             timesteps: 4,
             lanes: 2,
             slots: 1,
+            layer_lanes: None,
         },
     )
     .unwrap();

@@ -25,6 +25,7 @@ fn check(name: &str, model: &snncc::snn::SnnModel, (lanes, slots): (usize, usize
         timesteps: 32,
         lanes,
         slots,
+        layer_lanes: None,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -2,11 +2,15 @@
 //! RTL, memory images, a manifest and a FuseSoC core (docs/hardware.md).
 
 use anyhow::{bail, Context};
+use ndarray::Axis;
+use rayon::prelude::*;
 use serde_json::json;
-use snncc::{codegen, config, data, snn};
+use snncc::{bitsim, codegen, config, data, snn};
 
 /// Calibration inputs the build's own testbench runs.
 const TB_INPUTS: usize = 4;
+/// Calibration inputs whose spikes decide the engines' lanes.
+const BALANCE_INPUTS: usize = 16;
 
 use super::BuildArgs;
 
@@ -41,11 +45,34 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         args.timesteps,
     )?
     .expect("--bits has a default");
-    let options = codegen::DesignOptions {
+    let mut options = codegen::DesignOptions {
         timesteps: args.timesteps,
         lanes: args.lanes,
         slots: args.slots,
+        layer_lanes: None,
     };
+    // Narrow the engines that would idle, judged on the spikes of the first
+    // calibration images.
+    let calib_images = args.calib.as_deref().map(data::read_images).transpose()?;
+    if let Some(images) = &calib_images {
+        let n = images.dim().0.min(BALANCE_INPUTS);
+        let sample = images.slice(ndarray::s![..n, .., .., ..]);
+        let (inputs, _) = super::cmd_cosim::golden(&quantized.model, sample, args.timesteps);
+        let traces: Vec<snn::SpikeTrace> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                bitsim::trace_quantized(
+                    &quantized.model,
+                    sample.index_axis(Axis(0), i),
+                    args.timesteps,
+                )
+            })
+            .collect();
+        options.layer_lanes = Some(
+            codegen::balance_lanes(&quantized.model, &options, &inputs, &traces)
+                .with_context(|| format!("building {}", args.model.display()))?,
+        );
+    }
     let design = codegen::design(&quantized.model, &options)
         .with_context(|| format!("building {}", args.model.display()))?;
     let out = &args.output;
@@ -56,9 +83,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     // A testbench on the first calibration inputs, so the folder is
     // complete (the FuseSoC core's sim target); `snncc cosim` rewrites it
     // for the data it runs.
-    let tb_inputs = match &args.calib {
-        Some(calib) => {
-            let images = data::read_images(calib)?;
+    let tb_inputs = match &calib_images {
+        Some(images) => {
             let n = images.dim().0.min(TB_INPUTS);
             let (inputs, runs) = super::cmd_cosim::golden(
                 &quantized.model,
@@ -89,6 +115,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "timesteps": design.timesteps,
         "lanes": design.lanes,
         "slots": args.slots,
+        "layer_lanes": design.engines.iter().map(|e| e.lanes()).collect::<Vec<_>>(),
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),
         "ports": {
@@ -167,7 +194,11 @@ fn layer_manifest(e: &codegen::Engine) -> serde_json::Value {
     let lanes = e.lanes() as u32;
     let mut memories = vec![
         mem("taps", r.n_words(), r.slots as u32 * e.slot_bits()),
-        mem("offsets", r.offsets.len(), r.word_bits() + r.count_bits()),
+        mem(
+            "offsets",
+            r.offsets.len(),
+            r.word_bits() + r.count_bits() + e.lq_bits(),
+        ),
     ];
     let mut entry = json!({
         "name": e.name,

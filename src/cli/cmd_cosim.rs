@@ -28,12 +28,25 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let model = snn::load_net(&dir.join("net"))?;
     let spec = config::quant::read(&dir.join("quant.yaml"))?;
     let q = quant::quantize_model(&model, &spec)?.model;
+    // The lanes build chose per layer (absent: the widest).
+    let layer_lanes = built
+        .field("layer_lanes")
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_u64().map(|n| n as usize))
+                .collect::<Option<Vec<usize>>>()
+                .context("layer_lanes in the manifest is not a list of numbers")
+        })
+        .transpose()?;
     let design = codegen::design(
         &q,
         &codegen::DesignOptions {
             timesteps,
             lanes,
             slots,
+            layer_lanes,
         },
     )?;
     let mut images = data::read_images(&args.data)?;

@@ -28,7 +28,7 @@ pub enum DesignError {
 }
 
 /// What the hardware is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesignOptions {
     pub timesteps: usize,
     /// The most neuron lanes of an engine (a power of two); an engine has
@@ -38,6 +38,10 @@ pub struct DesignOptions {
     /// convolution or pooling engine takes the fewest that pack its taps
     /// into (almost) the fewest tap words.
     pub slots: usize,
+    /// Per layer, fewer lanes than the above where that costs no speed
+    /// (`codegen::balance_lanes`); pooling engines and max gates keep their
+    /// source's lanes whatever this says.
+    pub layer_lanes: Option<Vec<usize>>,
 }
 
 impl DesignOptions {
@@ -47,6 +51,7 @@ impl DesignOptions {
             timesteps,
             lanes: 16,
             slots: 8,
+            layer_lanes: None,
         }
     }
 }
@@ -503,7 +508,8 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     FanOut::windows(*size, *strides, *pad, 0, dims[*source], dims[li], false);
                 let taps = taps_of(&fanout, src.px, |_, _| 0);
                 // One slot: a gate pushes its spikes as it finds them.
-                let routing = TapWords::pack(&taps, 1, |_, px| Slot {
+                // Absolute addresses: a gate pushes the slot's pixel.
+                let routing = TapWords::pack(&taps, 1, false, |_, px| Slot {
                     px,
                     wbase: 0,
                     qbase: px * out.g,
@@ -564,7 +570,13 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 let out_lanes = if depthwise {
                     src.lanes
                 } else {
-                    lanes_for(dims[li].c, options.lanes)
+                    let max = options
+                        .layer_lanes
+                        .as_ref()
+                        .and_then(|l| l.get(li).copied())
+                        .filter(|&l| check_lanes(l).is_ok())
+                        .map_or(options.lanes, |l| l.min(options.lanes));
+                    lanes_for(dims[li].c, max)
                 };
                 let out = Geometry::new(dims[li], out_lanes);
                 let f = n.formats;
@@ -729,7 +741,7 @@ fn route(
             let words = full_words(kh * kw, cin, out, |kk, ci, co| {
                 kernel[[kk / kw, kk % kw, ci, co]]
             });
-            (TapWords::pack(&taps, slots, full(slots)), words)
+            (TapWords::pack(&taps, slots, true, full(slots)), words)
         }
         QSynapses::Dense { kernel } => {
             // A dense layer is a convolution whose kernel covers the whole
@@ -738,7 +750,7 @@ fn route(
             let words = full_words(src_px, src.c, out, |kk, ci, co| {
                 kernel[[kk * src.c + ci, co]]
             });
-            (TapWords::pack(&taps, 1, full(1)), words)
+            (TapWords::pack(&taps, 1, true, full(1)), words)
         }
         QSynapses::AvgPool { weights, .. } => {
             let fanout = synapses.fanout(src_dims, out_dims);
@@ -748,17 +760,17 @@ fn route(
             });
             let slots = TapWords::choose_slots(&taps, max_slots, out.px, allowed);
             let words = depthwise_words(weights.dim().0, out, |kk, c| weights[[kk, c]]);
-            (TapWords::pack(&taps, slots, pooled(slots)), words)
+            (TapWords::pack(&taps, slots, true, pooled(slots)), words)
         }
         QSynapses::GlobalAvgPool { weights } => {
             let taps: Taps = (0..src_px).map(|_| vec![(0, 0)]).collect();
             let words = depthwise_words(1, out, |_, c| weights[c]);
-            (TapWords::pack(&taps, 1, pooled(1)), words)
+            (TapWords::pack(&taps, 1, true, pooled(1)), words)
         }
         QSynapses::Identity { weights } => {
             let taps: Taps = (0..src_px).map(|p| vec![(0, p)]).collect();
             let words = depthwise_words(1, out, |_, c| weights[c]);
-            (TapWords::pack(&taps, 1, pooled(1)), words)
+            (TapWords::pack(&taps, 1, true, pooled(1)), words)
         }
     }
 }

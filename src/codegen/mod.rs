@@ -2,12 +2,14 @@
 //! `design` decides every width, constant, routing table and memory word,
 //! `render` prints the top level, the testbench and the memory images.
 
+mod balance;
 mod cycles;
 mod design;
 mod mem;
 mod render;
 mod routing;
 
+pub use balance::balance_lanes;
 pub use cycles::{work_bound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,

@@ -112,22 +112,23 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
             slot_bits,
         ),
     )?;
-    let count_bits = r.count_bits();
+    let (count_bits, base_bits) = (r.count_bits(), e.lq_bits());
     let offsets: Vec<i64> = r
         .offsets
         .iter()
-        .map(|&(start, n)| ((start << count_bits) | n) as i64)
+        .map(|&(start, n, base)| ((((start << count_bits) | n) << base_bits) | base) as i64)
         .collect();
     write(
         "offsets",
         render_mem(
             &format!("{} routing offsets", e.name),
             &format!(
-                "index = source pixel; word = {{first tap word ({} bits), tap words ({count_bits} bits)}}",
+                "index = source pixel; word = {{first tap word ({} bits), tap words ({count_bits} bits), \
+                 base group added to the words' ({base_bits} bits)}}",
                 r.word_bits()
             ),
             &offsets,
-            r.word_bits() + count_bits,
+            r.word_bits() + count_bits + base_bits,
         ),
     )?;
     let EngineKind::Neurons(n) = &e.kind else {

@@ -12,9 +12,10 @@ use super::design::addr_bits;
 
 /// One tap of a tap word: the output pixel it reaches and the bases of
 /// its weight and (bank-local) current addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Slot {
-    /// The output pixel (a max gate pushes it with its spikes).
+    /// The output pixel (a max gate pushes it with its spikes; 0 where
+    /// packed relative, which only neuron engines are).
     pub px: usize,
     /// Weight address base (`kk * G * C_in` full, `kk * G` depthwise).
     pub wbase: usize,
@@ -23,11 +24,18 @@ pub struct Slot {
 }
 
 /// The packed routing tables of one engine.
+///
+/// Convolution and pooling taps repeat from pixel to pixel (shifted), so
+/// where `relative` packing is asked for, each source pixel's words hold
+/// its taps' group addresses relative to the pixel's `base` (the lowest of
+/// them) and equal word lists are stored once (LeNet's first layer: 784
+/// pixels, a few hundred distinct lists).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TapWords {
     pub slots: usize,
-    /// Per source pixel: (first word, number of words).
-    pub offsets: Vec<(usize, usize)>,
+    /// Per source pixel: (first word, number of words, base group address
+    /// added to every slot's `qbase`).
+    pub offsets: Vec<(usize, usize, usize)>,
     /// Words of `slots` entries; slot `b` only ever reaches bank `b`.
     pub words: Vec<Vec<Option<Slot>>>,
 }
@@ -39,10 +47,18 @@ pub type Taps = Vec<Vec<(usize, usize)>>;
 
 impl TapWords {
     /// Pack `taps` into words of `slots` taps; `slot` gives a tap's fields
-    /// from `(kk, out_px)`.
-    pub fn pack(taps: &Taps, slots: usize, slot: impl Fn(usize, usize) -> Slot) -> TapWords {
+    /// from `(kk, out_px)`. With `relative`, group addresses are stored
+    /// relative to each pixel's base and repeated word lists shared.
+    pub fn pack(
+        taps: &Taps,
+        slots: usize,
+        relative: bool,
+        slot: impl Fn(usize, usize) -> Slot,
+    ) -> TapWords {
         let mut offsets = Vec::with_capacity(taps.len());
-        let mut words = Vec::new();
+        let mut words: Vec<Vec<Option<Slot>>> = Vec::new();
+        let mut seen: std::collections::HashMap<Vec<Vec<Option<Slot>>>, usize> =
+            std::collections::HashMap::new();
         let mut banks: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots];
         for pixel in taps {
             banks.iter_mut().for_each(Vec::clear);
@@ -50,21 +66,67 @@ impl TapWords {
                 banks[px % slots].push((kk, px));
             }
             let n = banks.iter().map(Vec::len).max().unwrap_or(0);
-            offsets.push((words.len(), n));
-            for w in 0..n {
-                words.push(
+            let mut list: Vec<Vec<Option<Slot>>> = (0..n)
+                .map(|w| {
                     banks
                         .iter()
                         .map(|b| b.get(w).map(|&(kk, px)| slot(kk, px)))
-                        .collect(),
-                );
-            }
+                        .collect()
+                })
+                .collect();
+            let base = if relative {
+                let base = list
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(|s| s.qbase)
+                    .min()
+                    .unwrap_or(0);
+                for s in list.iter_mut().flatten().flatten() {
+                    s.qbase -= base;
+                    s.px = 0;
+                }
+                base
+            } else {
+                0
+            };
+            let start = match seen.get(&list) {
+                Some(&start) if relative => start,
+                _ => {
+                    let start = words.len();
+                    if relative {
+                        seen.insert(list.clone(), start);
+                    }
+                    words.extend(list);
+                    start
+                }
+            };
+            offsets.push((start, n, base));
         }
         TapWords {
             slots,
             offsets,
             words,
         }
+    }
+
+    /// The taps of source pixel `p` (slot, fields) with absolute group
+    /// addresses.
+    pub fn taps_of(&self, p: usize) -> impl Iterator<Item = (usize, Slot)> + '_ {
+        let (start, n, base) = self.offsets[p];
+        self.words[start..start + n].iter().flat_map(move |w| {
+            w.iter().enumerate().filter_map(move |(b, s)| {
+                s.map(|s| {
+                    (
+                        b,
+                        Slot {
+                            qbase: s.qbase + base,
+                            ..s
+                        },
+                    )
+                })
+            })
+        })
     }
 
     /// Words the packing of `taps` into `slots` banks needs in all.
@@ -115,6 +177,10 @@ impl TapWords {
         let most = self.offsets.iter().map(|o| o.1).max().unwrap_or(0);
         addr_bits(most + 1)
     }
+    /// Bits of the largest pixel base.
+    pub fn base_bits(&self) -> u32 {
+        addr_bits(self.offsets.iter().map(|o| o.2).max().unwrap_or(0) + 1)
+    }
     /// Bits of the largest weight base.
     pub fn wbase_bits(&self) -> u32 {
         addr_bits(self.max_field(|s| s.wbase) + 1)
@@ -161,27 +227,30 @@ mod tests {
     fn a_word_never_holds_two_taps_of_one_bank() {
         let taps = conv_taps(12, 5);
         for slots in 1..=6 {
-            let words = TapWords::pack(&taps, slots, |kk, px| Slot {
-                px,
-                wbase: kk,
-                qbase: px / slots,
-            });
-            assert_eq!(words.words.len(), TapWords::count(&taps, slots));
-            for (pixel, &(start, n)) in taps.iter().zip(&words.offsets) {
-                let mut got: Vec<(usize, usize)> = words.words[start..start + n]
-                    .iter()
-                    .flat_map(|w| {
-                        w.iter().enumerate().filter_map(|(b, s)| {
-                            let s = (*s)?;
-                            assert_eq!(s.px % slots, b, "slot {b} reaches bank {b} only");
-                            Some((s.wbase, s.px))
+            for relative in [false, true] {
+                let words = TapWords::pack(&taps, slots, relative, |kk, px| Slot {
+                    px,
+                    wbase: kk,
+                    qbase: px / slots,
+                });
+                if relative {
+                    assert!(words.words.len() < TapWords::count(&taps, slots), "shared");
+                } else {
+                    assert_eq!(words.words.len(), TapWords::count(&taps, slots));
+                }
+                for (p, pixel) in taps.iter().enumerate() {
+                    let mut got: Vec<(usize, usize)> = words
+                        .taps_of(p)
+                        .map(|(b, s)| {
+                            // Bank b holds pixel qbase * slots + b.
+                            (s.wbase, s.qbase * slots + b)
                         })
-                    })
-                    .collect();
-                let mut want = pixel.clone();
-                got.sort_unstable();
-                want.sort_unstable();
-                assert_eq!(got, want, "every tap exactly once");
+                        .collect();
+                    let mut want = pixel.clone();
+                    got.sort_unstable();
+                    want.sort_unstable();
+                    assert_eq!(got, want, "every tap exactly once");
+                }
             }
         }
     }

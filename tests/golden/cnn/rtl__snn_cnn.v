@@ -35,7 +35,7 @@ module snn_cnn (
     wire [0:0] ro_addr;
     wire [23:0] ro_data;
 
-    // ---- conv1: 30x1 -> 9x5, 4 lane(s), 1 tap(s) per cycle, 25 tap words, analog input
+    // ---- conv1: 30x1 -> 9x5, 4 lane(s), 1 tap(s) per cycle, 4 tap words, analog input
     reg init_0, start_0, first_0;
     reg load_0;
     wire done_0;
@@ -67,11 +67,11 @@ module snn_cnn (
         .LIST_BITS(5),
         .PX_BITS(4), .G_BITS(1), .Q_BITS(5),
         .LQ_DEPTH(18), .LQ_BITS(5),
-        .N_TAPW(25), .TAPW_BITS(5), .TAP_COUNT_BITS(1),
+        .N_TAPW(4), .TAPW_BITS(2), .TAP_COUNT_BITS(1),
         .WB_BITS(3), .PXS_BITS(1),
         .W_DEPTH(8), .WA_BITS(3), .ACC_BITS(18),
         .MEMBRANE_BITS(23), .COUNT_BITS(6), .X_BITS(9),
-        .SATURATE(1), .CUR_LUTRAM(1),
+        .SATURATE(1),
         .FIRES(1),
         .W_BITS(8), .W_SHIFT(0), .B_BITS(15), .B_SHIFT(0),
         .THETA_BITS(17), .THETA(17'd42698),
@@ -129,7 +129,7 @@ module snn_cnn (
         .WB_BITS(1), .PXS_BITS(2),
         .W_DEPTH(1), .WA_BITS(1), .ACC_BITS(6),
         .MEMBRANE_BITS(1), .COUNT_BITS(6), .X_BITS(9),
-        .SATURATE(1), .CUR_LUTRAM(1),
+        .SATURATE(1),
         .FIRES(1),
         .TAP_INIT("<OUT>/mem/pool1_taps.mem"), .OFFS_INIT("<OUT>/mem/pool1_offsets.mem")
     ) layer_1 (
@@ -183,7 +183,7 @@ module snn_cnn (
         .WB_BITS(4), .PXS_BITS(1),
         .W_DEPTH(20), .WA_BITS(5), .ACC_BITS(11),
         .MEMBRANE_BITS(16), .COUNT_BITS(6), .X_BITS(9),
-        .SATURATE(1), .CUR_LUTRAM(1),
+        .SATURATE(1),
         .FIRES(1),
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0),
         .THETA_BITS(8), .THETA(8'd124),
@@ -241,7 +241,7 @@ module snn_cnn (
         .WB_BITS(5), .PXS_BITS(1),
         .W_DEPTH(32), .WA_BITS(5), .ACC_BITS(12),
         .MEMBRANE_BITS(16), .COUNT_BITS(6), .X_BITS(9),
-        .SATURATE(1), .CUR_LUTRAM(1),
+        .SATURATE(1),
         .FIRES(1),
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0),
         .THETA_BITS(9), .THETA(9'd173),
@@ -292,7 +292,7 @@ module snn_cnn (
         .WB_BITS(1), .PXS_BITS(1),
         .W_DEPTH(5), .WA_BITS(3), .ACC_BITS(10),
         .MEMBRANE_BITS(14), .COUNT_BITS(6), .X_BITS(9),
-        .SATURATE(1), .CUR_LUTRAM(1),
+        .SATURATE(1),
         .FIRES(1),
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0),
         .THETA_BITS(8), .THETA(8'd125),

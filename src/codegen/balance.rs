@@ -1,0 +1,70 @@
+//! Choosing each engine's lanes: as many as the layer's channels need makes
+//! small late layers as wide as the first ones, and every lane is an IF
+//! unit and an adder. An engine can be narrower without costing a cycle
+//! when its work stays under the slowest engine's in every beat, so the
+//! lanes are halved, layer by layer, while the work bound of sample inputs
+//! grows by no more than `TOLERANCE` (docs/hardware.md, "Lanes").
+
+use crate::quant::QuantModel;
+use crate::snn::SpikeTrace;
+
+use super::cycles::work_bound;
+use super::design::{design, DesignError, DesignOptions};
+
+/// How much slower (in the work bound) a narrower design may be.
+pub const TOLERANCE: f64 = 0.02;
+
+/// Per layer, the fewest lanes (a power of two, at most `options.lanes`)
+/// that keep the mean work bound of `inputs` (raw input words) with
+/// `traces` (their spikes) within `TOLERANCE` of the widest design's.
+pub fn balance_lanes(
+    model: &QuantModel,
+    options: &DesignOptions,
+    inputs: &[Vec<i64>],
+    traces: &[SpikeTrace],
+) -> Result<Vec<usize>, DesignError> {
+    let mean_bound = |lanes: &[usize]| -> Result<f64, DesignError> {
+        let d = design(
+            model,
+            &DesignOptions {
+                layer_lanes: Some(lanes.to_vec()),
+                ..options.clone()
+            },
+        )?;
+        let n = inputs.len().max(1) as f64;
+        Ok(inputs
+            .iter()
+            .zip(traces)
+            .map(|(x, t)| work_bound(&d, x, t).total() as f64)
+            .sum::<f64>()
+            / n)
+    };
+    let widest = design(
+        model,
+        &DesignOptions {
+            layer_lanes: None,
+            ..options.clone()
+        },
+    )?;
+    let mut lanes: Vec<usize> = widest.engines.iter().map(|e| e.lanes()).collect();
+    if inputs.is_empty() {
+        return Ok(lanes);
+    }
+    let limit = mean_bound(&lanes)? * (1.0 + TOLERANCE);
+    // Later layers first: they are the smallest, so the likeliest to idle.
+    for li in (0..lanes.len()).rev() {
+        if widest.engines[li].is_depthwise() || widest.engines[li].is_gate() {
+            continue;
+        }
+        while lanes[li] > 1 {
+            let mut trial = lanes.clone();
+            trial[li] /= 2;
+            if mean_bound(&trial)? <= limit {
+                lanes = trial;
+            } else {
+                break;
+            }
+        }
+    }
+    Ok(lanes)
+}
