@@ -221,8 +221,15 @@ module snn_layer #(
     reg [TAPW_BITS-1:0] x_start;
     reg [TAP_COUNT_BITS-1:0] x_words;
     reg [LQ_BITS-1:0] x_base;            // the pixel's base group (tap words are relative)
-    wire [SRC_LANES-1:0] x_low = x_mask & (~x_mask + 1'b1);   // lowest remaining spike
-    wire x_last = (FULL == 0) || (ANALOG != 0) || ((x_mask & ~x_low) == 0);
+    // The lowest remaining spike, its lane and whether it is the last are
+    // registers, computed as the mask changes, so the walker's handshake
+    // and load see no priority logic.
+    reg [SRC_LANES-1:0] x_low;
+    reg [31:0] x_lane;
+    reg x_last;
+    wire [SRC_LANES-1:0] head_mask = o_head[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
+    wire [SRC_LANES-1:0] next_mask = o_pop ? head_mask : (x_mask & ~x_low);
+    wire [SRC_LANES-1:0] next_low = next_mask & (~next_mask + 1'b1);
     function [31:0] lane_of;             // index of a one-hot lane
         input [SRC_LANES-1:0] onehot;
         integer b;
@@ -233,7 +240,7 @@ module snn_layer #(
         end
     endfunction
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] x_lane = lane_of(x_low);
+    wire [31:0] next_lane = lane_of(next_low);
     wire [31:0] x_ci32 = (ANALOG != 0) ? {{(32 - SRC_G_BITS){1'b0}}, x_g}
                                        : {{(32 - SRC_G_BITS){1'b0}}, x_g} * SRC_LANES + x_lane;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -455,10 +462,19 @@ module snn_layer #(
             if (o_pop) begin
                 x_valid <= 1'b1;
                 {x_g, x_mask, x_x, x_cnt} <= o_head[IT_BITS-SRC_PX_BITS-1:0];
+                x_low <= next_low;
+                x_lane <= next_lane;
+                x_last <= (FULL == 0) || (ANALOG != 0) || ((next_mask & ~next_low) == 0);
                 {x_start, x_words, x_base} <= o_head_offs;
             end else if (x_hand) begin
-                if (x_last) x_valid <= 1'b0;
-                else x_mask <= x_mask & ~x_low;
+                if (x_last) begin
+                    x_valid <= 1'b0;
+                end else begin
+                    x_mask <= next_mask;
+                    x_low <= next_low;
+                    x_lane <= next_lane;
+                    x_last <= (next_mask & ~next_low) == 0;
+                end
             end
 
             // walker

@@ -46,9 +46,15 @@ module snn_readout #(
     reg walking, streaming;
     reg [N_BITS-1:0] n;
     reg [31:0] c, qpx;
-    reg a1, a2;                          // a read issued 1, 2 cycles ago
+    reg a1, a2, a3;                      // a read issued 1, 2, 3 cycles ago
     reg [31:0] lane1, lane2;
     reg [N_BITS-1:0] n1, n2;
+    // (its top bit only counts to N, never an index)
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [N_BITS-1:0] n3;
+    /* verilator lint_on UNUSEDSIGNAL */
+    // The scan compares a registered value (not the block RAM's output).
+    reg signed [VBITS:0] v3;
     reg wait_ack;                        // streaming: a value is offered
     // Values compared one bit wider, signed (counts zero-extended).
     reg signed [VBITS:0] best, second;
@@ -78,6 +84,7 @@ module snn_readout #(
             busy <= 1'b0;
             a1 <= 1'b0;
             a2 <= 1'b0;
+            a3 <= 1'b0;
             o_valid <= 1'b0;
             o_last <= 1'b0;
             wait_ack <= 1'b0;
@@ -111,8 +118,11 @@ module snn_readout #(
             end
             a1 <= issue && !scan && !stream;
             a2 <= a1;
+            a3 <= a2 && !streaming;
             lane2 <= lane1;
             n2 <= n1;
+            n3 <= n2;
+            v3 <= v_ext;
             // rd_addr was presented in cycle a1; the data is here in a2.
             if (a2) begin
                 if (streaming) begin
@@ -120,21 +130,22 @@ module snn_readout #(
                     o_value <= value;
                     o_last <= n2 == N32[N_BITS-1:0] - 1'b1;
                     wait_ack <= 1'b1;
-                end else begin
-                    if (v_ext > best) begin
-                        second <= best;
-                        best <= v_ext;
-                        class_idx <= n2[IDX_BITS-1:0];
-                    end else if (v_ext > second) begin
-                        second <= v_ext;
-                    end
+                end
+            end
+            if (a3) begin
+                if (v3 > best) begin
+                    second <= best;
+                    best <= v3;
+                    class_idx <= n3[IDX_BITS-1:0];
+                end else if (v3 > second) begin
+                    second <= v3;
                 end
             end
             if (o_valid && o_ready) begin
                 o_valid <= 1'b0;
                 wait_ack <= 1'b0;
             end
-            if (busy && !walking && !a1 && !a2 && !(o_valid && !o_ready) && !wait_ack && !scan && !stream)
+            if (busy && !walking && !a1 && !a2 && !a3 && !(o_valid && !o_ready) && !wait_ack && !scan && !stream)
                 busy <= 1'b0;
             if (o_valid && o_ready && o_last) busy <= 1'b0;
         end
