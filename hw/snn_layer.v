@@ -47,6 +47,7 @@ module snn_layer #(
     parameter integer LANES = 1,
     parameter integer SRC_LANES = 1,
     parameter integer SLOTS = 1,
+    parameter integer UPD_SER = 1,         // cycles per group of the update (LANES / UPD_SER IF units)
     parameter integer MODE = 0,            // 0 full, 1 depthwise, 2 max gate
     parameter integer ANALOG = 0,
     parameter integer FIRES = 1,
@@ -127,9 +128,10 @@ module snn_layer #(
     localparam integer SLOT_BITS = 1 + PXS_BITS + WB_BITS + LQ_BITS;
     localparam integer GQ_N = (FULL != 0) ? G : 1;   // ops per tap word
     localparam integer GQ_BITS = G_BITS;
-    // The exact sum V + I, wide enough to compare with theta.
-    localparam integer SUM0 = (MEMBRANE_BITS > ACC_BITS ? MEMBRANE_BITS : ACC_BITS) + 1;
-    localparam integer SUM_BITS = (SUM0 > THETA_BITS ? SUM0 : THETA_BITS + 1);
+    localparam integer J_BITS = (UPD_SER > 1) ? $clog2(UPD_SER) : 1;
+    localparam integer UB_BITS = (SLOTS > 1) ? $clog2(SLOTS) : 1;
+    localparam [31:0] SER32 = UPD_SER;
+    localparam [J_BITS-1:0] SER_LAST = SER32[J_BITS-1:0] - 1'b1;
     // Items between the walker's stages: {px, g, mask, x, counts}.
     localparam integer IT_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + X_BITS + CNT_W;
 
@@ -151,7 +153,9 @@ module snn_layer #(
     reg [2:0] phase;
     reg then_scatter;      // after CLEAR: scatter (load, gate's first step) or finish (init)
     reg then_update;       // after the scatter: update (neurons) or finish (load, gate)
-    reg is_first;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg is_first;                        // (read by the update; a gate clears instead)
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // ---------------- fetch: source entries (or input elements) ----------------
     reg [LIST_BITS-1:0] f_idx;
@@ -291,31 +295,42 @@ module snn_layer #(
     reg [31:0] ub;                       // bank of upx (upx % SLOTS)
     reg [LQ_BITS-1:0] ula, urow;         // local group, local group of (upx / SLOTS, 0)
     reg u_on;
-    reg u1, u2, u3, u4;
-    reg [Q_BITS-1:0] uq1, uq2, uq3, uq4;
-    reg [PX_BITS-1:0] upx1, upx2, upx3, upx4;
-    reg [G_BITS-1:0] ug1, ug2, ug3, ug4;
-    reg [31:0] ub1, ub2, ub3, ub4;
-    reg [LQ_BITS-1:0] ula1, ula2, ula3, ula4;
-    reg [LANES*MEMBRANE_BITS-1:0] v_q;
-    reg [LANES*COUNT_BITS-1:0] c_q, c4;
-    reg [LANES*B_BITS-1:0] b_q;
-    // A gate has no update: its stages are left unread.
+    reg [J_BITS-1:0] usub;               // cycles until the next group (UPD_SER)
+    wire u_issue = u_on && usub == 0 && !start;
+    reg u1;                              // the issued group's reads are on the ports
+    // (a gate has no update: its bookkeeping is left unread)
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [LANES*MEMBRANE_BITS-1:0] v_r;
-    reg [LANES*COUNT_BITS-1:0] c_r, c2;
-    reg [LANES*B_BITS-1:0] b_r, b2, b3;
-    reg [LANES*ACC_BITS-1:0] i_r;
-    reg [LANES*SUM_BITS-1:0] sum_u;
+    reg [Q_BITS-1:0] uq1;
+    reg [PX_BITS-1:0] upx1;
+    reg [G_BITS-1:0] ug1;
+    reg [31:0] ub1;
+    reg [LQ_BITS-1:0] ula1;
     /* verilator lint_on UNUSEDSIGNAL */
-    reg [LANES*MEMBRANE_BITS-1:0] v_new;
-    reg [LANES-1:0] fired;
-    wire [LANES*ACC_BITS-1:0] cur_sel;   // bank ub1's current
-    wire [LANES*MEMBRANE_BITS-1:0] v_fit;
-    wire [LANES-1:0] fire_raw;
-    wire [LANES*SUM_BITS-1:0] sum_next;
-    wire [LANES*COUNT_BITS-1:0] c_next;
-    wire [LANES*ACC_BITS-1:0] b_word4;   // bias of group ug4 (stage u4), aligned
+    reg [LANES*MEMBRANE_BITS-1:0] v_q;
+    reg [LANES*COUNT_BITS-1:0] c_q;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [LANES*B_BITS-1:0] b_q;          // (a gate has no bias)
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [LANES*ACC_BITS-1:0] cur_sel;   // bank ub1's current (no update in a gate)
+    /* verilator lint_on UNUSEDSIGNAL */
+    // The update's result (hw/snn_update.v) and its bookkeeping.
+    localparam integer META_BITS = Q_BITS + PX_BITS + G_BITS + UB_BITS + LQ_BITS + LANES * B_BITS;
+    wire uo_valid, upd_busy;
+    wire [LANES*MEMBRANE_BITS-1:0] uo_v;
+    wire [LANES*COUNT_BITS-1:0] uo_c;
+    wire [LANES-1:0] uo_fired;
+    wire [META_BITS-1:0] uo_meta;
+    wire [Q_BITS-1:0] uo_q;
+    wire [PX_BITS-1:0] uo_px;
+    wire [G_BITS-1:0] uo_g;
+    wire [UB_BITS-1:0] uo_b;
+    wire [LQ_BITS-1:0] uo_la;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [LANES*B_BITS-1:0] uo_bias;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign {uo_q, uo_px, uo_g, uo_b, uo_la, uo_bias} = uo_meta;
+    wire [LANES*ACC_BITS-1:0] b_word_u;  // bias of the updated group, aligned
     wire [LANES*ACC_BITS-1:0] b_wordk;   // bias of the group being cleared
 
     // ---------------- clear sweep ----------------
@@ -334,7 +349,7 @@ module snn_layer #(
     wire scatter_idle = phase == SCAT
         && ((ANALOG != 0) ? !a_more : (f_idx == src_count && !e_inflight))
         && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
-    wire u_busy = u_on || u1 || u2 || u3 || u4;
+    wire u_busy = u_on || u1 || upd_busy;
 
     // ---------------- control ----------------
     always @(posedge clk) begin
@@ -354,9 +369,7 @@ module snn_layer #(
             k1 <= 1'b0;
             u_on <= 1'b0;
             u1 <= 1'b0;
-            u2 <= 1'b0;
-            u3 <= 1'b0;
-            u4 <= 1'b0;
+            usub <= 0;
             then_scatter <= 1'b0;
             then_update <= 1'b0;
             is_first <= 1'b0;
@@ -512,7 +525,9 @@ module snn_layer #(
             end
 
             // update sweep: groups in order, pixel upx in bank upx % SLOTS
-            if (u_on && !start) begin
+            if (u_on && !start && !u_issue) usub <= usub - 1'b1;
+            if (u_issue) begin
+                usub <= SER_LAST;
                 if (uq == Q_LAST) u_on <= 1'b0;
                 uq <= uq + 1'b1;
                 if (ug == G_LAST) begin
@@ -531,24 +546,21 @@ module snn_layer #(
                     ula <= ula + 1'b1;
                 end
             end
-            u1 <= u_on && !start;
-            u2 <= u1;
-            u3 <= u2;
-            u4 <= u3;
+            u1 <= u_issue;
         end
     end
-    // (u1..u4 are reset with the rest: the write port's address mux must
-    // not see an unknown update in the first cycles after reset, when the
-    // init sweep writes.)
+    // (u1 is reset with the rest: the write port's address mux must not
+    // see an unknown update in the first cycles after reset, when the init
+    // sweep writes.)
 
     // The expander's item joins the walker one cycle later; a fresh entry
     // keeps its source channel in x_g (and its spikes in x_mask).
     always @(posedge clk) begin
-        uq1 <= uq; uq2 <= uq1; uq3 <= uq2; uq4 <= uq3;
-        upx1 <= upx; upx2 <= upx1; upx3 <= upx2; upx4 <= upx3;
-        ug1 <= ug; ug2 <= ug1; ug3 <= ug2; ug4 <= ug3;
-        ub1 <= ub; ub2 <= ub1; ub3 <= ub2; ub4 <= ub3;
-        ula1 <= ula; ula2 <= ula1; ula3 <= ula2; ula4 <= ula3;
+        uq1 <= uq;
+        upx1 <= upx;
+        ug1 <= ug;
+        ub1 <= ub;
+        ula1 <= ula;
     end
 
     // ---------------- scatter stage 0 -> 1: the tap word ----------------
@@ -570,35 +582,21 @@ module snn_layer #(
         v_q <= membrane[reading_v ? uq : v_read_addr];
         c_q <= counts[reading_v ? uq : c_read_addr];
         b_q <= biases[k_on ? kg : ug];
-        // stage u1 -> u2
-        v_r <= v_q;
-        c_r <= is_first ? {(LANES*COUNT_BITS){1'b0}} : c_q;
-        b_r <= b_q;
-        i_r <= cur_sel;
-        // u2 -> u3: the exact sum
-        sum_u <= sum_next;
-        c2 <= c_r;
-        b2 <= b_r;
-        // u3 -> u4: fit and fire
-        v_new <= v_fit;
-        fired <= fire_raw & ((ug3 == G_LAST) ? LAST_MASK : {LANES{1'b1}});
-        b3 <= b2;
-        c4 <= c_next;
     end
     assign v_read_data = v_q;
     assign c_read_data = c_q;
 
-    // The update's writes (stage u4) and spikes.
+    // The update's writes and spikes.
     always @(posedge clk) begin
-        if (u4 && GATE == 0) membrane[uq4] <= v_new;
-        if (u4 && COUNTS != 0) counts[uq4] <= c4;
+        if (uo_valid && GATE == 0) membrane[uo_q] <= uo_v;
+        if (uo_valid && COUNTS != 0) counts[uo_q] <= uo_c;
         if (rst) begin
             push <= 1'b0;
         end else begin
             push <= 1'b0;
-            if (GATE == 0 && FIRES != 0 && u4 && fired != 0) begin
+            if (GATE == 0 && FIRES != 0 && uo_valid && uo_fired != 0) begin
                 push <= 1'b1;
-                push_entry <= push_word(upx4, ug4, fired, c4);
+                push_entry <= push_word(uo_px, uo_g, uo_fired, uo_c);
             end
             if (GATE != 0 && gate_push) begin
                 push <= 1'b1;
@@ -620,43 +618,45 @@ module snn_layer #(
         end
     endfunction
 
-    // ---------------- per lane: update arithmetic ----------------
+    // ---------------- the update arithmetic (hw/snn_update.v) ----------------
     genvar l;
     generate
         if (GATE != 0) begin : no_update
-            assign sum_next = {(LANES*SUM_BITS){1'b0}};
-            assign v_fit = {(LANES*MEMBRANE_BITS){1'b0}};
-            assign fire_raw = {LANES{1'b0}};
-            assign c_next = {(LANES*COUNT_BITS){1'b0}};
-            assign b_word4 = {(LANES*ACC_BITS){1'b0}};
-            assign b_wordk = {(LANES*ACC_BITS){1'b0}};
+            assign uo_valid = 1'b0;
+            assign upd_busy = 1'b0;
+            assign uo_v = {(LANES*MEMBRANE_BITS){1'b0}};
+            assign uo_c = {(LANES*COUNT_BITS){1'b0}};
+            assign uo_fired = {LANES{1'b0}};
+            assign uo_meta = {META_BITS{1'b0}};
         end else begin : update
-        for (l = 0; l < LANES; l = l + 1) begin : lanes
-            wire signed [MEMBRANE_BITS-1:0] v_old = is_first ? V0 : v_r[l*MEMBRANE_BITS +: MEMBRANE_BITS];
-            wire signed [ACC_BITS-1:0] i_old = i_r[l*ACC_BITS +: ACC_BITS];
-            assign sum_next[l*SUM_BITS +: SUM_BITS] =
-                $signed({{(SUM_BITS - MEMBRANE_BITS){v_old[MEMBRANE_BITS-1]}}, v_old})
-                + $signed({{(SUM_BITS - ACC_BITS){i_old[ACC_BITS-1]}}, i_old});
-            // The count grows with the spike registered in `fired` this cycle.
-            wire fired_l = fire_raw[l] && ((ug3 != G_LAST) || LAST_MASK[l]);
-            /* verilator lint_off PINCONNECTEMPTY */
-            snn_if_fit #(
-                .MEMBRANE_BITS(MEMBRANE_BITS), .SUM_BITS(SUM_BITS), .THETA_BITS(THETA_BITS),
-                .SATURATE(SATURATE), .FIRES(FIRES)
-            ) fit (
-                .sum(sum_u[l*SUM_BITS +: SUM_BITS]), .theta(THETA),
-                .v_out(v_fit[l*MEMBRANE_BITS +: MEMBRANE_BITS]), .spike(fire_raw[l]), .overflow()
-            );
-            /* verilator lint_on PINCONNECTEMPTY */
-            assign c_next[l*COUNT_BITS +: COUNT_BITS] =
-                c2[l*COUNT_BITS +: COUNT_BITS] + {{(COUNT_BITS - 1){1'b0}}, fired_l};
-            wire signed [B_BITS-1:0] b4l = b3[l*B_BITS +: B_BITS];
-            assign b_word4[l*ACC_BITS +: ACC_BITS] = (GATE != 0) ? {ACC_BITS{1'b0}} :
-                $signed({{(ACC_BITS - B_BITS - B_SHIFT){b4l[B_BITS-1]}}, b4l, {B_SHIFT{1'b0}}});
-            wire signed [B_BITS-1:0] bkl = b_q[l*B_BITS +: B_BITS];
-            assign b_wordk[l*ACC_BITS +: ACC_BITS] = (GATE != 0) ? {ACC_BITS{1'b0}} :
-                $signed({{(ACC_BITS - B_BITS - B_SHIFT){bkl[B_BITS-1]}}, bkl, {B_SHIFT{1'b0}}});
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] ub1_w = ub1;
+            /* verilator lint_on UNUSEDSIGNAL */
+            snn_update #(
+                .LANES(LANES), .SER(UPD_SER), .MEMBRANE_BITS(MEMBRANE_BITS), .ACC_BITS(ACC_BITS),
+                .THETA_BITS(THETA_BITS), .THETA(THETA), .V0(V0), .SATURATE(SATURATE), .FIRES(FIRES),
+                .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS)
+            ) upd (
+                .clk(clk), .rst(rst), .in_valid(u1), .first(is_first),
+                .in_v(v_q), .in_i(cur_sel), .in_c(c_q),
+                .in_lanes((ug1 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
+                .in_meta({uq1, upx1, ug1, ub1_w[UB_BITS-1:0], ula1, b_q}),
+                .out_valid(uo_valid), .out_v(uo_v), .out_c(uo_c), .out_fired(uo_fired),
+                .out_meta(uo_meta), .busy(upd_busy));
         end
+        // Bias words aligned to the accumulator (a gate's clear writes 0).
+        if (GATE != 0) begin : no_bias
+            assign b_word_u = {(LANES*ACC_BITS){1'b0}};
+            assign b_wordk = {(LANES*ACC_BITS){1'b0}};
+        end else begin : bias
+            for (l = 0; l < LANES; l = l + 1) begin : lane
+                wire signed [B_BITS-1:0] bu = uo_bias[l*B_BITS +: B_BITS];
+                wire signed [B_BITS-1:0] bk = b_q[l*B_BITS +: B_BITS];
+                assign b_word_u[l*ACC_BITS +: ACC_BITS] =
+                    $signed({{(ACC_BITS - B_BITS - B_SHIFT){bu[B_BITS-1]}}, bu, {B_SHIFT{1'b0}}});
+                assign b_wordk[l*ACC_BITS +: ACC_BITS] =
+                    $signed({{(ACC_BITS - B_BITS - B_SHIFT){bk[B_BITS-1]}}, bk, {B_SHIFT{1'b0}}});
+            end
         end
     endgenerate
 
@@ -694,10 +694,10 @@ module snn_layer #(
             wire [LANES*ACC_BITS-1:0] base = sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
             wire [LANES*ACC_BITS-1:0] term_next, sum_next_s;
             wire [LANES-1:0] fire_next;
-            wire u_here = u4 && ub4 == s && ANALOG == 0 && GATE == 0;
+            wire u_here = uo_valid && uo_b == s && ANALOG == 0 && GATE == 0;
             wire we = v6 || u_here || k1;
-            wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : (u_here ? ula4 : kla1);
-            wire [LANES*ACC_BITS-1:0] wd_cur = v6 ? sum6 : (u_here ? b_word4 : b_wordk);
+            wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : (u_here ? uo_la : kla1);
+            wire [LANES*ACC_BITS-1:0] wd_cur = v6 ? sum6 : (u_here ? b_word_u : b_wordk);
             wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula : qa3;
             always @(posedge clk) begin
                 v2 <= v1 && ok && !rst;

@@ -69,11 +69,14 @@ fn cosim(
         .iter()
         .map(|x| readout_quantized(&q, x.view(), steps))
         .collect();
+    // Random update units per layer: 1, 2 or 4 cycles per group.
+    let serial = (0..q.layers.len()).map(|_| 1 << rng.range(0, 2)).collect();
     let options = DesignOptions {
         timesteps: steps,
         lanes,
         slots,
         layer_lanes: None,
+        layer_serial: Some(serial),
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -189,6 +192,7 @@ fn a_wrong_expectation_fails_the_testbench() {
             lanes: 2,
             slots: 1,
             layer_lanes: None,
+            layer_serial: None,
         },
     )
     .unwrap();

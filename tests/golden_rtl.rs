@@ -26,6 +26,7 @@ fn check(name: &str, model: &snncc::snn::SnnModel, (lanes, slots): (usize, usize
         lanes,
         slots,
         layer_lanes: None,
+        layer_serial: None,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -206,9 +206,9 @@ fn primitives_are_lint_clean() {
             "-GIN_LEN=864",
             "-GLIST_BITS=10",
             "-GSLOTS=2",
-            "-GCUR_LUTRAM=1",
+            "-GUPD_SER=8",
         ],
-        vec!["-GMODE=1", "-GACC_BITS=20", "-GFIRES=0"],
+        vec!["-GMODE=1", "-GACC_BITS=20", "-GFIRES=0", "-GUPD_SER=4"],
         vec!["-GMODE=2", "-GACC_BITS=7", "-GPXS_BITS=6"],
     ] {
         let params: Vec<&str> = if extra.is_empty() {
@@ -221,6 +221,7 @@ fn primitives_are_lint_clean() {
                 .args(["--lint-only", "-Wall", "--top-module", "snn_layer"])
                 .args(params)
                 .arg(root().join("hw/snn_layer.v"))
+                .arg(root().join("hw/snn_update.v"))
                 .arg(root().join("hw/snn_if_fit.v"))
                 .arg(root().join("hw/snn_fifo.v")),
         );
@@ -268,7 +269,7 @@ fn layer_memories_map_to_block_ram() {
     let offs = file("o.mem", render_mem("offsets", "start 0, count 1", &[1], 2));
     let stat = dir.path().join("stat.txt");
     let script = format!(
-        "read_verilog {hw}/snn_if_fit.v {hw}/snn_fifo.v {hw}/snn_layer.v; \
+        "read_verilog {hw}/snn_if_fit.v {hw}/snn_fifo.v {hw}/snn_update.v {hw}/snn_layer.v; \
          chparam -set LANES 4 -set SRC_LANES 4 -set SRC_C 64 -set G 8 -set N_GROUPS 8 -set LAST_MASK 15 \
          -set SRC_G_BITS 4 -set LIST_BITS 5 -set G_BITS 3 -set Q_BITS 3 -set LQ_DEPTH 8 -set LQ_BITS 3 \
          -set WB_BITS 9 -set W_DEPTH 512 -set WA_BITS 9 -set ACC_BITS 16 -set MEMBRANE_BITS 20 -set THETA_BITS 12 \

@@ -50,6 +50,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         lanes: args.lanes,
         slots: args.slots,
         layer_lanes: None,
+        layer_serial: None,
     };
     // Narrow the engines that would idle, judged on the spikes of the first
     // calibration images.
@@ -68,10 +69,10 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        options.layer_lanes = Some(
-            codegen::balance_lanes(&quantized.model, &options, &inputs, &traces)
-                .with_context(|| format!("building {}", args.model.display()))?,
-        );
+        let (lanes, serial) = codegen::balance_lanes(&quantized.model, &options, &inputs, &traces)
+            .with_context(|| format!("building {}", args.model.display()))?;
+        options.layer_lanes = Some(lanes);
+        options.layer_serial = Some(serial);
     }
     let design = codegen::design(&quantized.model, &options)
         .with_context(|| format!("building {}", args.model.display()))?;
@@ -116,6 +117,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "lanes": design.lanes,
         "slots": args.slots,
         "layer_lanes": design.engines.iter().map(|e| e.lanes()).collect::<Vec<_>>(),
+        "layer_update_cycles": design.engines.iter().map(|e| e.upd_ser).collect::<Vec<_>>(),
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),
         "ports": {
@@ -164,11 +166,12 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             ),
         };
         println!(
-            "  {:<8} {:>6} -> {:<6} {:>2} lanes {:>2} slots {:>6} tap words  {what}",
+            "  {:<8} {:>6} -> {:<6} {:>2} lanes ({:>2} IF units) {:>2} slots {:>6} tap words  {what}",
             e.name,
             e.src.px * e.src.c,
             e.out.px * e.out.c,
             e.lanes(),
+            e.lanes() / e.upd_ser,
             e.slots(),
             e.routing.words.len(),
         );

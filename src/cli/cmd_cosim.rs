@@ -28,18 +28,22 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let model = snn::load_net(&dir.join("net"))?;
     let spec = config::quant::read(&dir.join("quant.yaml"))?;
     let q = quant::quantize_model(&model, &spec)?.model;
-    // The lanes build chose per layer (absent: the widest).
-    let layer_lanes = built
-        .field("layer_lanes")
-        .ok()
-        .and_then(|v| v.as_array().cloned())
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_u64().map(|n| n as usize))
-                .collect::<Option<Vec<usize>>>()
-                .context("layer_lanes in the manifest is not a list of numbers")
-        })
-        .transpose()?;
+    // What build chose per layer (absent: the widest, fastest).
+    let per_layer = |key: &str| -> anyhow::Result<Option<Vec<usize>>> {
+        built
+            .field(key)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_u64().map(|n| n as usize))
+                    .collect::<Option<Vec<usize>>>()
+                    .with_context(|| format!("{key} in the manifest is not a list of numbers"))
+            })
+            .transpose()
+    };
+    let layer_lanes = per_layer("layer_lanes")?;
+    let layer_serial = per_layer("layer_update_cycles")?;
     let design = codegen::design(
         &q,
         &codegen::DesignOptions {
@@ -47,6 +51,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             lanes,
             slots,
             layer_lanes,
+            layer_serial,
         },
     )?;
     let mut images = data::read_images(&args.data)?;

@@ -14,20 +14,22 @@ use super::design::{design, DesignError, DesignOptions};
 /// How much slower (in the work bound) a narrower design may be.
 pub const TOLERANCE: f64 = 0.02;
 
-/// Per layer, the fewest lanes (a power of two, at most `options.lanes`)
-/// that keep the mean work bound of `inputs` (raw input words) with
-/// `traces` (their spikes) within `TOLERANCE` of the widest design's.
+/// Per layer: the fewest lanes (a power of two, at most `options.lanes`)
+/// and then the most update cycles per group (fewest IF units) that keep
+/// the mean work bound of `inputs` (raw input words) with `traces` (their
+/// spikes) within `TOLERANCE` of the widest, fastest design's.
 pub fn balance_lanes(
     model: &QuantModel,
     options: &DesignOptions,
     inputs: &[Vec<i64>],
     traces: &[SpikeTrace],
-) -> Result<Vec<usize>, DesignError> {
-    let mean_bound = |lanes: &[usize]| -> Result<f64, DesignError> {
+) -> Result<(Vec<usize>, Vec<usize>), DesignError> {
+    let mean_bound = |lanes: &[usize], serial: &[usize]| -> Result<f64, DesignError> {
         let d = design(
             model,
             &DesignOptions {
                 layer_lanes: Some(lanes.to_vec()),
+                layer_serial: Some(serial.to_vec()),
                 ..options.clone()
             },
         )?;
@@ -43,14 +45,16 @@ pub fn balance_lanes(
         model,
         &DesignOptions {
             layer_lanes: None,
+            layer_serial: None,
             ..options.clone()
         },
     )?;
     let mut lanes: Vec<usize> = widest.engines.iter().map(|e| e.lanes()).collect();
+    let mut serial = vec![1; lanes.len()];
     if inputs.is_empty() {
-        return Ok(lanes);
+        return Ok((lanes, serial));
     }
-    let limit = mean_bound(&lanes)? * (1.0 + TOLERANCE);
+    let limit = mean_bound(&lanes, &serial)? * (1.0 + TOLERANCE);
     // Later layers first: they are the smallest, so the likeliest to idle.
     for li in (0..lanes.len()).rev() {
         if widest.engines[li].is_depthwise() || widest.engines[li].is_gate() {
@@ -59,12 +63,37 @@ pub fn balance_lanes(
         while lanes[li] > 1 {
             let mut trial = lanes.clone();
             trial[li] /= 2;
-            if mean_bound(&trial)? <= limit {
+            if mean_bound(&trial, &serial)? <= limit {
                 lanes = trial;
             } else {
                 break;
             }
         }
     }
-    Ok(lanes)
+    // Then fewer IF units where the sweep has time to spare (pooling
+    // engines too: their lanes are their source's).
+    let narrowed = design(
+        model,
+        &DesignOptions {
+            layer_lanes: Some(lanes.clone()),
+            layer_serial: None,
+            ..options.clone()
+        },
+    )?;
+    for li in (0..lanes.len()).rev() {
+        let e = &narrowed.engines[li];
+        if e.is_gate() {
+            continue;
+        }
+        while serial[li] < e.lanes() {
+            let mut trial = serial.clone();
+            trial[li] *= 2;
+            if mean_bound(&lanes, &trial)? <= limit {
+                serial = trial;
+            } else {
+                break;
+            }
+        }
+    }
+    Ok((lanes, serial))
 }

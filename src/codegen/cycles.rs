@@ -103,7 +103,7 @@ fn engine_step(e: &Engine, t: usize, spikes: Option<&[u32]>) -> usize {
         },
     };
     let sweep = match &e.kind {
-        EngineKind::Neurons(_) => e.out.groups(),
+        EngineKind::Neurons(_) => e.out.groups() * e.upd_ser,
         // A gate clears its counts at an image's first step.
         EngineKind::MaxGate if t == 0 => e.lq_depth(),
         EngineKind::MaxGate => 0,

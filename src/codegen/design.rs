@@ -42,6 +42,10 @@ pub struct DesignOptions {
     /// (`codegen::balance_lanes`); pooling engines and max gates keep their
     /// source's lanes whatever this says.
     pub layer_lanes: Option<Vec<usize>>,
+    /// Per layer, cycles an engine spends updating one group (a power of
+    /// two up to its lanes): it then has lanes / this IF units. 1 where
+    /// absent.
+    pub layer_serial: Option<Vec<usize>>,
 }
 
 impl DesignOptions {
@@ -52,6 +56,7 @@ impl DesignOptions {
             lanes: 16,
             slots: 8,
             layer_lanes: None,
+            layer_serial: None,
         }
     }
 }
@@ -206,6 +211,8 @@ pub struct Engine {
     pub count_bits: u32,
     /// Entries this engine's spike list can hold in one step.
     pub list_depth: usize,
+    /// Cycles the update spends on a group (`lanes / upd_ser` IF units).
+    pub upd_ser: usize,
     pub kind: EngineKind,
 }
 
@@ -523,6 +530,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups() * out.lanes,
+                    upd_ser: 1,
                     kind: EngineKind::MaxGate,
                 });
             }
@@ -627,6 +635,12 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups(),
+                    upd_ser: options
+                        .layer_serial
+                        .as_ref()
+                        .and_then(|k| k.get(li).copied())
+                        .filter(|k| k.is_power_of_two())
+                        .map_or(1, |k| k.min(out.lanes)),
                     kind: EngineKind::Neurons(NeuronEngine {
                         depthwise,
                         analog,

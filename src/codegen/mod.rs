@@ -21,13 +21,14 @@ pub use routing::{Slot, TapWords};
 
 /// The hand-written Verilog primitives (`hw/`), compiled into the binary so
 /// an output folder is self-contained: (file name, source).
-pub const PRIMITIVES: [(&str, &str); 7] = [
+pub const PRIMITIVES: [(&str, &str); 8] = [
     ("snn_if_fit.v", include_str!("../../hw/snn_if_fit.v")),
     ("snn_if_neuron.v", include_str!("../../hw/snn_if_neuron.v")),
     ("snn_fifo.v", include_str!("../../hw/snn_fifo.v")),
     ("snn_layer.v", include_str!("../../hw/snn_layer.v")),
     ("snn_readout.v", include_str!("../../hw/snn_readout.v")),
     ("snn_ram.v", include_str!("../../hw/snn_ram.v")),
+    ("snn_update.v", include_str!("../../hw/snn_update.v")),
     (
         "snn_spike_list.v",
         include_str!("../../hw/snn_spike_list.v"),

@@ -35,7 +35,7 @@ module snn_cnn (
     wire [0:0] ro_addr;
     wire [23:0] ro_data;
 
-    // ---- conv1: 30x1 -> 9x5, 4 lane(s), 1 tap(s) per cycle, 4 tap words, analog input
+    // ---- conv1: 30x1 -> 9x5, 4 lane(s) (4 IF unit(s)), 1 tap(s) per cycle, 4 tap words, analog input
     reg init_0, start_0, first_0;
     reg load_0;
     wire done_0;
@@ -58,7 +58,7 @@ module snn_cnn (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(4), .SRC_LANES(1), .SLOTS(1),
+        .LANES(4), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(1),
         .COUNTS(1), .PUSH_COUNTS(1),
         .SRC_C(1), .G(2), .N_GROUPS(18),
@@ -94,7 +94,7 @@ module snn_cnn (
     always @(posedge clk) if (push_0) $display("SPIKE %0d 0 %h", beat - 0 + 1, push_entry_0[8:0]);
 `endif
 
-    // ---- pool1: 9x5 -> 4x5, 4 lane(s), 1 tap(s) per cycle, 9 tap words, max gate
+    // ---- pool1: 9x5 -> 4x5, 4 lane(s) (4 IF unit(s)), 1 tap(s) per cycle, 9 tap words, max gate
     reg init_1, start_1, first_1;
     wire done_1;
     // Every engine has spike, count and membrane ports; only those another
@@ -116,7 +116,7 @@ module snn_cnn (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(4), .SRC_LANES(4), .SLOTS(1),
+        .LANES(4), .SRC_LANES(4), .SLOTS(1), .UPD_SER(1),
         .MODE(2), .ANALOG(0),
         .COUNTS(0), .PUSH_COUNTS(0),
         .SRC_C(5), .G(2), .N_GROUPS(8),
@@ -148,7 +148,7 @@ module snn_cnn (
     always @(posedge clk) if (push_1) $display("SPIKE %0d 1 %h", beat - 1 + 1, push_entry_1[6:0]);
 `endif
 
-    // ---- conv2: 4x5 -> 4x4, 4 lane(s), 3 tap(s) per cycle, 5 tap words
+    // ---- conv2: 4x5 -> 4x4, 4 lane(s) (4 IF unit(s)), 3 tap(s) per cycle, 5 tap words
     reg init_2, start_2, first_2;
     wire done_2;
     // Every engine has spike, count and membrane ports; only those another
@@ -170,7 +170,7 @@ module snn_cnn (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(4), .SRC_LANES(4), .SLOTS(3),
+        .LANES(4), .SRC_LANES(4), .SLOTS(3), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
         .COUNTS(0), .PUSH_COUNTS(0),
         .SRC_C(5), .G(1), .N_GROUPS(4),
@@ -206,7 +206,7 @@ module snn_cnn (
     always @(posedge clk) if (push_2) $display("SPIKE %0d 2 %h", beat - 2 + 1, push_entry_2[6:0]);
 `endif
 
-    // ---- fc1: 4x4 -> 1x5, 4 lane(s), 1 tap(s) per cycle, 4 tap words
+    // ---- fc1: 4x4 -> 1x5, 4 lane(s) (4 IF unit(s)), 1 tap(s) per cycle, 4 tap words
     reg init_3, start_3, first_3;
     wire done_3;
     // Every engine has spike, count and membrane ports; only those another
@@ -228,7 +228,7 @@ module snn_cnn (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(4), .SRC_LANES(4), .SLOTS(1),
+        .LANES(4), .SRC_LANES(4), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
         .COUNTS(0), .PUSH_COUNTS(0),
         .SRC_C(4), .G(2), .N_GROUPS(2),
@@ -264,7 +264,7 @@ module snn_cnn (
     always @(posedge clk) if (push_3) $display("SPIKE %0d 3 %h", beat - 3 + 1, push_entry_3[5:0]);
 `endif
 
-    // ---- out: 1x5 -> 1x3, 4 lane(s), 1 tap(s) per cycle, 1 tap words
+    // ---- out: 1x5 -> 1x3, 4 lane(s) (4 IF unit(s)), 1 tap(s) per cycle, 1 tap words
     reg init_4, start_4, first_4;
     wire done_4;
     // Every engine has spike, count and membrane ports; only those another
@@ -279,7 +279,7 @@ module snn_cnn (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(4), .SRC_LANES(4), .SLOTS(1),
+        .LANES(4), .SRC_LANES(4), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
         .COUNTS(1), .PUSH_COUNTS(0),
         .SRC_C(5), .G(1), .N_GROUPS(1),

@@ -35,7 +35,7 @@ module snn_mlp (
     wire [1:0] ro_addr;
     wire [14:0] ro_data;
 
-    // ---- fc1: 6x2 -> 1x9, 1 lane(s), 1 tap(s) per cycle, 6 tap words, analog input
+    // ---- fc1: 6x2 -> 1x9, 1 lane(s) (1 IF unit(s)), 1 tap(s) per cycle, 6 tap words, analog input
     reg init_0, start_0, first_0;
     reg load_0;
     wire done_0;
@@ -58,7 +58,7 @@ module snn_mlp (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(1), .SRC_LANES(1), .SLOTS(1),
+        .LANES(1), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(1),
         .COUNTS(0), .PUSH_COUNTS(0),
         .SRC_C(2), .G(9), .N_GROUPS(9),
@@ -94,7 +94,7 @@ module snn_mlp (
     always @(posedge clk) if (push_0) $display("SPIKE %0d 0 %h", beat - 0 + 1, push_entry_0[5:0]);
 `endif
 
-    // ---- fc2: 1x9 -> 1x6, 1 lane(s), 1 tap(s) per cycle, 1 tap words
+    // ---- fc2: 1x9 -> 1x6, 1 lane(s) (1 IF unit(s)), 1 tap(s) per cycle, 1 tap words
     reg init_1, start_1, first_1;
     wire done_1;
     // Every engine has spike, count and membrane ports; only those another
@@ -116,7 +116,7 @@ module snn_mlp (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(1), .SRC_LANES(1), .SLOTS(1),
+        .LANES(1), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
         .COUNTS(0), .PUSH_COUNTS(0),
         .SRC_C(9), .G(6), .N_GROUPS(6),
@@ -152,7 +152,7 @@ module snn_mlp (
     always @(posedge clk) if (push_1) $display("SPIKE %0d 1 %h", beat - 1 + 1, push_entry_1[4:0]);
 `endif
 
-    // ---- fc3: 1x6 -> 1x4, 1 lane(s), 1 tap(s) per cycle, 1 tap words, readout
+    // ---- fc3: 1x6 -> 1x4, 1 lane(s) (1 IF unit(s)), 1 tap(s) per cycle, 1 tap words, readout
     reg init_2, start_2, first_2;
     wire done_2;
     // Every engine has spike, count and membrane ports; only those another
@@ -167,7 +167,7 @@ module snn_mlp (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES(1), .SRC_LANES(1), .SLOTS(1),
+        .LANES(1), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
         .COUNTS(0), .PUSH_COUNTS(0),
         .SRC_C(6), .G(4), .N_GROUPS(4),

@@ -1,0 +1,185 @@
+// The update of one group of LANES neurons (docs/fixed-point.md §4.2-4.3):
+// V = fit(V + I), fire when V >= theta (V -= theta), count the spike. The
+// layer engine hands over a group's words (membrane, current, counts) and
+// bookkeeping (`in_meta`, returned with the result); SER = 1 updates every
+// lane at once, SER = K > 1 does LANES / K lanes per cycle over K cycles
+// with LANES / K IF units (an engine whose sweep is short next to the beat
+// needs no more; docs/hardware.md, "Lanes and update units"). The engine
+// hands over at most one group every SER cycles.
+//
+// Stages: capture the words -> the exact sums of a chunk -> fit and fire ->
+// collect the chunk; `out_valid` one cycle after a group's last chunk is
+// collected. No stage holds more than one addition and one compare.
+`default_nettype none
+`timescale 1ns/1ps
+module snn_update #(
+    parameter integer LANES = 1,
+    parameter integer SER = 1,             // cycles per group (divides LANES)
+    parameter integer MEMBRANE_BITS = 16,
+    parameter integer ACC_BITS = 16,
+    parameter integer THETA_BITS = 16,
+    parameter [THETA_BITS-1:0] THETA = 1,
+    parameter [MEMBRANE_BITS-1:0] V0 = 0,
+    parameter integer SATURATE = 1,
+    parameter integer FIRES = 1,
+    parameter integer COUNT_BITS = 1,
+    parameter integer META_BITS = 1
+) (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire first,                     // the image's first step: V0 and count 0
+    input  wire [LANES*MEMBRANE_BITS-1:0] in_v,
+    input  wire [LANES*ACC_BITS-1:0] in_i,
+    input  wire [LANES*COUNT_BITS-1:0] in_c,
+    input  wire [LANES-1:0] in_lanes,      // lanes that are channels (the rest never fire)
+    input  wire [META_BITS-1:0] in_meta,
+    output reg  out_valid,
+    output wire [LANES*MEMBRANE_BITS-1:0] out_v,
+    output wire [LANES*COUNT_BITS-1:0] out_c,
+    output wire [LANES-1:0] out_fired,
+    output reg  [META_BITS-1:0] out_meta,
+    output wire busy
+);
+    localparam integer U = LANES / SER;    // IF units
+    localparam integer M = MEMBRANE_BITS;
+    localparam integer A = ACC_BITS;
+    localparam integer C = COUNT_BITS;
+    localparam integer S0 = (M > A ? M : A) + 1;
+    localparam integer SUM_BITS = (S0 > THETA_BITS ? S0 : THETA_BITS + 1);
+    localparam integer J_BITS = (SER > 1) ? $clog2(SER) : 1;
+
+    // Captured group.
+    reg w_on, w_first;
+    reg [J_BITS-1:0] w_j;
+    reg [LANES*M-1:0] w_v;
+    reg [LANES*A-1:0] w_i;
+    reg [LANES*C-1:0] w_c;
+    reg [LANES-1:0] w_lanes;
+    reg [META_BITS-1:0] w_meta;
+    localparam [31:0] SER32 = SER;
+    wire w_last = (w_j == SER32[J_BITS-1:0] - 1'b1);
+
+    // The chunk of lanes j*U .. j*U+U-1 (an AND-OR mux over the chunks).
+    reg [U*M-1:0] ch_v;
+    reg [U*A-1:0] ch_i;
+    reg [U*C-1:0] ch_c;
+    reg [U-1:0] ch_lanes;
+    integer k;
+    always @(*) begin
+        ch_v = {(U*M){1'b0}};
+        ch_i = {(U*A){1'b0}};
+        ch_c = {(U*C){1'b0}};
+        ch_lanes = {U{1'b0}};
+        for (k = 0; k < SER; k = k + 1)
+            if (w_j == k[J_BITS-1:0]) begin
+                ch_v = ch_v | w_v[k*U*M +: U*M];
+                ch_i = ch_i | w_i[k*U*A +: U*A];
+                ch_c = ch_c | w_c[k*U*C +: U*C];
+                ch_lanes = ch_lanes | w_lanes[k*U +: U];
+            end
+    end
+
+    // Sum stage.
+    reg s_on, s_last;
+    reg [J_BITS-1:0] s_j;
+    reg [U*SUM_BITS-1:0] s_sum;
+    reg [U*C-1:0] s_c;
+    reg [U-1:0] s_lanes;
+    reg [META_BITS-1:0] s_meta;
+    // Fit stage.
+    reg f_on, f_last;
+    reg [J_BITS-1:0] f_j;
+    reg [U*M-1:0] f_v;
+    reg [U*C-1:0] f_c;
+    reg [U-1:0] f_fired;
+    reg [META_BITS-1:0] f_meta;
+    // Collected group.
+    reg [LANES*M-1:0] acc_v;
+    reg [LANES*C-1:0] acc_c;
+    reg [LANES-1:0] acc_fired;
+
+    wire [U*SUM_BITS-1:0] sum_next;
+    wire [U*M-1:0] fit_v;
+    wire [U-1:0] fit_spike;
+    wire [U*C-1:0] c_next;
+    genvar l;
+    generate
+        for (l = 0; l < U; l = l + 1) begin : unit
+            wire signed [M-1:0] v_old = w_first ? V0 : ch_v[l*M +: M];
+            wire signed [A-1:0] i_old = ch_i[l*A +: A];
+            assign sum_next[l*SUM_BITS +: SUM_BITS] =
+                $signed({{(SUM_BITS - M){v_old[M-1]}}, v_old})
+                + $signed({{(SUM_BITS - A){i_old[A-1]}}, i_old});
+            /* verilator lint_off PINCONNECTEMPTY */
+            snn_if_fit #(
+                .MEMBRANE_BITS(M), .SUM_BITS(SUM_BITS), .THETA_BITS(THETA_BITS),
+                .SATURATE(SATURATE), .FIRES(FIRES)
+            ) fit (
+                .sum(s_sum[l*SUM_BITS +: SUM_BITS]), .theta(THETA),
+                .v_out(fit_v[l*M +: M]), .spike(fit_spike[l]), .overflow()
+            );
+            /* verilator lint_on PINCONNECTEMPTY */
+            wire fired_l = fit_spike[l] && s_lanes[l];
+            assign c_next[l*C +: C] = s_c[l*C +: C] + {{(C - 1){1'b0}}, fired_l};
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (rst) begin
+            w_on <= 1'b0;
+            s_on <= 1'b0;
+            f_on <= 1'b0;
+            out_valid <= 1'b0;
+        end else begin
+            // capture (the engine hands over at most one group per SER cycles)
+            if (in_valid) begin
+                w_on <= 1'b1;
+                w_j <= 0;
+                w_first <= first;
+            end else if (w_on) begin
+                if (w_last) w_on <= 1'b0;
+                w_j <= w_j + 1'b1;
+            end
+            s_on <= w_on;
+            f_on <= s_on;
+            out_valid <= f_on && f_last;
+        end
+        if (in_valid) begin
+            w_v <= in_v;
+            w_i <= in_i;
+            w_c <= first ? {(LANES*C){1'b0}} : in_c;
+            w_lanes <= in_lanes;
+            w_meta <= in_meta;
+        end
+        // sum
+        s_sum <= sum_next;
+        s_c <= ch_c;
+        s_lanes <= ch_lanes;
+        s_j <= w_j;
+        s_last <= w_last;
+        s_meta <= w_meta;
+        // fit and fire
+        f_v <= fit_v;
+        f_fired <= fit_spike & s_lanes;
+        f_c <= c_next;
+        f_j <= s_j;
+        f_last <= s_last;
+        f_meta <= s_meta;
+        // collect
+        if (f_on) begin
+            for (k = 0; k < SER; k = k + 1)
+                if (f_j == k[J_BITS-1:0]) begin
+                    acc_v[k*U*M +: U*M] <= f_v;
+                    acc_c[k*U*C +: U*C] <= f_c;
+                    acc_fired[k*U +: U] <= f_fired;
+                end
+        end
+        if (f_on && f_last) out_meta <= f_meta;
+    end
+    assign out_v = acc_v;
+    assign out_c = acc_c;
+    assign out_fired = acc_fired;
+    assign busy = w_on || s_on || f_on || out_valid;
+endmodule
+`default_nettype wire
