@@ -122,7 +122,9 @@ the arithmetic is specified in docs/fixed-point.md.")]
       --bits 4,5,6,8,10,12,16 --timesteps 16,32,64,128,256 -o sweep/
 
 Writes sweep/sweep.csv (bits, timesteps, accuracy, loss_pp, spikes_per_image,
-synops_per_image, weight_memory_bits, overflows), sweep/pareto.csv (the
+synops_per_image, weight_memory_bits, overflows; with --cutoff also
+cutoff_margin, cutoff_margin_raw, cutoff_accuracy and mean_timesteps, each
+width with its own margin, chosen for the largest T), sweep/pareto.csv (the
 points no other beats in accuracy, weight memory and timesteps at once),
 sweep/accuracy_vs_timesteps.svg and sweep/accuracy_vs_memory.svg. Each
 weight width is one simulation of the largest T read out at every T, with
@@ -361,6 +363,8 @@ pub struct SweepArgs {
     pub formats: FormatFlags,
     #[command(flatten)]
     pub convert: ConvertFlags,
+    #[command(flatten)]
+    pub cutoff: CutoffFlags,
 }
 
 /// Fixed-point simulation options (shared by `simulate` and `quantize`).
