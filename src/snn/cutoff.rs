@@ -1,8 +1,8 @@
 //! Early cutoff (SNNCutoff, Wu et al. 2023): an image stops at the first
 //! step whose read-out margin (top-1 minus top-2) reaches a threshold. The
 //! rule is docs/fixed-point.md §4.6; the float and the integer simulators
-//! apply it through `lead` and `Margin::reached`, and the hardware
-//! implements the same comparison, so all three stop on the same step.
+//! apply it through `lead` and `reached`, and the hardware implements the
+//! same integer comparison, so it stops on the integer simulator's step.
 //!
 //! The threshold can also be chosen (`choose_margin`): from every step's
 //! lead on calibration images, the smallest margin whose early answers agree
