@@ -200,3 +200,47 @@ fn auto_needs_calibration_images() {
     ]);
     assert_fails_with(&out, &["--cutoff auto", "--calib"]);
 }
+
+/// `sweep --cutoff auto`: every width gets its own raw margin, and each
+/// point its cutoff accuracy and mean steps (never more than its T).
+#[test]
+fn sweep_reports_mean_steps_per_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("sweep");
+    let out = snncc([
+        "sweep".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--calib".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "--data".as_ref(),
+        example("data/test-images.npy").as_os_str(),
+        "--labels".as_ref(),
+        example("data/test-labels.npy").as_os_str(),
+        "--bits".as_ref(),
+        "6,8".as_ref(),
+        "--timesteps".as_ref(),
+        "16,32".as_ref(),
+        "--limit".as_ref(),
+        "200".as_ref(),
+        "--cutoff".as_ref(),
+        "auto".as_ref(),
+        "-o".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("with the early cutoff"),
+        "{}",
+        stdout(&out)
+    );
+    let points = snncc::sweep::read_points(&out_dir.join("sweep.csv")).unwrap();
+    assert_eq!(points.len(), 4);
+    for p in &points {
+        let mean = p.mean_timesteps.unwrap();
+        assert!(mean > 0.0 && mean <= p.timesteps as f64, "{p:?}");
+        assert!(p.cutoff_accuracy.unwrap() > 0.9, "{p:?}");
+        assert!(p.cutoff_margin_raw.unwrap() >= 1, "{p:?}");
+    }
+    // Raw units differ per width: the margins are each width's own.
+    assert_ne!(points[0].cutoff_margin_raw, points[2].cutoff_margin_raw);
+}
