@@ -122,6 +122,10 @@ pub fn resolve(
     timesteps: usize,
 ) -> anyhow::Result<Resolved> {
     let wanted = (arg == CutoffArg::Auto).then_some(agreement);
+    // (auto refuses this itself.)
+    if wanted.is_none() && float_model.layers.last().is_some_and(|l| l.size() < 2) {
+        eprintln!("warning: {}", snn::cutoff::CutoffError::SingleOutput);
+    }
     match (arg, sim) {
         (CutoffArg::Margin(m), Sim::Float(_)) => Ok(Resolved {
             margin: m,

@@ -155,9 +155,10 @@ pub enum CutoffError {
     #[error("no images to choose a cutoff margin on")]
     NoImages,
     #[error(
-        "the read-out has {0} neuron(s): a margin needs a runner-up, so the cutoff never stops"
+        "the read-out has a single neuron: with no runner-up there is no margin, so a cutoff \
+         never stops early"
     )]
-    SingleOutput(usize),
+    SingleOutput,
     #[error(
         "no read-out margin on the calibration images reached a positive value: the answers are \
          tied at every step, so no cutoff can stop early"
@@ -224,6 +225,10 @@ pub fn choose_margin<M: Margin>(
     }
     if tracks.is_empty() {
         return Err(CutoffError::NoImages);
+    }
+    // A lead exists after every step of a read-out with 2 or more neurons.
+    if tracks.iter().all(|t| t.leads.is_empty()) && timesteps > 0 {
+        return Err(CutoffError::SingleOutput);
     }
     let mut candidates: Vec<M> = tracks
         .iter()
@@ -490,6 +495,10 @@ mod tests {
             Err(CutoffError::BadAgreement(0.0))
         );
         assert!(choose_margin(&tied, 2, f64::NAN).is_err());
+        assert_eq!(
+            choose_margin(&[track(&[], 0)], 2, 0.9),
+            Err(CutoffError::SingleOutput)
+        );
         // The only lead names another class than the full-length answer.
         let wrong = [track(&[(2, 3), (0, 0)], 0)];
         assert_eq!(
