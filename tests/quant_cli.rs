@@ -182,7 +182,8 @@ fn small_sweep_writes_csv_pareto_and_charts_and_resumes() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "bits,timesteps,accuracy,loss_pp,spikes_per_image,synops_per_image,weight_memory_bits,overflows"
+        "bits,timesteps,accuracy,loss_pp,spikes_per_image,synops_per_image,weight_memory_bits,overflows,\
+         cutoff_margin,cutoff_margin_raw,cutoff_accuracy,mean_timesteps"
     );
     assert_eq!(lines.count(), 4, "{csv}");
     assert!(

@@ -10,6 +10,7 @@ use crate::ir::Pad;
 use crate::quant::arith::{self, Word};
 use crate::quant::{QLayerKind, QNeurons, QSynapses, QuantModel};
 use crate::reference::argmax;
+use crate::snn::cutoff::{self, Lead, Watch};
 use crate::snn::dense::Dims;
 use crate::snn::fanout::{gate, scatter_conv, scatter_dense, FanOut, Value};
 use crate::snn::metrics::Engine;
@@ -449,12 +450,29 @@ fn scatter<W: Word + Value>(
 }
 
 impl<W: Word + Value> BitSimulator<'_, W> {
+    /// The read-out's lead now, in raw units: the readout's membrane
+    /// values, or a spike-count readout's counts (docs/fixed-point.md §4.6).
+    fn lead(&self) -> Option<Lead<i64>> {
+        let last = self.plans.len() - 1;
+        match &self.plans[last] {
+            Plan::Neurons {
+                step: StepKind::Readout,
+                ..
+            } => cutoff::lead(&self.v[last], |a: W, b: W| a.raw().saturating_sub(b.raw())),
+            _ => cutoff::lead(&self.counts[last], |a: u32, b: u32| {
+                i64::from(a) - i64::from(b)
+            }),
+        }
+    }
+
     /// Simulate one image to the largest of the sorted `timesteps`,
-    /// reading out at each; with a trace, record every step.
+    /// reading out at each, or until `watch` stops it (§4.6); with a trace,
+    /// record every step run.
     fn run_inner(
         &mut self,
         image: ArrayView3<f32>,
         timesteps: &[usize],
+        mut watch: Watch<'_, i64>,
         mut trace: Option<&mut SpikeTrace>,
     ) -> ImageRun {
         let model = self.model;
@@ -574,7 +592,9 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                     trace.push_int(li, self.v[li].iter().map(|x| x.raw()));
                 }
             }
-            while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
+            let stop = watch.active() && watch.step(self.lead());
+            // A stopped image answers every longer T as it is now.
+            while next_checkpoint < timesteps.len() && (timesteps[next_checkpoint] == t || stop) {
                 let last = n_layers - 1;
                 let class = match &self.plans[last] {
                     Plan::Neurons {
@@ -586,7 +606,11 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                 out.predictions.push(class);
                 out.spikes.push(total_spikes);
                 out.synops.push(total_synops);
+                out.steps.push(t);
                 next_checkpoint += 1;
+            }
+            if stop {
+                break;
             }
         }
         out
@@ -598,8 +622,15 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
         &self.counts
     }
 
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
-        self.run_inner(image, timesteps, None)
+    type Margin = i64;
+
+    fn run_watched(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: &[usize],
+        watch: Watch<'_, i64>,
+    ) -> ImageRun {
+        self.run_inner(image, timesteps, watch, None)
     }
 
     fn potentials(&self, layer: usize) -> Potentials {
@@ -612,7 +643,12 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
         }
     }
 
-    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
+    fn trace_cutoff(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: usize,
+        cutoff: Option<i64>,
+    ) -> SpikeTrace {
         let mut trace = SpikeTrace::new(self.model.layers.iter().map(|l| {
             (
                 l.name.clone(),
@@ -626,7 +662,7 @@ impl<W: Word + Value> Engine for BitSimulator<'_, W> {
                 },
             )
         }));
-        self.run_inner(image, &[timesteps], Some(&mut trace));
+        self.run_inner(image, &[timesteps], Watch::stop(cutoff), Some(&mut trace));
         trace
     }
 }

@@ -11,6 +11,7 @@ use snncc::report::Table;
 use snncc::snn::{self, metrics};
 
 use super::cmd_convert::Network;
+use super::cutoff::{self, CutoffArg};
 use super::SimulateArgs;
 use super::{dataset, progress};
 use anyhow::Context;
@@ -36,6 +37,12 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     timesteps.dedup();
     if timesteps.is_empty() || timesteps[0] == 0 {
         bail!("--timesteps must be positive");
+    }
+    if args.cutoff.cutoff == Some(CutoffArg::Auto) && args.calib.is_none() {
+        bail!(
+            "--cutoff auto chooses the margin on the calibration images: pass --calib XC \
+             (a converted directory carries none), or give a margin (--cutoff 2.5)"
+        );
     }
     // A converted directory carries no CNN: no CNN accuracy, no correlation.
     let network =
@@ -123,14 +130,38 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     let sim_seconds = started.elapsed().as_secs_f64();
+    let sim = match &quantized {
+        Some(q) => cutoff::Sim::Fixed(&q.model),
+        None => cutoff::Sim::Float(snn_model),
+    };
+    // The margin first (auto simulates the calibration images), then the
+    // test set again with it.
+    let cutoff = match args.cutoff.cutoff {
+        Some(arg) => {
+            let resolved = cutoff::resolve(
+                arg,
+                args.cutoff.cutoff_agreement,
+                &sim,
+                snn_model,
+                args.calib.as_deref(),
+                t_max,
+            )?;
+            let report = cutoff::simulate(&sim, &resolved, images.view(), &labels, &timesteps);
+            Some((resolved, report))
+        }
+        None => None,
+    };
     if let (Some(path), Some(kind)) = (&args.trace, trace_kind) {
         let image = images.index_axis(ndarray::Axis(0), 0);
+        let resolved = cutoff.as_ref().map(|c| &c.0);
         let trace = match &quantized {
-            Some(q) => snncc::bitsim::trace_quantized(&q.model, image, t_max),
-            None => {
-                use snncc::snn::metrics::Engine;
-                snn::sim::Simulator::new(snn_model).trace(image, t_max)
-            }
+            Some(q) => snncc::bitsim::trace_quantized_cutoff(
+                &q.model,
+                image,
+                t_max,
+                resolved.and_then(|c| c.margin_raw),
+            ),
+            None => snn::sim::trace_cutoff(snn_model, image, t_max, resolved.map(|c| c.margin)),
         };
         let written = match kind {
             TraceFile::Vcd => std::fs::write(path, trace_files::vcd(&trace, &snn_model.name)),
@@ -138,7 +169,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         };
         written.with_context(|| format!("writing the trace {}", path.display()))?;
         eprintln!(
-            "trace of image 0, {t_max} steps, {} layers: {}",
+            "trace of image 0, {} steps, {} layers: {}",
+            trace.timesteps,
             trace.layers.len(),
             path.display()
         );
@@ -182,6 +214,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         if let Some(q) = &quantized {
             doc["quant"] = super::cmd_quantize::quant_json(q);
             doc["overflows"] = json!(report.overflows);
+        }
+        if let Some((resolved, report)) = &cutoff {
+            doc["cutoff"] = cutoff::json(resolved, report, cnn_accuracy);
         }
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
@@ -238,6 +273,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         ]);
     }
     println!("\n{}", table.render());
+    if let Some((resolved, report)) = &cutoff {
+        cutoff::print(resolved, cutoff::unit(snn_model), report, cnn_accuracy);
+    }
     let t_max = timesteps.last().copied().unwrap_or(0);
     let mut layers = Table::new([
         "layer",

@@ -13,6 +13,7 @@ use snncc::snn;
 use snncc::sweep::{self, SweepPoint};
 
 use super::cmd_convert::Network;
+use super::cutoff::{self, CutoffArg};
 use super::{dataset, progress, SweepArgs};
 
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
@@ -21,6 +22,12 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     timesteps.dedup();
     if timesteps.is_empty() || timesteps[0] == 0 {
         bail!("--timesteps must be positive");
+    }
+    if args.cutoff.cutoff == Some(CutoffArg::Auto) && args.calib.is_none() {
+        bail!(
+            "--cutoff auto chooses the margin on the calibration images: pass --calib XC \
+             (a converted directory carries none), or give a margin (--cutoff 2.5)"
+        );
     }
     let mut bits = args.bits.clone();
     bits.sort_unstable();
@@ -42,7 +49,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let t_max = *timesteps.last().expect("checked non-empty");
 
     // What makes two sweeps comparable; a resumed sweep must match.
-    let settings = json!({
+    let mut settings = json!({
         "model": args.model, "data": args.data, "labels": args.labels, "images": n,
         "timesteps": timesteps, "input_bits": args.formats.input_bits,
         "rounding": quant::Rounding::from(args.formats.rounding).name(),
@@ -50,6 +57,13 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         "norm": args.convert.norm.label(), "per_channel": args.convert.per_channel,
         "h": model.h,
     });
+    // Only when used, so sweeps from before the cutoff still resume.
+    if let Some(c) = args.cutoff.cutoff {
+        settings["cutoff"] = match c {
+            CutoffArg::Auto => json!({"auto": args.cutoff.cutoff_agreement}),
+            CutoffArg::Margin(m) => json!({"margin": m}),
+        };
+    }
     let settings_path = args.output.join("settings.json");
     let csv_path = args.output.join("sweep.csv");
     if settings_path.exists() {
@@ -75,6 +89,10 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", settings_path.display()))?;
 
     let mut points = sweep::read_points(&csv_path)?;
+    if !points.is_empty() {
+        // Rewritten in today's columns, so appended rows match the header.
+        sweep::write_points(&csv_path, &points)?;
+    }
     let done = |b: u32, points: &[SweepPoint]| {
         timesteps
             .iter()
@@ -128,10 +146,29 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             &|| bar.inc(1),
         );
         let memory = quantized.model.weight_memory_bits();
+        // The cutoff's margin is this width's own (raw units differ).
+        let cut = match args.cutoff.cutoff {
+            Some(arg) => {
+                let sim = cutoff::Sim::Fixed(&quantized.model);
+                let resolved = cutoff::resolve(
+                    arg,
+                    args.cutoff.cutoff_agreement,
+                    &sim,
+                    model,
+                    args.calib.as_deref(),
+                    t_max,
+                )
+                .with_context(|| format!("{b} bits"))?;
+                let report = cutoff::simulate(&sim, &resolved, images.view(), &labels, &timesteps);
+                Some((resolved, report))
+            }
+            None => None,
+        };
         let rows: Vec<SweepPoint> = report
             .runs
             .iter()
-            .map(|r| SweepPoint {
+            .enumerate()
+            .map(|(k, r)| SweepPoint {
                 bits: b,
                 timesteps: r.timesteps,
                 accuracy: r.accuracy,
@@ -141,6 +178,10 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
                 synops_per_image: r.synops_per_image,
                 weight_memory_bits: memory,
                 overflows: report.overflows,
+                cutoff_margin: cut.as_ref().map(|c| c.0.margin),
+                cutoff_margin_raw: cut.as_ref().and_then(|c| c.0.margin_raw),
+                cutoff_accuracy: cut.as_ref().map(|c| c.1.runs[k].accuracy),
+                mean_timesteps: cut.as_ref().map(|c| c.1.runs[k].mean_timesteps),
             })
             .collect();
         // Written per width, so an interruption keeps what is finished.
@@ -280,6 +321,32 @@ fn print_summary(
         println!("CNN accuracy {:.2}%", 100.0 * a);
     }
     println!("accuracy by weight width and T:\n{}", table.render());
+    if points.iter().any(|p| p.mean_timesteps.is_some()) {
+        let mut header = vec!["weights".to_string(), "margin (raw)".to_string()];
+        header.extend(timesteps.iter().map(|t| format!("T<={t}")));
+        let mut table = Table::new(header);
+        for &b in bits {
+            let row: Vec<&SweepPoint> = points.iter().filter(|p| p.bits == b).collect();
+            let Some(first) = row.first() else { continue };
+            let mut cells = vec![
+                format!("{b} bits"),
+                first
+                    .cutoff_margin_raw
+                    .map_or("-".into(), |r| r.to_string()),
+            ];
+            cells.extend(timesteps.iter().map(|&t| {
+                row.iter()
+                    .find(|p| p.timesteps == t)
+                    .and_then(|p| Some((p.cutoff_accuracy?, p.mean_timesteps?)))
+                    .map_or("-".into(), |(a, m)| format!("{:.2}% {m:.1} st", 100.0 * a))
+            }));
+            table.row(cells);
+        }
+        println!(
+            "with the early cutoff (accuracy, mean steps):\n{}",
+            table.render()
+        );
+    }
     let pareto: Vec<String> = front
         .iter()
         .map(|p| format!("{}b/T={} {:.2}%", p.bits, p.timesteps, 100.0 * p.accuracy))

@@ -10,6 +10,7 @@ mod cmd_quantize;
 mod cmd_simulate;
 mod cmd_sweep;
 mod cmd_synth;
+mod cutoff;
 mod dataset;
 mod progress;
 
@@ -66,6 +67,9 @@ Labels: .npy integer class ids or one-hot rows; or an IDX label file.")]
   snncc simulate examples/models/lenet.keras --calib examples/data/calib-images.npy \\
       --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
       --timesteps 64 --bits 8 --limit 1 --trace trace.vcd   # bit-accurate, with a trace
+  snncc simulate examples/models/lenet.keras --calib examples/data/calib-images.npy \\
+      --data examples/data/test-images.npy --labels examples/data/test-labels.npy \\
+      --timesteps 64 --bits 8 --cutoff auto   # stop each digit once its answer is clear
 
 Conversion (docs/ecc.md): BatchNormalization is folded into the weights,
 each spiking layer is normalised by its activation scale measured on the
@@ -73,7 +77,17 @@ calibration images (--norm), and membranes start at h * threshold (--h).
 One simulation of the largest T reads out accuracy at every requested T.
 With --bits W or --quant Q.yaml the network runs on the bit-accurate integer
 simulator (docs/fixed-point.md) and the report adds formats and overflow
-events per layer.")]
+events per layer.
+
+Early cutoff (--cutoff, SNNCutoff): an image stops at the first step whose
+read-out margin (top-1 minus top-2) reaches the margin, so easy images take
+a few steps and hard ones up to T. A second simulation reports accuracy,
+mean steps and SynOps with the cutoff at every requested T (as the most
+steps an image may run). `auto` simulates the calibration images to the
+largest T and takes the smallest margin seen there whose early answers
+agree with the full-length ones on --cutoff-agreement of them; --json adds
+\"cutoff\": {\"margin\", \"margin_raw\", \"max_timesteps\", \"accuracy\",
+\"mean_timesteps\", \"agreement\", ...}.")]
     Simulate(SimulateArgs),
     /// Convert a model with ECC and save the spiking network to a directory.
     #[command(after_help = "Examples:
@@ -108,7 +122,9 @@ the arithmetic is specified in docs/fixed-point.md.")]
       --bits 4,5,6,8,10,12,16 --timesteps 16,32,64,128,256 -o sweep/
 
 Writes sweep/sweep.csv (bits, timesteps, accuracy, loss_pp, spikes_per_image,
-synops_per_image, weight_memory_bits, overflows), sweep/pareto.csv (the
+synops_per_image, weight_memory_bits, overflows; with --cutoff also
+cutoff_margin, cutoff_margin_raw, cutoff_accuracy and mean_timesteps, each
+width with its own margin, chosen for the largest T), sweep/pareto.csv (the
 points no other beats in accuracy, weight memory and timesteps at once),
 sweep/accuracy_vs_timesteps.svg and sweep/accuracy_vs_memory.svg. Each
 weight width is one simulation of the largest T read out at every T, with
@@ -347,6 +363,8 @@ pub struct SweepArgs {
     pub formats: FormatFlags,
     #[command(flatten)]
     pub convert: ConvertFlags,
+    #[command(flatten)]
+    pub cutoff: CutoffFlags,
 }
 
 /// Fixed-point simulation options (shared by `simulate` and `quantize`).
@@ -547,12 +565,43 @@ pub struct SimulateArgs {
     /// Also record the first image's spikes and membrane potentials at every
     /// step of every layer: FILE.vcd (waveforms, e.g. for GTKWave) or
     /// FILE.npz (NumPy arrays). With --bits/--quant the values are the raw
-    /// integers the hardware holds. Usually with --limit 1.
+    /// integers the hardware holds; with --cutoff the trace ends where the
+    /// image stops. Usually with --limit 1.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub cutoff: CutoffFlags,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Early cutoff (shared by `simulate` and `sweep`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CutoffFlags {
+    /// Stop each image at the first step whose read-out margin (largest
+    /// output minus the runner-up; potential units, or spikes with
+    /// --readout spikes) reaches MARGIN, instead of always running the
+    /// largest --timesteps. Confident images stop after a few steps, so
+    /// the mean steps (latency, SynOps, energy) drop, at the price of
+    /// answering some images before they would have changed their mind.
+    /// `auto` picks the smallest margin that keeps the answers of
+    /// --cutoff-agreement of the calibration images (--calib) equal to
+    /// the full-length answers. Reported next to the full-length results;
+    /// with --bits/--quant the margin is rounded up to raw units, as the
+    /// hardware compares it (docs/fixed-point.md §4.6).
+    #[arg(long, value_name = "auto|MARGIN", value_parser = cutoff::parse_cutoff)]
+    pub cutoff: Option<cutoff::CutoffArg>,
+    /// With --cutoff auto: the fraction of calibration images whose cutoff
+    /// answer must equal the full-length one. Higher: safer, more steps.
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        default_value_t = 0.995,
+        value_parser = cutoff::parse_agreement,
+        requires = "cutoff"
+    )]
+    pub cutoff_agreement: f64,
 }
 
 /// Run one parsed command.

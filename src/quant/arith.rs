@@ -93,6 +93,35 @@ pub fn readout_step(v: i64, current: i64, bits: u32, overflow: Overflow) -> Step
     }
 }
 
+/// A cutoff margin in raw read-out units (§4.6): `ceil(margin * unit)`,
+/// where `unit = scale * 2^frac` is one real unit in raw units (§3), so a
+/// raw margin is never below the real one. At least 1 (a positive margin
+/// that underflows would otherwise stop every image at step 1), at most
+/// `i64::MAX` (a margin no difference exceeds: it never stops early).
+/// `margin` must be positive and finite.
+pub fn margin_raw(margin: f64, scale: f64, frac: u32) -> i64 {
+    let x = (margin * (scale * 2f64.powi(frac as i32))).ceil();
+    // Float to int casts saturate, and i64::MAX as f64 rounds up to 2^63.
+    (x as i64).max(1)
+}
+
+/// A real margin `m` with `margin_raw(m, ..) == raw`, for reports: `raw /
+/// unit`, moved by the last ulp where the division rounded across an
+/// integer, so a reported margin given back gives the same raw margin.
+pub fn margin_real(raw: i64, scale: f64, frac: u32) -> f64 {
+    let unit = scale * 2f64.powi(frac as i32);
+    let mut m = raw as f64 / unit;
+    // Positive finite floats are ordered like their bits: +-1 is one ulp.
+    for _ in 0..4 {
+        match margin_raw(m, scale, frac).cmp(&raw) {
+            std::cmp::Ordering::Greater => m = f64::from_bits(m.to_bits() - 1),
+            std::cmp::Ordering::Less => m = f64::from_bits(m.to_bits() + 1),
+            std::cmp::Ordering::Equal => break,
+        }
+    }
+    m
+}
+
 /// Storage of the integer simulator's currents and potentials: `i32` when
 /// every width of the model is at most 31 bits (so `V + I` fits in `i64`
 /// and the vector units do twice the work of `i64`), else `i64`.
@@ -338,6 +367,19 @@ mod tests {
     }
 
     #[test]
+    fn margins_round_up_to_raw_units_and_back() {
+        // 0.3 potential units, scale 2, 4 fractional bits: 9.6 -> 10.
+        assert_eq!(margin_raw(0.3, 2.0, 4), 10);
+        // Exactly on a raw unit: no rounding up.
+        assert_eq!(margin_raw(0.5, 2.0, 4), 16);
+        // Spike counts (unit 1): ceil.
+        assert_eq!(margin_raw(2.0, 1.0, 0), 2);
+        assert_eq!(margin_raw(2.01, 1.0, 0), 3);
+        assert_eq!(margin_raw(1e-300, 1.0, 0), 1);
+        assert_eq!(margin_raw(1e300, 1.0, 0), i64::MAX);
+    }
+
+    #[test]
     fn fit_saturates_or_wraps() {
         assert_eq!(fit(127, 8, Overflow::Saturate), (127, false));
         assert_eq!(fit(128, 8, Overflow::Saturate), (127, true));
@@ -444,6 +486,14 @@ mod tests {
             prop_assert_eq!(sat, i64::from(I8F8::saturating_from_num(x).to_bits()));
             let (wrap, _) = quantize(x, 256.0, 16, Rounding::NearestEven, Overflow::Wrap).unwrap();
             prop_assert_eq!(wrap, i64::from(I8F8::wrapping_from_num(x).to_bits()));
+        }
+
+        /// A reported margin given back gives the same raw margin.
+        #[test]
+        fn margin_real_round_trips(raw in 1i64..(1 << 40), scale in 1e-3f64..1e3, frac in 0u32..30) {
+            let m = margin_real(raw, scale, frac);
+            prop_assert!(m > 0.0);
+            prop_assert_eq!(margin_raw(m, scale, frac), raw);
         }
 
         /// Vector layer step == the scalar definition, neuron by neuron.

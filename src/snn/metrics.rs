@@ -5,33 +5,67 @@
 use ndarray::{ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 
+use super::cutoff::{LeadTrack, Margin, Watch};
 use super::model::{Neurons, SnnModel};
 use super::sim::{ImageRun, Propagation, Simulator};
 
 /// A time-stepped simulator of one image at a time (the float one here, the
 /// integer one in `bitsim`); one per worker thread, reused across images.
 pub trait Engine: Send {
+    /// The read-out margin's type: `f64` (float) or raw `i64` (integer).
+    type Margin: Margin;
     /// Simulate one image up to the largest of the sorted `timesteps`.
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun;
+    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
+        self.run_watched(image, timesteps, Watch::none())
+    }
+    /// `run`, watching the read-out's lead after every step: stop at the
+    /// cutoff (docs/fixed-point.md §4.6; requested `T`s beyond the stop
+    /// report the stopped image), and record the leads if asked.
+    fn run_watched(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: &[usize],
+        watch: Watch<'_, Self::Margin>,
+    ) -> ImageRun;
     /// Spike counts per neuron of each layer after the last `run`.
     fn counts(&self) -> &[Vec<u32>];
     /// Simulate one image for `timesteps` steps, recording every layer's
     /// spikes and potentials at every step.
-    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace;
+    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace {
+        self.trace_cutoff(image, timesteps, None)
+    }
+    /// `trace`, ending at the cutoff step if the margin is reached first.
+    fn trace_cutoff(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: usize,
+        cutoff: Option<Self::Margin>,
+    ) -> super::SpikeTrace;
     /// Membrane potentials of layer `layer` after the last `run`.
     fn potentials(&self, layer: usize) -> super::Potentials;
 }
 
 /// An engine chosen at run time (the integer simulator's storage width).
 impl<E: Engine + ?Sized> Engine for Box<E> {
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
-        (**self).run(image, timesteps)
+    type Margin = E::Margin;
+    fn run_watched(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: &[usize],
+        watch: Watch<'_, Self::Margin>,
+    ) -> ImageRun {
+        (**self).run_watched(image, timesteps, watch)
     }
     fn counts(&self) -> &[Vec<u32>] {
         (**self).counts()
     }
-    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace {
-        (**self).trace(image, timesteps)
+    fn trace_cutoff(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: usize,
+        cutoff: Option<Self::Margin>,
+    ) -> super::SpikeTrace {
+        (**self).trace_cutoff(image, timesteps, cutoff)
     }
     fn potentials(&self, layer: usize) -> super::Potentials {
         (**self).potentials(layer)
@@ -83,6 +117,8 @@ pub type ReferenceActivations<'a> = &'a (dyn Fn(ArrayView3<f32>) -> Vec<Vec<f32>
 pub struct RunSummary {
     pub timesteps: usize,
     pub accuracy: f64,
+    /// Mean steps run per image: `timesteps`, or less with a cutoff.
+    pub mean_timesteps: f64,
     pub spikes_per_image: f64,
     pub synops_per_image: f64,
     /// `E_SNN / E_CNN` with the constants above.
@@ -96,7 +132,7 @@ pub struct LayerSummary {
     pub kind: &'static str,
     pub neurons: usize,
     pub spikes_per_image: f64,
-    /// Spikes per neuron per step.
+    /// Spikes per neuron per step run.
     pub firing_rate: f64,
     /// Synaptic operations per image into this layer.
     pub synops_per_image: f64,
@@ -188,6 +224,7 @@ struct Totals {
     correct: Vec<u64>,
     spikes: Vec<u64>,
     synops: Vec<u64>,
+    steps: Vec<u64>,
     layer_spikes: Vec<u64>,
     layer_synops: Vec<u64>,
     layer_overflows: Vec<u64>,
@@ -202,6 +239,7 @@ impl Totals {
             correct: vec![0; timesteps],
             spikes: vec![0; timesteps],
             synops: vec![0; timesteps],
+            steps: vec![0; timesteps],
             layer_spikes: vec![0; layers],
             layer_synops: vec![0; layers],
             layer_overflows: vec![0; layers],
@@ -216,6 +254,7 @@ impl Totals {
             self.correct[k] += u64::from(label == Some(run.predictions[k]));
             self.spikes[k] += run.spikes[k];
             self.synops[k] += run.synops[k];
+            self.steps[k] += run.steps[k] as u64;
         }
         for (t, r) in self.layer_spikes.iter_mut().zip(&run.layer_spikes) {
             *t += r;
@@ -235,6 +274,7 @@ impl Totals {
         sum(&mut self.correct, &o.correct);
         sum(&mut self.spikes, &o.spikes);
         sum(&mut self.synops, &o.synops);
+        sum(&mut self.steps, &o.steps);
         sum(&mut self.layer_spikes, &o.layer_spikes);
         sum(&mut self.layer_synops, &o.layer_synops);
         sum(&mut self.layer_overflows, &o.layer_overflows);
@@ -264,13 +304,78 @@ pub fn simulate_dataset_with(
         images,
         labels,
         timesteps,
+        None,
         reference,
         progress,
     )
 }
 
+/// `simulate_dataset` with an early cutoff (docs/fixed-point.md §4.6): each
+/// image stops at the first step its read-out margin (potential units, or
+/// spikes for a spike-count read-out) reaches `margin`; the report at each
+/// requested `T` is that of images run for at most `T` steps, with the
+/// mean steps they took.
+pub fn simulate_dataset_cutoff(
+    model: &SnnModel,
+    images: ArrayView4<f32>,
+    labels: Option<&[usize]>,
+    timesteps: &[usize],
+    margin: f64,
+    progress: &(dyn Fn() + Sync),
+) -> SimReport {
+    let make = || Simulator::new(model);
+    simulate_engine(
+        &make,
+        &LayerInfo::of(model),
+        model.cnn_macs,
+        images,
+        labels,
+        timesteps,
+        Some(margin),
+        None,
+        progress,
+    )
+}
+
+/// Every image's read-out lead after each step `1..=timesteps` and its
+/// full-length class, in image order: what `cutoff::choose_margin` needs.
+pub fn track_leads<E: Engine>(
+    make: &(dyn Fn() -> E + Sync),
+    images: ArrayView4<f32>,
+    timesteps: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<LeadTrack<E::Margin>> {
+    (0..images.dim().0)
+        .into_par_iter()
+        .map_init(make, |sim, i| {
+            let mut leads = Vec::with_capacity(timesteps);
+            let watch = Watch {
+                cutoff: None,
+                leads: Some(&mut leads),
+            };
+            let run = sim.run_watched(images.index_axis(Axis(0), i), &[timesteps], watch);
+            progress();
+            LeadTrack {
+                leads,
+                full: run.predictions.first().copied().unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// `track_leads` with the float simulator.
+pub fn track_leads_float(
+    model: &SnnModel,
+    images: ArrayView4<f32>,
+    timesteps: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<LeadTrack<f64>> {
+    track_leads(&|| Simulator::new(model), images, timesteps, progress)
+}
+
 /// Simulate every image with engines from `make` (one per worker thread),
-/// in parallel, and summarise. `layers` describes the engine's layers.
+/// in parallel, and summarise. `layers` describes the engine's layers; with
+/// `cutoff`, images stop early (`simulate_dataset_cutoff`).
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_engine<E: Engine>(
     make: &(dyn Fn() -> E + Sync),
@@ -279,11 +384,11 @@ pub fn simulate_engine<E: Engine>(
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
     timesteps: &[usize],
+    cutoff: Option<E::Margin>,
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),
 ) -> SimReport {
     let n = images.dim().0;
-    let t_max = *timesteps.last().expect("at least one T") as f64;
     let fresh = || Totals::new(timesteps.len(), layers.len());
     let totals = (0..n)
         .into_par_iter()
@@ -292,8 +397,10 @@ pub fn simulate_engine<E: Engine>(
             |state, i| {
                 let (mut sim, mut totals) = state.unwrap_or_else(|| (make(), fresh()));
                 let image = images.index_axis(Axis(0), i);
-                let run = sim.run(image, timesteps);
+                let run = sim.run_watched(image, timesteps, Watch::stop(cutoff));
                 if let Some(reference) = reference {
+                    // The rate over the steps this image actually ran.
+                    let steps = run.steps.last().copied().unwrap_or(0).max(1) as f64;
                     let acts = reference(image);
                     for (li, (act, counts)) in acts.iter().zip(sim.counts()).enumerate() {
                         if !layers[li].spikes {
@@ -301,7 +408,7 @@ pub fn simulate_engine<E: Engine>(
                         }
                         for (&a, &k) in act.iter().zip(counts) {
                             totals.pearson[li]
-                                .add(f64::from(a.clamp(0.0, 1.0)), f64::from(k) / t_max);
+                                .add(f64::from(a.clamp(0.0, 1.0)), f64::from(k) / steps);
                         }
                     }
                 }
@@ -341,6 +448,7 @@ fn summarise(
             let snn_energy = synops * E_AC_PJ + input_macs * E_MAC_PJ;
             RunSummary {
                 timesteps: t,
+                mean_timesteps: totals.steps[k] as f64 / n,
                 accuracy: if labelled {
                     totals.correct[k] as f64 / n
                 } else {
@@ -356,7 +464,8 @@ fn summarise(
             }
         })
         .collect();
-    let t_max = *timesteps.last().expect("at least one T") as f64;
+    // Steps actually run at the largest T (all of them without a cutoff).
+    let steps = totals.steps.last().copied().unwrap_or(0) as f64 / n;
     let layers = layers
         .iter()
         .enumerate()
@@ -367,7 +476,7 @@ fn summarise(
                 kind: l.kind,
                 neurons: l.neurons,
                 spikes_per_image: spikes,
-                firing_rate: spikes / (l.neurons as f64 * t_max),
+                firing_rate: spikes / (l.neurons as f64 * steps.max(1e-9)),
                 synops_per_image: totals.layer_synops[li] as f64 / n,
                 correlation: if correlate && l.spikes {
                     totals.pearson[li].value()

@@ -2,6 +2,7 @@
 //! metrics of a simulation, and the on-disk network directory.
 
 mod check;
+pub mod cutoff;
 pub(crate) mod dense;
 pub(crate) mod fanout;
 pub mod metrics;
@@ -14,7 +15,10 @@ pub mod trace;
 
 pub use check::check_model;
 pub use fanout::Value;
-pub use metrics::{simulate_dataset, simulate_dataset_with, LayerSummary, RunSummary, SimReport};
+pub use metrics::{
+    simulate_dataset, simulate_dataset_cutoff, simulate_dataset_with, LayerSummary, RunSummary,
+    SimReport,
+};
 pub use model::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
 pub use sim::Propagation;
 pub use store::{is_net_dir, load_net, save_net, StoreError};

@@ -8,6 +8,7 @@
 
 use ndarray::ArrayView3;
 
+use super::cutoff::{self, Lead, Watch};
 use super::fanout::{gate, scatter_conv, scatter_dense, FanOut};
 use super::model::{Neurons, SnnModel, Source, Synapses};
 #[cfg(target_arch = "x86_64")]
@@ -24,6 +25,9 @@ pub struct ImageRun {
     pub spikes: Vec<u64>,
     /// Total synaptic operations up to each requested `T`.
     pub synops: Vec<u64>,
+    /// Steps run up to each requested `T`: `T`, or the cutoff step of an
+    /// image that stopped earlier (docs/fixed-point.md §4.6).
+    pub steps: Vec<usize>,
     /// Per layer, at the largest `T`: spikes and SynOps caused by its input.
     pub layer_spikes: Vec<u64>,
     pub layer_synops: Vec<u64>,
@@ -135,12 +139,24 @@ impl<'m> Simulator<'m> {
 }
 
 impl Simulator<'_> {
+    /// The read-out's lead now: potentials, or spike counts for a
+    /// spike-count read-out (docs/fixed-point.md §4.6).
+    fn lead(&self) -> Option<Lead<f64>> {
+        let last = self.model.layers.len() - 1;
+        match self.model.layers[last].neurons {
+            Neurons::SpikeCountReadout { .. } => cutoff::lead_counts_f64(&self.counts[last]),
+            _ => cutoff::lead_f32(&self.v[last]),
+        }
+    }
+
     /// Simulate one image (`H x W x C`) up to the largest of `timesteps`
-    /// (sorted ascending), reading out at each of them.
+    /// (sorted ascending), reading out at each of them, or until `watch`
+    /// stops it.
     fn run_inner(
         &mut self,
         image: ArrayView3<f32>,
         timesteps: &[usize],
+        mut watch: Watch<'_, f64>,
         mut trace: Option<&mut SpikeTrace>,
     ) -> ImageRun {
         let model = self.model;
@@ -232,7 +248,9 @@ impl Simulator<'_> {
                     trace.push_float(li, &self.v[li]);
                 }
             }
-            while next_checkpoint < timesteps.len() && timesteps[next_checkpoint] == t {
+            let stop = watch.active() && watch.step(self.lead());
+            // A stopped image answers every longer T as it is now.
+            while next_checkpoint < timesteps.len() && (timesteps[next_checkpoint] == t || stop) {
                 let last = model.layers.len() - 1;
                 let class = match model.layers[last].neurons {
                     Neurons::SpikeCountReadout { .. } => argmax(&self.counts[last]),
@@ -241,7 +259,11 @@ impl Simulator<'_> {
                 out.predictions.push(class);
                 out.spikes.push(total_spikes);
                 out.synops.push(total_synops);
+                out.steps.push(t);
                 next_checkpoint += 1;
+            }
+            if stop {
+                break;
             }
         }
         out
@@ -545,8 +567,15 @@ impl super::metrics::Engine for Simulator<'_> {
         &self.counts
     }
 
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
-        self.run_inner(image, timesteps, None)
+    type Margin = f64;
+
+    fn run_watched(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: &[usize],
+        watch: Watch<'_, f64>,
+    ) -> ImageRun {
+        self.run_inner(image, timesteps, watch, None)
     }
 
     fn potentials(&self, layer: usize) -> Potentials {
@@ -556,7 +585,12 @@ impl super::metrics::Engine for Simulator<'_> {
         }
     }
 
-    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> SpikeTrace {
+    fn trace_cutoff(
+        &mut self,
+        image: ArrayView3<f32>,
+        timesteps: usize,
+        cutoff: Option<f64>,
+    ) -> SpikeTrace {
         let mut trace = SpikeTrace::new(self.model.layers.iter().map(|l| {
             (
                 l.name.clone(),
@@ -568,9 +602,42 @@ impl super::metrics::Engine for Simulator<'_> {
                 },
             )
         }));
-        self.run_inner(image, &[timesteps], Some(&mut trace));
+        self.run_inner(image, &[timesteps], Watch::stop(cutoff), Some(&mut trace));
         trace
     }
+}
+
+/// What the float read-out holds after one image runs for `timesteps`
+/// steps, or until its margin reaches `cutoff` (docs/fixed-point.md §4.6):
+/// the read-out layer's potentials, or its spike counts for a spike-count
+/// read-out; with the steps run and the run's activity.
+pub fn readout_run_cutoff(
+    model: &SnnModel,
+    image: ArrayView3<f32>,
+    timesteps: usize,
+    cutoff: Option<f64>,
+) -> (Vec<f32>, usize, ImageRun) {
+    let mut sim = Simulator::new(model);
+    let run = sim.run_inner(image, &[timesteps], Watch::stop(cutoff), None);
+    let last = model.layers.len() - 1;
+    let values = match model.layers[last].neurons {
+        Neurons::SpikeCountReadout { .. } => sim.counts[last].iter().map(|&c| c as f32).collect(),
+        _ => sim.v[last].clone(),
+    };
+    let steps = run.steps.first().copied().unwrap_or(0);
+    (values, steps, run)
+}
+
+/// Every layer's spikes and potentials at every step of one image, ending
+/// at the cutoff step if its margin reaches `cutoff` first.
+pub fn trace_cutoff(
+    model: &SnnModel,
+    image: ArrayView3<f32>,
+    timesteps: usize,
+    cutoff: Option<f64>,
+) -> SpikeTrace {
+    use super::metrics::Engine;
+    Simulator::new(model).trace_cutoff(image, timesteps, cutoff)
 }
 
 #[cfg(test)]
@@ -721,6 +788,70 @@ mod tests {
         // targets (b and out) + 1 spike of b x 1.
         assert_eq!(run.input_macs, 1);
         assert_eq!(run.synops, vec![7]);
+    }
+
+    /// `a` of the chain (h = 0: spikes at steps 3, 6, 8) -> a 2-neuron
+    /// readout: output 0 adds 1 per spike of `a`, output 1 a bias of 0.25
+    /// per step. Leads (class, margin) after steps 1..8: (1, .25) (1, .5)
+    /// (0, .25) (0, 0) tied (1, .25) (0, .5) (0, .25) (0, 1).
+    fn two_outputs() -> SnnModel {
+        let mut model = chain(0.0);
+        model.layers.truncate(1);
+        model.layers.push(layer(
+            "out",
+            2,
+            Neurons::Readout,
+            vec![Connection {
+                source: Source::Layer(0),
+                synapses: dense(&[1.0, 0.0], 1),
+            }],
+            Some(vec![0.0, 0.25]),
+        ));
+        model
+    }
+
+    #[test]
+    fn cutoff_stops_where_the_margin_is_first_reached() {
+        let model = two_outputs();
+        let x = Array3::from_elem((1, 1, 1), 1.0f32);
+        // Reached exactly at step 2.
+        let (v, steps, run) = readout_run_cutoff(&model, x.view(), 8, Some(0.5));
+        assert_eq!((v, steps, run.predictions), (vec![0.0, 0.5], 2, vec![1]));
+        // Step 8's lead of 1 is the first to reach 0.75.
+        let (v, steps, run) = readout_run_cutoff(&model, x.view(), 8, Some(0.75));
+        assert_eq!((v, steps, run.predictions), (vec![3.0, 2.0], 8, vec![0]));
+        // Never reached: the full run.
+        let (_, steps, _) = readout_run_cutoff(&model, x.view(), 8, Some(1.5));
+        assert_eq!(steps, 8);
+        // The trace ends at the stop, its last row the stopped read-out.
+        let trace = trace_cutoff(&model, x.view(), 8, Some(0.5));
+        assert_eq!(trace.timesteps, 2);
+        assert_eq!(trace.layers[1].spikes.len(), 2);
+        assert_eq!(
+            trace.layers[1].potentials,
+            Potentials::Float(vec![0.0, 0.0, 0.0, 0.25, 0.0, 0.5])
+        );
+        // Requested lengths beyond the stop hold the stopped answer.
+        let mut sim = Simulator::new(&model);
+        let run = sim.run_watched(x.view(), &[1, 2, 8], Watch::stop(Some(0.5)));
+        assert_eq!(run.steps, vec![1, 2, 2]);
+        assert_eq!(run.predictions, vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn a_single_output_read_out_never_stops() {
+        // The chain's readout has one neuron: no runner-up, no margin.
+        let model = chain(0.5);
+        let x = Array3::from_elem((1, 1, 1), 1.0f32);
+        let (_, steps, _) = readout_run_cutoff(&model, x.view(), 8, Some(f64::MIN_POSITIVE));
+        assert_eq!(steps, 8);
+        let mut leads = Vec::new();
+        let watch = Watch {
+            cutoff: None,
+            leads: Some(&mut leads),
+        };
+        Simulator::new(&model).run_watched(x.view(), &[8], watch);
+        assert!(leads.is_empty());
     }
 
     #[test]

@@ -21,6 +21,18 @@ pub struct SweepPoint {
     pub weight_memory_bits: u64,
     /// Membrane saturation/wrap events over all images.
     pub overflows: u64,
+    /// With an early cutoff (docs/fixed-point.md §4.6; empty without, and
+    /// in sweeps written before it existed): the margin in the read-out's
+    /// unit and in raw units, the accuracy with it and the mean steps run
+    /// per image with `timesteps` as the most.
+    #[serde(default)]
+    pub cutoff_margin: Option<f64>,
+    #[serde(default)]
+    pub cutoff_margin_raw: Option<i64>,
+    #[serde(default)]
+    pub cutoff_accuracy: Option<f64>,
+    #[serde(default)]
+    pub mean_timesteps: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +139,10 @@ mod tests {
             synops_per_image: 2.0,
             weight_memory_bits: u64::from(bits) * 100,
             overflows: 0,
+            cutoff_margin: None,
+            cutoff_margin_raw: None,
+            cutoff_accuracy: None,
+            mean_timesteps: None,
         }
     }
 
@@ -161,5 +177,23 @@ mod tests {
             1,
             "{text}"
         );
+    }
+
+    #[test]
+    fn sweeps_written_before_the_cutoff_columns_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sweep.csv");
+        std::fs::write(
+            &path,
+            "bits,timesteps,accuracy,loss_pp,spikes_per_image,synops_per_image,weight_memory_bits,overflows\n\
+             4,16,0.5,,1.0,2.0,400,0\n",
+        )
+        .unwrap();
+        assert_eq!(read_points(&path).unwrap(), vec![point(4, 16, 0.5)]);
+        let mut cut = point(8, 32, 0.75);
+        cut.cutoff_margin_raw = Some(12);
+        cut.mean_timesteps = Some(6.5);
+        write_points(&path, &[cut.clone()]).unwrap();
+        assert_eq!(read_points(&path).unwrap(), vec![cut]);
     }
 }
