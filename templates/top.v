@@ -35,7 +35,7 @@ module {{ top }} (
     wire [{{ last.out.q_bits - 1 }}:0] ro_addr;
     wire [{{ last.lanes() as u32 * d.out_value_bits() - 1 }}:0] ro_data;
 {% for e in d.engines %}{% let i = loop.index0 %}
-    // ---- {{ e.name }}: {{ e.src.px }}x{{ e.src.c }} -> {{ e.out.px }}x{{ e.out.c }}, {{ e.lanes() }} lane(s), {{ e.slots() }} tap(s) per cycle, {{ e.routing.words.len() }} tap words
+    // ---- {{ e.name }}: {{ e.src.px }}x{{ e.src.c }} -> {{ e.out.px }}x{{ e.out.c }}, {{ e.lanes() }} lane(s) ({{ e.lanes() / e.upd_ser }} IF unit(s)), {{ e.slots() }} tap(s) per cycle, {{ e.routing.words.len() }} tap words
 {%- match e.kind %}{% when EngineKind::Neurons with (n) %}{% if n.analog %}, analog input{% endif %}{% if n.depthwise %}, pooling synapses{% endif %}{% if !n.fires %}, readout{% endif %}
 {%- when EngineKind::MaxGate %}, max gate{% endmatch %}
     reg init_{{ i }}, start_{{ i }}, first_{{ i }};
@@ -64,7 +64,7 @@ module {{ top }} (
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
-        .LANES({{ e.lanes() }}), .SRC_LANES({{ e.src.lanes }}), .SLOTS({{ e.slots() }}),
+        .LANES({{ e.lanes() }}), .SRC_LANES({{ e.src.lanes }}), .SLOTS({{ e.slots() }}), .UPD_SER({{ e.upd_ser }}),
         .MODE({% if e.is_gate() %}2{% else if e.is_depthwise() %}1{% else %}0{% endif %}), .ANALOG({% if e.is_analog() %}1{% else %}0{% endif %}),
         .COUNTS({% if e.counts %}1{% else %}0{% endif %}), .PUSH_COUNTS({% if e.push_counts %}1{% else %}0{% endif %}),
         .SRC_C({{ e.src.c }}), .G({{ e.out.g }}), .N_GROUPS({{ e.out.groups() }}),
