@@ -316,7 +316,11 @@ module snn_layer #(
     /* verilator lint_on UNUSEDSIGNAL */
     // The update's result (hw/snn_update.v) and its bookkeeping.
     localparam integer META_BITS = Q_BITS + PX_BITS + G_BITS + UB_BITS + LQ_BITS + LANES * B_BITS;
-    wire uo_valid, upd_busy;
+    wire uo_valid, upd_busy, up_valid;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [META_BITS-1:0] up_meta;        // (only its bank is read ahead)
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [UB_BITS-1:0] up_b = up_meta[UB_BITS+LQ_BITS+LANES*B_BITS-1 -: UB_BITS];
     wire [LANES*MEMBRANE_BITS-1:0] uo_v;
     wire [LANES*COUNT_BITS-1:0] uo_c;
     wire [LANES-1:0] uo_fired;
@@ -324,9 +328,9 @@ module snn_layer #(
     wire [Q_BITS-1:0] uo_q;
     wire [PX_BITS-1:0] uo_px;
     wire [G_BITS-1:0] uo_g;
-    wire [UB_BITS-1:0] uo_b;
     wire [LQ_BITS-1:0] uo_la;
     /* verilator lint_off UNUSEDSIGNAL */
+    wire [UB_BITS-1:0] uo_b;             // (decided a cycle ahead from up_meta)
     wire [LANES*B_BITS-1:0] uo_bias;
     /* verilator lint_on UNUSEDSIGNAL */
     assign {uo_q, uo_px, uo_g, uo_b, uo_la, uo_bias} = uo_meta;
@@ -628,6 +632,8 @@ module snn_layer #(
             assign uo_c = {(LANES*COUNT_BITS){1'b0}};
             assign uo_fired = {LANES{1'b0}};
             assign uo_meta = {META_BITS{1'b0}};
+            assign up_valid = 1'b0;
+            assign up_meta = {META_BITS{1'b0}};
         end else begin : update
             /* verilator lint_off UNUSEDSIGNAL */
             wire [31:0] ub1_w = ub1;
@@ -642,7 +648,7 @@ module snn_layer #(
                 .in_lanes((ug1 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
                 .in_meta({uq1, upx1, ug1, ub1_w[UB_BITS-1:0], ula1, b_q}),
                 .out_valid(uo_valid), .out_v(uo_v), .out_c(uo_c), .out_fired(uo_fired),
-                .out_meta(uo_meta), .busy(upd_busy));
+                .out_meta(uo_meta), .busy(upd_busy), .pre_valid(up_valid), .pre_meta(up_meta));
         end
         // Bias words aligned to the accumulator (a gate's clear writes 0).
         if (GATE != 0) begin : no_bias
@@ -694,10 +700,18 @@ module snn_layer #(
             wire [LANES*ACC_BITS-1:0] base = sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
             wire [LANES*ACC_BITS-1:0] term_next, sum_next_s;
             wire [LANES-1:0] fire_next;
-            wire u_here = uo_valid && uo_b == s && ANALOG == 0 && GATE == 0;
+            // The write port's three users never overlap; which one
+            // writes is decided a cycle ahead into registers (the port's
+            // address and data fan out to every RAM cell of the bank).
+            reg u_here;
+            always @(posedge clk)
+                u_here <= !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
             wire we = v6 || u_here || k1;
-            wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : (u_here ? uo_la : kla1);
-            wire [LANES*ACC_BITS-1:0] wd_cur = v6 ? sum6 : (u_here ? b_word_u : b_wordk);
+            wire [LQ_BITS-1:0] wa_cur = ({LQ_BITS{v6}} & qa6) | ({LQ_BITS{u_here}} & uo_la)
+                                      | ({LQ_BITS{k1}} & kla1);
+            wire [LANES*ACC_BITS-1:0] wd_cur = ({(LANES*ACC_BITS){v6}} & sum6)
+                                             | ({(LANES*ACC_BITS){u_here}} & b_word_u)
+                                             | ({(LANES*ACC_BITS){k1}} & b_wordk);
             wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula : qa3;
             always @(posedge clk) begin
                 v2 <= v1 && ok && !rst;

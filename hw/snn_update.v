@@ -39,7 +39,11 @@ module snn_update #(
     output wire [LANES*COUNT_BITS-1:0] out_c,
     output wire [LANES-1:0] out_fired,
     output reg  [META_BITS-1:0] out_meta,
-    output wire busy
+    output wire busy,
+    // What out_valid and out_meta become at the next edge (so the engine
+    // can register decisions about the result's write).
+    output wire pre_valid,
+    output wire [META_BITS-1:0] pre_meta
 );
     localparam integer U = LANES / SER;    // IF units
     localparam integer M = MEMBRANE_BITS;
@@ -181,5 +185,7 @@ module snn_update #(
     assign out_c = acc_c;
     assign out_fired = acc_fired;
     assign busy = w_on || s_on || f_on || out_valid;
+    assign pre_valid = f_on && f_last;
+    assign pre_meta = f_meta;
 endmodule
 `default_nettype wire
