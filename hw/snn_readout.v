@@ -69,7 +69,8 @@ module snn_readout #(
     wire signed [VBITS:0] v_ext = (SIGNED != 0) ? {value[VBITS-1], value} : {1'b0, value};
     localparam signed [VBITS:0] LOWEST = {1'b1, {VBITS{1'b0}}};
     wire signed [VBITS+1:0] gap = {best[VBITS], best} - {second[VBITS], second};
-    assign margin_ok = (CUTOFF != 0) && ($signed(gap) >= $signed(MARGIN));
+    // A read-out of one neuron has no runner-up and never stops (§4.6).
+    assign margin_ok = (CUTOFF != 0) && (N_PX * C >= 2) && ($signed(gap) >= $signed(MARGIN));
     wire last_n = n == N32[N_BITS-1:0] - 1'b1;
     // The next read: not while a streamed value waits for its transfer.
     /* verilator lint_off UNUSEDSIGNAL */

@@ -12,7 +12,9 @@
 // Layers are overlapped in time: in beat b every engine l with 0 <= b - l <
 // {{ d.timesteps }} runs its step b - l, reading the spikes its source pushed in beat b - 1
 // (the spike lists have two halves). A beat lasts as long as its slowest
-// engine. Define SNNCC_TRACE in simulation to print every spike entry.
+// engine.{% if d.cutoff.is_some() %} Early cutoff: after each of the read-out's steps it is scanned, and the
+// image stops once the largest value leads the runner-up by {{ d.cutoff_margin() }} (raw units,
+// docs/fixed-point.md §4.6).{% endif %} Define SNNCC_TRACE in simulation to print every spike entry.
 `default_nettype none
 `timescale 1ns/1ps
 module {{ top }} (
@@ -124,14 +126,13 @@ module {{ top }} (
     // ---- read-out: scan for the class, then stream the values ----
     reg ro_scan, ro_stream;
     wire ro_busy;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire ro_margin_ok;
-    /* verilator lint_on UNUSEDSIGNAL */
+    wire ro_margin_ok;                   // the early cutoff's test (0 without one)
     snn_readout #(
         .LANES({{ last.lanes() }}), .C({{ last.out.c }}), .G({{ last.out.g }}), .N_PX({{ last.out.px }}),
         .Q_BITS({{ last.out.q_bits }}), .VBITS({{ d.out_value_bits() }}),
         .SIGNED({% if d.readout == Readout::Potential %}1{% else %}0{% endif %}),
-        .IDX_BITS({{ d.class_bits() }}), .N_BITS({{ d.out_n_bits() }}), .CUTOFF(0), .MARGIN(0)
+        .IDX_BITS({{ d.class_bits() }}), .N_BITS({{ d.out_n_bits() }}),
+        .CUTOFF({% if d.cutoff.is_some() %}1{% else %}0{% endif %}), .MARGIN({{ d.out_value_bits() + 2 }}'d{{ d.cutoff_margin() }})
     ) readout (
         .clk(clk), .rst(rst), .scan(ro_scan), .stream(ro_stream), .busy(ro_busy),
         .class_idx(o_class), .margin_ok(ro_margin_ok), .rd_addr(ro_addr), .rd_data(ro_data),
@@ -210,8 +211,14 @@ module {{ top }} (
                     act <= beat + 1'b1 < T;
 {%- endif %}
                     if (act[L-1]) begin
+                        // The read-out finished a step: scan it when it is
+                        // the last, or to test the early cutoff's margin.
                         t_out <= t_out + 1'b1;
+{%- if d.cutoff.is_some() %}
+                        state <= S_SCAN;
+{%- else %}
                         state <= (t_out + 1'b1 == T[{{ d.step_bits() - 1 }}:0]) ? S_SCAN : S_BEAT;
+{%- endif %}
                     end else begin
                         state <= S_BEAT;
                     end
@@ -221,7 +228,8 @@ module {{ top }} (
                     settle <= 1'b1;
                     state <= S_SCANW;
                 end
-                S_SCANW: if (!settle && !ro_busy) state <= S_OUT;
+                S_SCANW: if (!settle && !ro_busy)
+                    state <= (ro_margin_ok || t_out == T[{{ d.step_bits() - 1 }}:0]) ? S_OUT : S_BEAT;
                 S_OUT: begin
                     ro_stream <= 1'b1;
                     o_steps <= t_out;

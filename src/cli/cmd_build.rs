@@ -51,26 +51,50 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         slots: args.slots,
         layer_lanes: None,
         layer_serial: None,
+        cutoff: None,
     };
+    // The early cutoff's raw margin, compared by the read-out as by the
+    // bit-accurate simulator.
+    if let Some(arg) = args.cutoff.cutoff {
+        let resolved = super::cutoff::resolve(
+            arg,
+            args.cutoff.cutoff_agreement,
+            &super::cutoff::Sim::Fixed(&quantized.model),
+            model,
+            args.calib.as_deref(),
+            args.timesteps,
+        )?;
+        options.cutoff = resolved.margin_raw;
+        if let Some(m) = resolved.margin_raw {
+            eprintln!(
+                "cutoff: an image stops once its read-out leads by {m} (raw units; margin {})",
+                resolved.margin
+            );
+        }
+    }
     // Narrow the engines that would idle, judged on the spikes of the first
     // calibration images.
     let calib_images = args.calib.as_deref().map(data::read_images).transpose()?;
     if let Some(images) = &calib_images {
         let n = images.dim().0.min(BALANCE_INPUTS);
         let sample = images.slice(ndarray::s![..n, .., .., ..]);
-        let (inputs, _) = super::cmd_cosim::golden(&quantized.model, sample, args.timesteps);
+        let (inputs, golden) =
+            super::cmd_cosim::golden(&quantized.model, sample, args.timesteps, options.cutoff);
         let traces: Vec<snn::SpikeTrace> = (0..n)
             .into_par_iter()
             .map(|i| {
-                bitsim::trace_quantized(
+                let full = bitsim::trace_quantized(
                     &quantized.model,
                     sample.index_axis(Axis(0), i),
                     args.timesteps,
-                )
+                );
+                codegen::trace_as_run(&full, golden[i].steps)
             })
             .collect();
-        let (lanes, serial) = codegen::balance_lanes(&quantized.model, &options, &inputs, &traces)
-            .with_context(|| format!("building {}", args.model.display()))?;
+        let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
+        let (lanes, serial) =
+            codegen::balance_lanes(&quantized.model, &options, &inputs, &traces, &steps)
+                .with_context(|| format!("building {}", args.model.display()))?;
         options.layer_lanes = Some(lanes);
         options.layer_serial = Some(serial);
     }
@@ -91,9 +115,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
                 &quantized.model,
                 images.slice(ndarray::s![..n, .., .., ..]),
                 args.timesteps,
+                options.cutoff,
             );
-            let expected: Vec<Vec<i64>> = runs.into_iter().map(|r| r.0).collect();
-            codegen::write_testbench(&design, out, &inputs, &expected)
+            let expected: Vec<Vec<i64>> = runs.iter().map(|r| r.readout.clone()).collect();
+            let steps: Vec<usize> = runs.iter().map(|r| r.steps).collect();
+            codegen::write_testbench(&design, out, &inputs, &expected, &steps)
                 .with_context(|| format!("writing the testbench into {}", out.display()))?;
             n
         }
@@ -118,6 +144,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "slots": args.slots,
         "layer_lanes": design.engines.iter().map(|e| e.lanes()).collect::<Vec<_>>(),
         "layer_update_cycles": design.engines.iter().map(|e| e.upd_ser).collect::<Vec<_>>(),
+        "cutoff_margin_raw": design.cutoff,
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),
         "ports": {

@@ -44,6 +44,10 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     };
     let layer_lanes = per_layer("layer_lanes")?;
     let layer_serial = per_layer("layer_update_cycles")?;
+    let cutoff = built
+        .field("cutoff_margin_raw")
+        .ok()
+        .and_then(|v| v.as_i64());
     let design = codegen::design(
         &q,
         &codegen::DesignOptions {
@@ -52,6 +56,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             slots,
             layer_lanes,
             layer_serial,
+            cutoff,
         },
     )?;
     let mut images = data::read_images(&args.data)?;
@@ -71,14 +76,21 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             model.input_shape
         );
     }
-    let (inputs, golden) = golden(&q, images.view(), timesteps);
-    let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.0.clone()).collect();
-    // Every input's spikes: the trace comparison and the work bound.
+    let (inputs, golden) = golden(&q, images.view(), timesteps, design.cutoff);
+    let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.readout.clone()).collect();
+    let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
+    // Every input's spikes at every step: the trace comparison and the
+    // work bound (with a cutoff, each engine's steps up to the stop).
     let traces: Vec<snn::SpikeTrace> = (0..n)
         .into_par_iter()
         .map(|i| bitsim::trace_quantized(&q, images.index_axis(Axis(0), i), timesteps))
         .collect();
-    let tb = codegen::write_testbench(&design, dir, &inputs, &expected)?;
+    let run_traces: Vec<snn::SpikeTrace> = traces
+        .iter()
+        .zip(&steps)
+        .map(|(t, &s)| codegen::trace_as_run(t, s))
+        .collect();
+    let tb = codegen::write_testbench(&design, dir, &inputs, &expected, &steps)?;
     // The design as built (not regenerated): that is what is being checked.
     let rtl = built.rtl;
     let work = dir.join("sim").join(match args.simulator {
@@ -112,17 +124,18 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let (spikes_compared, trace_mismatch) = if args.trace {
         let decode =
             |layer: usize, entry: u128| design.engines.get(layer).map(|e| e.out.neurons_of(entry));
-        cosim::compare_trace(&output, &traces, &decode)
+        cosim::compare_trace(&output, &run_traces, &decode)
     } else {
         (0, None)
     };
-    let bound = mean_bound(&design, &inputs, &traces);
+    let bound = mean_bound(&design, &inputs, &run_traces, &steps);
     let synops = golden
         .iter()
-        .map(|g| g.1.synops.last().copied().unwrap_or(0) as f64)
+        .map(|g| g.run.synops.last().copied().unwrap_or(0) as f64)
         .sum::<f64>()
         / n as f64;
-    let macs = golden.iter().map(|g| g.1.input_macs as f64).sum::<f64>() / n as f64;
+    let macs = golden.iter().map(|g| g.run.input_macs as f64).sum::<f64>() / n as f64;
+    let mean_steps = steps.iter().sum::<usize>() as f64 / n as f64;
     let ratio = report.cycles_per_image / bound.total.max(1.0);
     // Kept for `snncc synth`'s latency figures.
     let mut record = json!({
@@ -138,6 +151,8 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         "work_bound_cycles": bound.total,
         "work_bound": {"load": bound.load, "beats": bound.beats, "readout": bound.readout},
         "latency_ratio": ratio,
+        "cutoff_margin_raw": design.cutoff,
+        "mean_timesteps": mean_steps,
     });
     if args.trace {
         record["spikes_compared"] = json!(spikes_compared);
@@ -201,15 +216,22 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bit-accurate simulator's read-out of one input, with the run's
-/// activity (SynOps, MACs).
-pub(super) type GoldenRun = (Vec<i64>, snn::sim::ImageRun);
+/// The bit-accurate simulator's read-out of one input, the steps it ran
+/// (fewer than the design's with a cutoff) and the run's activity
+/// (SynOps, MACs).
+pub(super) struct GoldenRun {
+    pub readout: Vec<i64>,
+    pub steps: usize,
+    pub run: snn::sim::ImageRun,
+}
 
-/// Per input: its raw words (what the testbench feeds) and its golden run.
+/// Per input: its raw words (what the testbench feeds) and its golden run,
+/// with the early cutoff at raw margin `cutoff` if any.
 pub(super) fn golden(
     q: &quant::QuantModel,
     images: ndarray::ArrayView4<f32>,
     timesteps: usize,
+    cutoff: Option<i64>,
 ) -> (Vec<Vec<i64>>, Vec<GoldenRun>) {
     let inputs = images
         .axis_iter(Axis(0))
@@ -221,7 +243,15 @@ pub(super) fn golden(
         .collect();
     let runs = (0..images.dim().0)
         .into_par_iter()
-        .map(|i| bitsim::readout_run(q, images.index_axis(Axis(0), i), timesteps))
+        .map(|i| {
+            let (readout, steps, run) =
+                bitsim::readout_run_cutoff(q, images.index_axis(Axis(0), i), timesteps, cutoff);
+            GoldenRun {
+                readout,
+                steps,
+                run,
+            }
+        })
         .collect();
     (inputs, runs)
 }
@@ -238,12 +268,17 @@ struct MeanBound {
     total: f64,
 }
 
-fn mean_bound(design: &Design, inputs: &[Vec<i64>], traces: &[snn::SpikeTrace]) -> MeanBound {
+fn mean_bound(
+    design: &Design,
+    inputs: &[Vec<i64>],
+    traces: &[snn::SpikeTrace],
+    steps: &[usize],
+) -> MeanBound {
     let n = inputs.len().max(1) as f64;
     let bounds: Vec<codegen::WorkBound> = inputs
         .iter()
-        .zip(traces)
-        .map(|(x, t)| codegen::work_bound(design, x, t))
+        .zip(traces.iter().zip(steps))
+        .map(|(x, (t, &s))| codegen::work_bound(design, x, t, s))
         .collect();
     let mean = |f: &dyn Fn(&codegen::WorkBound) -> u64| {
         bounds.iter().map(|b| f(b) as f64).sum::<f64>() / n

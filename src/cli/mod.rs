@@ -286,6 +286,8 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub formats: FormatFlags,
     #[command(flatten)]
+    pub cutoff: CutoffFlags,
+    #[command(flatten)]
     pub convert: ConvertFlags,
 }
 

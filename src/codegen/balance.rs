@@ -17,12 +17,14 @@ pub const TOLERANCE: f64 = 0.02;
 /// Per layer: the fewest lanes (a power of two, at most `options.lanes`)
 /// and then the most update cycles per group (fewest IF units) that keep
 /// the mean work bound of `inputs` (raw input words) with `traces` (their
-/// spikes) within `TOLERANCE` of the widest, fastest design's.
+/// spikes) and `steps` (the read-out's steps each runs) within `TOLERANCE`
+/// of the widest, fastest design's.
 pub fn balance_lanes(
     model: &QuantModel,
     options: &DesignOptions,
     inputs: &[Vec<i64>],
     traces: &[SpikeTrace],
+    steps: &[usize],
 ) -> Result<(Vec<usize>, Vec<usize>), DesignError> {
     let mean_bound = |lanes: &[usize], serial: &[usize]| -> Result<f64, DesignError> {
         let d = design(
@@ -36,8 +38,8 @@ pub fn balance_lanes(
         let n = inputs.len().max(1) as f64;
         Ok(inputs
             .iter()
-            .zip(traces)
-            .map(|(x, t)| work_bound(&d, x, t).total() as f64)
+            .zip(traces.iter().zip(steps))
+            .map(|(x, (t, &s))| work_bound(&d, x, t, s).total() as f64)
             .sum::<f64>()
             / n)
     };

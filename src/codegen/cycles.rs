@@ -29,9 +29,9 @@ impl WorkBound {
 }
 
 /// The work bound of one input: `input` its raw words, `trace` its spikes
-/// per layer and step (from the bit-accurate simulator), for
-/// `design.timesteps` steps.
-pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace) -> WorkBound {
+/// per layer and step (from the bit-accurate simulator), `steps` the
+/// read-out's steps (the design's, or fewer where the early cutoff stops).
+pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usize) -> WorkBound {
     let engines = &design.engines;
     let first = &engines[0];
     // The analog layer's load: one op per (non-zero input, tap word,
@@ -44,8 +44,11 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace) -> WorkBou
         .map(|(i, _)| words(first, i / c_in) * first.out.g)
         .sum();
     let load = (first.lq_depth() + load_ops.max(input.len())) as u64;
+    // The read-out's last step is in beat steps - 1 + (engines - 1); the
+    // others run up to the design's steps in the meantime.
+    let steps_run = steps.min(design.timesteps);
+    let n_beats = steps_run + engines.len() - 1;
     let steps = design.timesteps;
-    let n_beats = steps + engines.len() - 1;
     let mut beats = 0u64;
     for b in 0..n_beats {
         let slowest = engines
@@ -61,8 +64,14 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace) -> WorkBou
             .unwrap_or(0);
         beats += slowest as u64;
     }
-    // Scan: one value per cycle; stream: a value per transfer.
-    let readout = 2 * design.out_len() as u64;
+    // Scans (after every step with a cutoff, else after the last) of one
+    // value per cycle, and the stream of a value per transfer.
+    let scans = if design.cutoff.is_some() {
+        steps_run
+    } else {
+        1
+    };
+    let readout = ((scans + 1) * design.out_len()) as u64;
     WorkBound {
         load,
         beats,
@@ -109,4 +118,20 @@ fn engine_step(e: &Engine, t: usize, spikes: Option<&[u32]>) -> usize {
         EngineKind::MaxGate => 0,
     };
     scatter + sweep
+}
+
+/// The spikes the hardware produces for an input whose read-out stops
+/// after step `steps` (1-based): with layers overlapped in time, layer `l`
+/// of `n` has run `steps + n - 1 - l` steps by then (at most all of them),
+/// so its later spikes are cleared from the full trace `full`.
+pub fn trace_as_run(full: &SpikeTrace, steps: usize) -> SpikeTrace {
+    let n = full.layers.len();
+    let mut trace = full.clone();
+    for (l, layer) in trace.layers.iter_mut().enumerate() {
+        let ran = (steps + n - 1 - l).min(full.timesteps);
+        for s in layer.spikes.iter_mut().skip(ran) {
+            s.clear();
+        }
+    }
+    trace
 }

@@ -46,6 +46,9 @@ pub struct DesignOptions {
     /// two up to its lanes): it then has lanes / this IF units. 1 where
     /// absent.
     pub layer_serial: Option<Vec<usize>>,
+    /// Early cutoff: the raw read-out margin (docs/fixed-point.md §4.6) at
+    /// which an image stops; `None` runs every image `timesteps` steps.
+    pub cutoff: Option<i64>,
 }
 
 impl DesignOptions {
@@ -57,6 +60,7 @@ impl DesignOptions {
             slots: 8,
             layer_lanes: None,
             layer_serial: None,
+            cutoff: None,
         }
     }
 }
@@ -331,6 +335,8 @@ pub struct Design {
     /// Bits of a spike count (0..=timesteps).
     pub count_bits: u32,
     pub readout: Readout,
+    /// The raw margin of the early cutoff, if any.
+    pub cutoff: Option<i64>,
     pub engines: Vec<Engine>,
 }
 
@@ -364,6 +370,13 @@ impl Design {
     /// Bits of a step count (0..=timesteps).
     pub fn step_bits(&self) -> u32 {
         addr_bits(self.timesteps + 1)
+    }
+    /// The cutoff margin as the read-out compares it: a non-negative
+    /// `out_value_bits + 2`-bit number (a larger margin is never reached,
+    /// so it saturates there).
+    pub fn cutoff_margin(&self) -> u64 {
+        let max = (1u64 << (self.out_value_bits() + 1)) - 1;
+        self.cutoff.map_or(0, |m| (m.max(0) as u64).min(max))
     }
     /// Bits of the beat counter: an image takes at most `timesteps +
     /// engines - 1` beats (docs/hardware.md, "Layers overlapped in time").
@@ -682,6 +695,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
         input_index_bits: addr_bits(model.input_shape.len() + 1),
         count_bits,
         readout,
+        cutoff: options.cutoff,
         engines,
     })
 }

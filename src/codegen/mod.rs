@@ -10,7 +10,7 @@ mod render;
 mod routing;
 
 pub use balance::balance_lanes;
-pub use cycles::{work_bound, WorkBound};
+pub use cycles::{trace_as_run, work_bound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
     Geometry, NeuronEngine, Problem, Readout, STEP_OVERHEAD,

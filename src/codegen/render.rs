@@ -28,6 +28,7 @@ struct Testbench<'a> {
     signed: bool,
     inputs_mem: String,
     expected_mem: String,
+    steps_mem: String,
     vcd_path: String,
 }
 
@@ -163,14 +164,15 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
 }
 
 /// Write `tb/tb.v` with its input and expected-output images (run with
-/// `+vcd` it also writes `tb/waves.vcd`): `inputs` are
-/// raw input words per image, `expected` the readout's raw potentials per
-/// image after the design's time steps.
+/// `+vcd` it also writes `tb/waves.vcd`): `inputs` are raw input words per
+/// image, `expected` the read-out's raw values per image after the steps
+/// it runs, `steps` those steps (all of them, or where the cutoff stops).
 pub fn write_testbench(
     design: &Design,
     out: &Path,
     inputs: &[Vec<i64>],
     expected: &[Vec<i64>],
+    steps: &[usize],
 ) -> std::io::Result<PathBuf> {
     let tb = out.join("tb");
     std::fs::create_dir_all(&tb)?;
@@ -187,6 +189,17 @@ pub fn write_testbench(
         ),
     )?;
     let signed = design.readout == Readout::Potential;
+    let steps_mem = tb.join("steps.mem");
+    let steps: Vec<i64> = steps.iter().map(|&s| s as i64).collect();
+    std::fs::write(
+        &steps_mem,
+        render_mem(
+            "time steps each input runs (the early cutoff's, or all of them)",
+            "image",
+            &steps,
+            design.step_bits() + 1,
+        ),
+    )?;
     let expected_mem = tb.join("expected.mem");
     std::fs::write(
         &expected_mem,
@@ -208,6 +221,7 @@ pub fn write_testbench(
         signed,
         inputs_mem: inputs_mem.display().to_string(),
         expected_mem: expected_mem.display().to_string(),
+        steps_mem: steps_mem.display().to_string(),
         vcd_path: tb.join("waves.vcd").display().to_string(),
     }
     .render()

@@ -319,14 +319,13 @@ module snn_cnn (
     // ---- read-out: scan for the class, then stream the values ----
     reg ro_scan, ro_stream;
     wire ro_busy;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire ro_margin_ok;
-    /* verilator lint_on UNUSEDSIGNAL */
+    wire ro_margin_ok;                   // the early cutoff's test (0 without one)
     snn_readout #(
         .LANES(4), .C(3), .G(1), .N_PX(1),
         .Q_BITS(1), .VBITS(6),
         .SIGNED(0),
-        .IDX_BITS(2), .N_BITS(2), .CUTOFF(0), .MARGIN(0)
+        .IDX_BITS(2), .N_BITS(2),
+        .CUTOFF(0), .MARGIN(8'd0)
     ) readout (
         .clk(clk), .rst(rst), .scan(ro_scan), .stream(ro_stream), .busy(ro_busy),
         .class_idx(o_class), .margin_ok(ro_margin_ok), .rd_addr(ro_addr), .rd_data(ro_data),
@@ -411,6 +410,8 @@ module snn_cnn (
                     beat <= beat + 1'b1;
                     act <= {act[L-2:0], beat + 1'b1 < T};
                     if (act[L-1]) begin
+                        // The read-out finished a step: scan it when it is
+                        // the last, or to test the early cutoff's margin.
                         t_out <= t_out + 1'b1;
                         state <= (t_out + 1'b1 == T[5:0]) ? S_SCAN : S_BEAT;
                     end else begin
@@ -422,7 +423,8 @@ module snn_cnn (
                     settle <= 1'b1;
                     state <= S_SCANW;
                 end
-                S_SCANW: if (!settle && !ro_busy) state <= S_OUT;
+                S_SCANW: if (!settle && !ro_busy)
+                    state <= (ro_margin_ok || t_out == T[5:0]) ? S_OUT : S_BEAT;
                 S_OUT: begin
                     ro_stream <= 1'b1;
                     o_steps <= t_out;
