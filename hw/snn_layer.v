@@ -130,6 +130,10 @@ module snn_layer #(
     localparam integer GQ_BITS = G_BITS;
     localparam integer J_BITS = (UPD_SER > 1) ? $clog2(UPD_SER) : 1;
     localparam integer UB_BITS = (SLOTS > 1) ? $clog2(SLOTS) : 1;
+    localparam integer LN_BITS = (SRC_LANES > 1) ? $clog2(SRC_LANES) : 1;
+    // An entry's first spike, found before it is queued for the expander:
+    // {lowest lane (one-hot), its index, whether it is the only one}.
+    localparam integer FS_BITS = SRC_LANES + LN_BITS + 1;
     localparam [31:0] SER32 = UPD_SER;
     localparam [J_BITS-1:0] SER_LAST = SER32[J_BITS-1:0] - 1'b1;
     // Items between the walker's stages: {px, g, mask, x, counts}.
@@ -206,15 +210,19 @@ module snn_layer #(
     wire [TAP_COUNT_BITS-1:0] offs_n = offs_q[TAP_COUNT_BITS+LQ_BITS-1:LQ_BITS];
     // Pixels without taps (outside every window) are dropped here.
     wire o_push = o_inflight && offs_n != 0;
+    assign o_first = {item_low, item_lane[LN_BITS-1:0],
+                      (FULL == 0) || (ANALOG != 0) || ((item_mask & ~item_low) == 0)};
 
     wire o_pop;
     wire [OFFS_BITS-1:0] o_head_offs;
     snn_fifo #(.WIDTH(IT_BITS), .AW(2)) fifo_e (
         .clk(clk), .rst(rst), .push(e_push), .din(e_din), .pop(e_pop),
         .dout(e_head), .empty(e_empty), .level(e_level));
-    snn_fifo #(.WIDTH(IT_BITS + OFFS_BITS), .AW(2)) fifo_o (
-        .clk(clk), .rst(rst), .push(o_push), .din({o_item, offs_q}), .pop(o_pop),
-        .dout({o_head, o_head_offs}), .empty(o_empty), .level(o_level));
+    wire [FS_BITS-1:0] o_first;
+    wire [FS_BITS-1:0] o_head_first;
+    snn_fifo #(.WIDTH(IT_BITS + OFFS_BITS + FS_BITS), .AW(2)) fifo_o (
+        .clk(clk), .rst(rst), .push(o_push), .din({o_item, offs_q, o_first}), .pop(o_pop),
+        .dout({o_head, o_head_offs, o_head_first}), .empty(o_empty), .level(o_level));
 
     // ---------------- expander: one item per spike (full) or per entry ----------------
     reg x_valid;
@@ -229,11 +237,15 @@ module snn_layer #(
     // registers, computed as the mask changes, so the walker's handshake
     // and load see no priority logic.
     reg [SRC_LANES-1:0] x_low;
-    reg [31:0] x_lane;
+    reg [LN_BITS-1:0] x_lane;
     reg x_last;
-    wire [SRC_LANES-1:0] head_mask = o_head[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
-    wire [SRC_LANES-1:0] next_mask = o_pop ? head_mask : (x_mask & ~x_low);
-    wire [SRC_LANES-1:0] next_low = next_mask & (~next_mask + 1'b1);
+    // The next spike of the entry being expanded (registers only); the
+    // first of a queued entry comes with it (o_head_first).
+    wire [SRC_LANES-1:0] rest_mask = x_mask & ~x_low;
+    wire [SRC_LANES-1:0] rest_low = rest_mask & (~rest_mask + 1'b1);
+    wire rest_last = (rest_mask & ~rest_low) == 0;
+    wire [SRC_LANES-1:0] item_mask = o_item[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
+    wire [SRC_LANES-1:0] item_low = item_mask & (~item_mask + 1'b1);
     function [31:0] lane_of;             // index of a one-hot lane
         input [SRC_LANES-1:0] onehot;
         integer b;
@@ -244,9 +256,11 @@ module snn_layer #(
         end
     endfunction
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] next_lane = lane_of(next_low);
+    wire [31:0] rest_lane = lane_of(rest_low);
+    wire [31:0] item_lane = lane_of(item_low);
     wire [31:0] x_ci32 = (ANALOG != 0) ? {{(32 - SRC_G_BITS){1'b0}}, x_g}
-                                       : {{(32 - SRC_G_BITS){1'b0}}, x_g} * SRC_LANES + x_lane;
+                                       : {{(32 - SRC_G_BITS){1'b0}}, x_g} * SRC_LANES
+                                         + {{(32 - LN_BITS){1'b0}}, x_lane};
     /* verilator lint_on UNUSEDSIGNAL */
 
     // ---------------- walker: tap words x output groups ----------------
@@ -321,6 +335,10 @@ module snn_layer #(
     wire [META_BITS-1:0] up_meta;        // (only its bank is read ahead)
     /* verilator lint_on UNUSEDSIGNAL */
     wire [UB_BITS-1:0] up_b = up_meta[UB_BITS+LQ_BITS+LANES*B_BITS-1 -: UB_BITS];
+    wire [LQ_BITS-1:0] up_la = up_meta[LQ_BITS+LANES*B_BITS-1 -: LQ_BITS];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [LANES*B_BITS-1:0] up_bias = up_meta[LANES*B_BITS-1:0];   // (a gate has none)
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [LANES*MEMBRANE_BITS-1:0] uo_v;
     wire [LANES*COUNT_BITS-1:0] uo_c;
     wire [LANES-1:0] uo_fired;
@@ -328,17 +346,22 @@ module snn_layer #(
     wire [Q_BITS-1:0] uo_q;
     wire [PX_BITS-1:0] uo_px;
     wire [G_BITS-1:0] uo_g;
-    wire [LQ_BITS-1:0] uo_la;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [UB_BITS-1:0] uo_b;             // (decided a cycle ahead from up_meta)
+    wire [LQ_BITS-1:0] uo_la;            // (bank, group and bias are read a cycle
+    wire [UB_BITS-1:0] uo_b;             // ahead, from up_meta)
     wire [LANES*B_BITS-1:0] uo_bias;
     /* verilator lint_on UNUSEDSIGNAL */
     assign {uo_q, uo_px, uo_g, uo_b, uo_la, uo_bias} = uo_meta;
-    wire [LANES*ACC_BITS-1:0] b_word_u;  // bias of the updated group, aligned
+    wire [LANES*ACC_BITS-1:0] b_word_u;  // bias of the group the update writes next, aligned
     wire [LANES*ACC_BITS-1:0] b_wordk;   // bias of the group being cleared
+    // The bias word and group the current banks are written with next
+    // (by the clear, or by the update after its result): registered a
+    // cycle ahead, so a bank's write port chooses between two sources.
+    reg [LANES*ACC_BITS-1:0] wbias;
+    reg [LQ_BITS-1:0] wla;
 
     // ---------------- clear sweep ----------------
-    reg k_on, k1;
+    reg k_on, k1, k2;
     reg [LQ_BITS-1:0] kla, kla1;
     reg [G_BITS-1:0] kg;
 
@@ -371,6 +394,7 @@ module snn_layer #(
             a_c <= 0;
             k_on <= 1'b0;
             k1 <= 1'b0;
+            k2 <= 1'b0;
             u_on <= 1'b0;
             u1 <= 1'b0;
             usub <= 0;
@@ -423,7 +447,7 @@ module snn_layer #(
                 urow <= 0;
             end else begin
                 case (phase)
-                    CLEAR: if (!k_on && !k1) begin
+                    CLEAR: if (!k_on && !k1 && !k2) begin
                         if (then_scatter) begin
                             phase <= SCAT;
                         end else begin
@@ -452,6 +476,7 @@ module snn_layer #(
 
             // clear sweep: local groups 0..LQ_DEPTH-1 of every bank
             k1 <= k_on;
+            k2 <= k1;
             kla1 <= kla;
             if (k_on && !init && !load && !start) begin
                 if (kla == LQ_LAST) k_on <= 1'b0;
@@ -479,18 +504,16 @@ module snn_layer #(
             if (o_pop) begin
                 x_valid <= 1'b1;
                 {x_g, x_mask, x_x, x_cnt} <= o_head[IT_BITS-SRC_PX_BITS-1:0];
-                x_low <= next_low;
-                x_lane <= next_lane;
-                x_last <= (FULL == 0) || (ANALOG != 0) || ((next_mask & ~next_low) == 0);
+                {x_low, x_lane, x_last} <= o_head_first;
                 {x_start, x_words, x_base} <= o_head_offs;
             end else if (x_hand) begin
                 if (x_last) begin
                     x_valid <= 1'b0;
                 end else begin
-                    x_mask <= next_mask;
-                    x_low <= next_low;
-                    x_lane <= next_lane;
-                    x_last <= (next_mask & ~next_low) == 0;
+                    x_mask <= rest_mask;
+                    x_low <= rest_low;
+                    x_lane <= rest_lane[LN_BITS-1:0];
+                    x_last <= rest_last;
                 end
             end
 
@@ -587,6 +610,10 @@ module snn_layer #(
         c_q <= counts[reading_v ? uq : c_read_addr];
         b_q <= biases[k_on ? kg : ug];
     end
+    always @(posedge clk) begin
+        wbias <= k1 ? b_wordk : b_word_u;
+        wla <= k1 ? kla1 : up_la;
+    end
     assign v_read_data = v_q;
     assign c_read_data = c_q;
 
@@ -656,7 +683,7 @@ module snn_layer #(
             assign b_wordk = {(LANES*ACC_BITS){1'b0}};
         end else begin : bias
             for (l = 0; l < LANES; l = l + 1) begin : lane
-                wire signed [B_BITS-1:0] bu = uo_bias[l*B_BITS +: B_BITS];
+                wire signed [B_BITS-1:0] bu = up_bias[l*B_BITS +: B_BITS];
                 wire signed [B_BITS-1:0] bk = b_q[l*B_BITS +: B_BITS];
                 assign b_word_u[l*ACC_BITS +: ACC_BITS] =
                     $signed({{(ACC_BITS - B_BITS - B_SHIFT){bu[B_BITS-1]}}, bu, {B_SHIFT{1'b0}}});
@@ -706,12 +733,9 @@ module snn_layer #(
             reg u_here;
             always @(posedge clk)
                 u_here <= !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
-            wire we = v6 || u_here || k1;
-            wire [LQ_BITS-1:0] wa_cur = ({LQ_BITS{v6}} & qa6) | ({LQ_BITS{u_here}} & uo_la)
-                                      | ({LQ_BITS{k1}} & kla1);
-            wire [LANES*ACC_BITS-1:0] wd_cur = ({(LANES*ACC_BITS){v6}} & sum6)
-                                             | ({(LANES*ACC_BITS){u_here}} & b_word_u)
-                                             | ({(LANES*ACC_BITS){k1}} & b_wordk);
+            wire we = v6 || u_here || k2;
+            wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : wla;
+            wire [LANES*ACC_BITS-1:0] wd_cur = v6 ? sum6 : wbias;
             wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula : qa3;
             always @(posedge clk) begin
                 v2 <= v1 && ok && !rst;

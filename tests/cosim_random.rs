@@ -93,6 +93,7 @@ fn cosim(
         slots,
         layer_lanes: None,
         layer_serial: Some(serial),
+        layer_slots: None,
         cutoff,
     };
     let d = design(&q, &options).unwrap();
@@ -210,6 +211,7 @@ fn a_wrong_expectation_fails_the_testbench() {
             slots: 1,
             layer_lanes: None,
             layer_serial: None,
+            layer_slots: None,
             cutoff: None,
         },
     )

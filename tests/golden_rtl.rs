@@ -27,6 +27,7 @@ fn check(name: &str, model: &snncc::snn::SnnModel, (lanes, slots): (usize, usize
         slots,
         layer_lanes: None,
         layer_serial: None,
+        layer_slots: None,
         cutoff: None,
     };
     let d = design(&q, &options).unwrap();

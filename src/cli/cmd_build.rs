@@ -51,6 +51,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         slots: args.slots,
         layer_lanes: None,
         layer_serial: None,
+        layer_slots: None,
         cutoff: None,
     };
     // The early cutoff's raw margin, compared by the read-out as by the
@@ -92,11 +93,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             })
             .collect();
         let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
-        let (lanes, serial) =
-            codegen::balance_lanes(&quantized.model, &options, &inputs, &traces, &steps)
-                .with_context(|| format!("building {}", args.model.display()))?;
-        options.layer_lanes = Some(lanes);
-        options.layer_serial = Some(serial);
+        let chosen = codegen::balance_lanes(&quantized.model, &options, &inputs, &traces, &steps)
+            .with_context(|| format!("building {}", args.model.display()))?;
+        options.layer_lanes = Some(chosen.lanes);
+        options.layer_serial = Some(chosen.serial);
+        options.layer_slots = Some(chosen.slots);
     }
     let design = codegen::design(&quantized.model, &options)
         .with_context(|| format!("building {}", args.model.display()))?;
@@ -144,6 +145,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "slots": args.slots,
         "layer_lanes": design.engines.iter().map(|e| e.lanes()).collect::<Vec<_>>(),
         "layer_update_cycles": design.engines.iter().map(|e| e.upd_ser).collect::<Vec<_>>(),
+        "layer_slots": design.engines.iter().map(|e| e.slots()).collect::<Vec<_>>(),
         "cutoff_margin_raw": design.cutoff,
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),

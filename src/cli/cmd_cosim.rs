@@ -44,6 +44,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     };
     let layer_lanes = per_layer("layer_lanes")?;
     let layer_serial = per_layer("layer_update_cycles")?;
+    let layer_slots = per_layer("layer_slots")?;
     let cutoff = built
         .field("cutoff_margin_raw")
         .ok()
@@ -56,6 +57,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             slots,
             layer_lanes,
             layer_serial,
+            layer_slots,
             cutoff,
         },
     )?;

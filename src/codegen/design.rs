@@ -46,6 +46,10 @@ pub struct DesignOptions {
     /// two up to its lanes): it then has lanes / this IF units. 1 where
     /// absent.
     pub layer_serial: Option<Vec<usize>>,
+    /// Per layer, the slots to use (fewer than the fastest packing where
+    /// that costs no speed); where absent, each engine chooses up to
+    /// `slots`.
+    pub layer_slots: Option<Vec<usize>>,
     /// Early cutoff: the raw read-out margin (docs/fixed-point.md §4.6) at
     /// which an image stops; `None` runs every image `timesteps` steps.
     pub cutoff: Option<i64>,
@@ -60,6 +64,7 @@ impl DesignOptions {
             slots: 8,
             layer_lanes: None,
             layer_serial: None,
+            layer_slots: None,
             cutoff: None,
         }
     }
@@ -614,13 +619,20 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     .accumulator_bits
                     .max(f.weights.bits() + w_shift0)
                     .max(f.bias.bits() + b_shift0);
-                let allowed = |p: usize| bank_blocks(out, p, acc) <= bank_blocks(out, 1, acc);
+                let fixed = options
+                    .layer_slots
+                    .as_ref()
+                    .and_then(|s| s.get(li).copied());
+                let allowed = |p: usize| match fixed {
+                    Some(f) => p == f,
+                    None => bank_blocks(out, p, acc) <= bank_blocks(out, 1, acc),
+                };
                 let (routing, weights) = route(
                     &conn.synapses,
                     src,
                     (src_dims, dims[li]),
                     out,
-                    options.slots,
+                    fixed.unwrap_or(options.slots).clamp(1, 16),
                     &allowed,
                 );
                 let m = f.membrane.frac();
