@@ -46,15 +46,17 @@ module snn_readout #(
     reg walking, streaming;
     reg [N_BITS-1:0] n;
     reg [31:0] c, qpx;
-    reg a1, a2, a3;                      // a read issued 1, 2, 3 cycles ago
+    reg a1, a2, a3, a4;                  // a read issued 1 .. 4 cycles ago
     reg [31:0] lane1, lane2;
     reg [N_BITS-1:0] n1, n2;
     // (its top bit only counts to N, never an index)
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [N_BITS-1:0] n3;
+    reg [N_BITS-1:0] n3, n4;
     /* verilator lint_on UNUSEDSIGNAL */
-    // The scan compares a registered value (not the block RAM's output).
-    reg signed [VBITS:0] v3;
+    // The scan compares a registered value (not the block RAM's output),
+    // and registers the comparison before acting on it.
+    reg signed [VBITS:0] v3, v4;
+    reg gt_best, gt_second;
     reg wait_ack;                        // streaming: a value is offered
     // Values compared one bit wider, signed (counts zero-extended).
     reg signed [VBITS:0] best, second;
@@ -76,7 +78,9 @@ module snn_readout #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] addr32 = qpx + c / LANES;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire issue = walking && (!streaming || (!a1 && !a2 && !wait_ack));
+    // A scan reads every other cycle: each comparison is registered and
+    // applied the cycle after, before the next value arrives.
+    wire issue = walking && (streaming ? (!a1 && !a2 && !wait_ack) : !a1);
 
     always @(posedge clk) begin
         if (rst) begin
@@ -86,6 +90,7 @@ module snn_readout #(
             a1 <= 1'b0;
             a2 <= 1'b0;
             a3 <= 1'b0;
+            a4 <= 1'b0;
             o_valid <= 1'b0;
             o_last <= 1'b0;
             wait_ack <= 1'b0;
@@ -124,6 +129,11 @@ module snn_readout #(
             n2 <= n1;
             n3 <= n2;
             v3 <= v_ext;
+            a4 <= a3;
+            n4 <= n3;
+            v4 <= v3;
+            gt_best <= v3 > best;
+            gt_second <= v3 > second;
             // rd_addr was presented in cycle a1; the data is here in a2.
             if (a2) begin
                 if (streaming) begin
@@ -133,20 +143,20 @@ module snn_readout #(
                     wait_ack <= 1'b1;
                 end
             end
-            if (a3) begin
-                if (v3 > best) begin
+            if (a4) begin
+                if (gt_best) begin
                     second <= best;
-                    best <= v3;
-                    class_idx <= n3[IDX_BITS-1:0];
-                end else if (v3 > second) begin
-                    second <= v3;
+                    best <= v4;
+                    class_idx <= n4[IDX_BITS-1:0];
+                end else if (gt_second) begin
+                    second <= v4;
                 end
             end
             if (o_valid && o_ready) begin
                 o_valid <= 1'b0;
                 wait_ack <= 1'b0;
             end
-            if (busy && !walking && !a1 && !a2 && !a3 && !(o_valid && !o_ready) && !wait_ack && !scan && !stream)
+            if (busy && !walking && !a1 && !a2 && !a3 && !a4 && !(o_valid && !o_ready) && !wait_ack && !scan && !stream)
                 busy <= 1'b0;
             if (o_valid && o_ready && o_last) busy <= 1'b0;
         end

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The hardware design space as a table (issue 10): builds the bundled LeNet
+# and VGG examples at several time-step counts, with and without the early
+# cutoff and at several lane limits; co-simulates DIGITS test digits of each
+# under Verilator (bit-exact check and cycles per digit); places and routes
+# each on the LFE5U-45F (CABGA381) with nextpnr-ecp5; and measures the 8-bit
+# accuracy of the same configuration on the 2,000 committed test digits
+# (`simulate --bits 8`, with the same cutoff). Prints one row per design:
+#
+#   model T cutoff lanes | LUT4 FF DP16KD MULT18 | Fmax cycles/digit digits/s | acc loss
+#
+# digits/s is the routed Fmax over the co-simulated cycles per digit (never
+# an assumed clock). Results (one JSON per step, table.md) go to
+# benches/results/hardware_table/. Slow by nature: one place and route of
+# LeNet takes about 10-20 minutes on 2 cores, VGG longer.
+#
+#   bash benches/hardware_table.sh [DIGITS=50] [CONFIGS...]
+#
+# CONFIGS are model:T:cutoff:lanes tuples; the default set is below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+digits=${1:-50}
+shift || true
+configs=("$@")
+if [ ${#configs[@]} -eq 0 ]; then
+    configs=(
+        lenet:16:auto:16
+        lenet:16:none:16
+        lenet:32:auto:16
+        lenet:16:auto:8
+        vgg:16:auto:16
+    )
+fi
+if [ -z "${SNNCC:-}" ]; then
+    cargo build --release --locked
+fi
+bin=${SNNCC:-target/release/snncc}
+res=benches/results/hardware_table
+work=${WORK:-$(mktemp -d)}
+mkdir -p "$res"
+data=(--data examples/data/test-images.npy)
+labels=(--labels examples/data/test-labels.npy)
+calib=(--calib examples/data/calib-images.npy)
+for cfg in "${configs[@]}"; do
+    IFS=: read -r model t cutoff lanes <<< "$cfg"
+    name="${model}_T${t}_${cutoff}_L${lanes}"
+    out="$work/$name"
+    cut=()
+    [ "$cutoff" != none ] && cut=(--cutoff "$cutoff")
+    echo "== $name" >&2
+    "$bin" build "examples/models/$model.keras" "${calib[@]}" --bits 8 --timesteps "$t" \
+        --lanes "$lanes" "${cut[@]}" -o "$out" > "$res/build_$name.txt"
+    "$bin" cosim "$out" "${data[@]}" --limit "$digits" --simulator verilator --json \
+        > "$res/cosim_$name.json"
+    "$bin" synth "$out" --target ecp5 --json > "$res/synth_$name.json"
+    "$bin" simulate "examples/models/$model.keras" "${calib[@]}" "${data[@]}" "${labels[@]}" \
+        --timesteps "$t" --bits 8 "${cut[@]}" --json > "$res/simulate_$name.json"
+done
+python3 - "$res" "${configs[@]}" <<'EOF'
+import json, sys
+res, configs = sys.argv[1], sys.argv[2:]
+rows = ["| model | T | cutoff | max lanes | LUT4 | FF | DP16KD | MULT18 | Fmax (MHz, routed) "
+        "| cycles / digit | mean steps | digits/s | 8-bit accuracy | loss vs CNN |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for cfg in configs:
+    model, t, cutoff, lanes = cfg.split(":")
+    name = f"{model}_T{t}_{cutoff}_L{lanes}"
+    cos = json.load(open(f"{res}/cosim_{name}.json"))
+    syn = json.load(open(f"{res}/synth_{name}.json"))
+    sim = json.load(open(f"{res}/simulate_{name}.json"))
+    assert cos["mismatches"] == 0, f"{name}: {cos['mismatches']} mismatches"
+    u = {k: v["used"] for k, v in (syn.get("utilization") or {}).items()}
+    if cutoff == "none":
+        acc = sim["results"][-1]["accuracy"]
+    else:
+        acc = sim["cutoff"]["accuracy"]
+    cnn = sim["cnn_accuracy"]
+    fmax = syn.get("fmax_mhz") or 0.0
+    cyc = cos["cycles_per_image"]
+    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {u.get('LUT4', syn['luts']):,} | "
+                f"{u.get('FF', syn['ffs']):,} | {u.get('DP16KD', '-')} | {u.get('MULT18X18D', '-')} | "
+                f"{fmax:.1f} | {cyc:,.0f} | {cos.get('mean_timesteps', float(t)):.2f} | "
+                f"{fmax * 1e6 / cyc:,.0f} | {100 * acc:.2f} % | {100 * (cnn - acc):+.2f} pp |")
+text = "\n".join(rows)
+open(f"{res}/table.md", "w").write(text + "\n")
+print(text)
+EOF
