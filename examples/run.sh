@@ -36,12 +36,12 @@ echo "== snncc simulate examples/models/lenet.keras --bits 8 (bit-accurate integ
 
 echo
 out=target/lenet-verilog
-echo "== snncc build examples/models/lenet.keras --target verilog -o $out (8-bit, T = 64, 8 lanes)"
+echo "== snncc build examples/models/lenet.keras --target verilog -o $out (8-bit, T = 16, early cutoff)"
 "$bin" build examples/models/lenet.keras --calib examples/data/calib-images.npy \
-    --target verilog --bits 8 --timesteps 64 -o "$out"
+    --target verilog --bits 8 --timesteps 16 --cutoff auto -o "$out"
 echo
 echo "== snncc cosim $out (the RTL under Verilator against the bit-accurate simulator, spike for spike)"
 "$bin" cosim "$out" --data examples/data/test-images.npy --limit 20 --simulator verilator --trace
 echo
-echo "== snncc synth $out --target ecp5 (Yosys and nextpnr-ecp5 on an LFE5U-45F, 4-5 minutes; latency at the routed clock)"
+echo "== snncc synth $out --target ecp5 (Yosys and nextpnr-ecp5 on an LFE5U-45F, 10-15 minutes on 2 cores; latency at the routed clock)"
 "$bin" synth "$out" --target ecp5
