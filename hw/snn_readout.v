@@ -31,7 +31,7 @@ module snn_readout #(
     input  wire stream,
     output reg  busy,
     output reg  [IDX_BITS-1:0] class_idx,
-    output wire margin_ok,
+    output reg  margin_ok,
     output reg  [Q_BITS-1:0] rd_addr,
     input  wire [LANES*VBITS-1:0] rd_data,
     output reg  o_valid,
@@ -70,9 +70,10 @@ module snn_readout #(
     end
     wire signed [VBITS:0] v_ext = (SIGNED != 0) ? {value[VBITS-1], value} : {1'b0, value};
     localparam signed [VBITS:0] LOWEST = {1'b1, {VBITS{1'b0}}};
-    wire signed [VBITS+1:0] gap = {best[VBITS], best} - {second[VBITS], second};
-    // A read-out of one neuron has no runner-up and never stops (§4.6).
-    assign margin_ok = (CUTOFF != 0) && (N_PX * C >= 2) && ($signed(gap) >= $signed(MARGIN));
+    // The cutoff's test, registered in two steps (the gap, then the
+    // compare); the scan stays busy until both have settled.
+    reg signed [VBITS+1:0] gap;
+    reg a5, a6;
     wire last_n = n == N32[N_BITS-1:0] - 1'b1;
     // The next read: not while a streamed value waits for its transfer.
     /* verilator lint_off UNUSEDSIGNAL */
@@ -91,6 +92,9 @@ module snn_readout #(
             a2 <= 1'b0;
             a3 <= 1'b0;
             a4 <= 1'b0;
+            a5 <= 1'b0;
+            a6 <= 1'b0;
+            margin_ok <= 1'b0;
             o_valid <= 1'b0;
             o_last <= 1'b0;
             wait_ack <= 1'b0;
@@ -130,6 +134,8 @@ module snn_readout #(
             n3 <= n2;
             v3 <= v_ext;
             a4 <= a3;
+            a5 <= a4;
+            a6 <= a5;
             n4 <= n3;
             v4 <= v3;
             gt_best <= v3 > best;
@@ -156,7 +162,11 @@ module snn_readout #(
                 o_valid <= 1'b0;
                 wait_ack <= 1'b0;
             end
-            if (busy && !walking && !a1 && !a2 && !a3 && !a4 && !(o_valid && !o_ready) && !wait_ack && !scan && !stream)
+            gap <= {best[VBITS], best} - {second[VBITS], second};
+            // A read-out of one neuron has no runner-up and never stops (§4.6).
+            margin_ok <= (CUTOFF != 0) && (N_PX * C >= 2) && ($signed(gap) >= $signed(MARGIN));
+            if (busy && !walking && !a1 && !a2 && !a3 && !a4 && !a5 && !a6
+                && !(o_valid && !o_ready) && !wait_ack && !scan && !stream)
                 busy <= 1'b0;
             if (o_valid && o_ready && o_last) busy <= 1'b0;
         end
