@@ -831,12 +831,18 @@ module snn_layer #(
 
     // The update reads the current of its pixel's bank: an AND-OR mux
     // (an indexed part-select would become a barrel shifter).
+    // Its select is one-hot and registered with the read (no compare in
+    // front of the 208-bit-wide mux of a 16-lane, 5-slot engine).
     reg [LANES*ACC_BITS-1:0] cur_mux;
+    reg [SLOTS-1:0] ub_oh1;
     integer b;
+    always @(posedge clk)
+        for (b = 0; b < SLOTS; b = b + 1)
+            ub_oh1[b] <= (ub == b);
     always @(*) begin
         cur_mux = {(LANES*ACC_BITS){1'b0}};
         for (b = 0; b < SLOTS; b = b + 1)
-            if (ub1 == b) cur_mux = cur_mux | cur_q_all[b*LANES*ACC_BITS +: LANES*ACC_BITS];
+            if (ub_oh1[b]) cur_mux = cur_mux | cur_q_all[b*LANES*ACC_BITS +: LANES*ACC_BITS];
     end
     assign cur_sel = cur_mux;
 endmodule
