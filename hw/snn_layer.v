@@ -207,9 +207,9 @@ module snn_layer #(
     reg [OFFS_BITS-1:0] offs_q;
     wire e_pop = !e_empty && (o_level + {2'b0, o_inflight}) < 3'd4;
     wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
-    wire [TAP_COUNT_BITS-1:0] offs_n = offs_q[TAP_COUNT_BITS+LQ_BITS-1:LQ_BITS];
-    // Pixels without taps (outside every window) are dropped here.
-    wire o_push = o_inflight && offs_n != 0;
+    // Every entry is queued, straight from the block RAM's output; the
+    // expander drops pixels without taps (outside every window).
+    wire o_push = o_inflight;
     assign o_first = {item_low, item_lane[LN_BITS-1:0],
                       (FULL == 0) || (ANALOG != 0) || ((item_mask & ~item_low) == 0)};
 
@@ -502,7 +502,7 @@ module snn_layer #(
 
             // expander
             if (o_pop) begin
-                x_valid <= 1'b1;
+                x_valid <= o_head_offs[TAP_COUNT_BITS+LQ_BITS-1:LQ_BITS] != 0;
                 {x_g, x_mask, x_x, x_cnt} <= o_head[IT_BITS-SRC_PX_BITS-1:0];
                 {x_low, x_lane, x_last} <= o_head_first;
                 {x_start, x_words, x_base} <= o_head_offs;
