@@ -606,26 +606,22 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 };
                 let out = Geometry::new(dims[li], out_lanes);
                 let f = n.formats;
-                // The accumulator as the engine builds it (see below).
-                let (w_shift0, b_shift0) = (
-                    if analog {
-                        0
-                    } else {
-                        f.membrane.frac() - f.weights.frac()
-                    },
-                    f.membrane.frac() - f.bias.frac(),
-                );
-                let acc = n
+                let m = f.membrane.frac();
+                let w_shift = if analog { 0 } else { m - f.weights.frac() };
+                let b_shift = m - f.bias.frac();
+                // A wider accumulator changes nothing (sums are exact); the
+                // engine needs room for the aligned weight and bias words.
+                let acc_bits = n
                     .accumulator_bits
-                    .max(f.weights.bits() + w_shift0)
-                    .max(f.bias.bits() + b_shift0);
+                    .max(f.weights.bits() + w_shift)
+                    .max(f.bias.bits() + b_shift);
                 let fixed = options
                     .layer_slots
                     .as_ref()
                     .and_then(|s| s.get(li).copied());
                 let allowed = |p: usize| match fixed {
                     Some(f) => p == f,
-                    None => bank_blocks(out, p, acc) <= bank_blocks(out, 1, acc),
+                    None => bank_blocks(out, p, acc_bits) <= bank_blocks(out, 1, acc_bits),
                 };
                 let (routing, weights) = route(
                     &conn.synapses,
@@ -635,22 +631,13 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     fixed.unwrap_or(options.slots).clamp(1, 16),
                     &allowed,
                 );
-                let m = f.membrane.frac();
                 let theta = align(theta_raw, f.threshold.frac(), m);
-                let w_shift = if analog { 0 } else { m - f.weights.frac() };
                 let p_shift = if analog {
                     m - f.weights.frac() - model.input.format.frac()
                 } else {
                     0
                 };
-                let b_shift = m - f.bias.frac();
                 let bias = n.bias.clone().unwrap_or_else(|| vec![0; out.c]);
-                // A wider accumulator changes nothing (sums are exact); the
-                // engine needs room for the aligned weight and bias words.
-                let acc_bits = n
-                    .accumulator_bits
-                    .max(f.weights.bits() + w_shift)
-                    .max(f.bias.bits() + b_shift);
                 engines.push(Engine {
                     name: layer.name.clone(),
                     out,
