@@ -2,10 +2,8 @@
 //! RTL, memory images, a manifest and a FuseSoC core (docs/hardware.md).
 
 use anyhow::{bail, Context};
-use ndarray::Axis;
-use rayon::prelude::*;
 use serde_json::json;
-use snncc::{bitsim, codegen, config, data, snn};
+use snncc::{codegen, config, data, snn};
 
 /// Calibration inputs the build's own testbench runs.
 const TB_INPUTS: usize = 4;
@@ -81,17 +79,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         let sample = images.slice(ndarray::s![..n, .., .., ..]);
         let (inputs, golden) =
             super::cmd_cosim::golden(&quantized.model, sample, args.timesteps, options.cutoff);
-        let traces: Vec<snn::SpikeTrace> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let full = bitsim::trace_quantized(
-                    &quantized.model,
-                    sample.index_axis(Axis(0), i),
-                    args.timesteps,
-                );
-                codegen::trace_as_run(&full, golden[i].steps)
-            })
-            .collect();
+        let traces =
+            super::cmd_cosim::golden_traces(&quantized.model, sample, args.timesteps, &golden);
         let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
         let chosen = codegen::balance_lanes(&quantized.model, &options, &inputs, &traces, &steps)
             .with_context(|| format!("building {}", args.model.display()))?;

@@ -81,17 +81,8 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let (inputs, golden) = golden(&q, images.view(), timesteps, design.cutoff);
     let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.readout.clone()).collect();
     let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
-    // Every input's spikes at every step: the trace comparison and the
-    // work bound (with a cutoff, each engine's steps up to the stop).
-    let traces: Vec<snn::SpikeTrace> = (0..n)
-        .into_par_iter()
-        .map(|i| bitsim::trace_quantized(&q, images.index_axis(Axis(0), i), timesteps))
-        .collect();
-    let run_traces: Vec<snn::SpikeTrace> = traces
-        .iter()
-        .zip(&steps)
-        .map(|(t, &s)| codegen::trace_as_run(t, s))
-        .collect();
+    // Every input's spikes: the trace comparison and the work bound.
+    let run_traces = golden_traces(&q, images.view(), timesteps, &golden);
     let tb = codegen::write_testbench(&design, dir, &inputs, &expected, &steps)?;
     // The design as built (not regenerated): that is what is being checked.
     let rtl = built.rtl;
@@ -256,6 +247,24 @@ pub(super) fn golden(
         })
         .collect();
     (inputs, runs)
+}
+
+/// Per input, the spikes the hardware produces: every layer's steps up to
+/// the beat its golden run stops in (with a cutoff, each engine's steps up
+/// to the stop; codegen::trace_as_run).
+pub(super) fn golden_traces(
+    q: &quant::QuantModel,
+    images: ndarray::ArrayView4<f32>,
+    timesteps: usize,
+    golden: &[GoldenRun],
+) -> Vec<snn::SpikeTrace> {
+    (0..images.dim().0)
+        .into_par_iter()
+        .map(|i| {
+            let full = bitsim::trace_quantized(q, images.index_axis(Axis(0), i), timesteps);
+            codegen::trace_as_run(&full, golden[i].steps)
+        })
+        .collect()
 }
 
 fn default_jobs() -> usize {
