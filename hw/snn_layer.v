@@ -27,12 +27,17 @@
 // P_SHIFT, added once per image on `load`; each `start` only updates.
 //
 // Commands (one-cycle pulses while idle; `done` rises when finished):
-//   init  - after reset: currents = bias (gate: counts = 0);
-//   load  - analog: currents = bias, then the input's scatter;
+//   init  - after reset: currents = 0 (gate: counts = 0);
+//   load  - analog: currents = 0, then the input's scatter;
 //   start - one time step: the scatter of the source's spikes, then the
-//           update of every group (V = fit(V + I), fire, current = bias for
-//           the next step). `first` marks an image's first step: membranes
-//           start at V0 and counts at 0 (a gate clears its counts first).
+//           update of every group (V = fit(V + I), I = bias + the current
+//           bank, fire; the bank = 0 for the next step). `first` marks an
+//           image's first step: membranes start at V0 and counts at 0 (a
+//           gate clears its counts first).
+// The banks hold the synaptic sum without the bias (snncc sizes ACC_BITS
+// for it with and without, docs/fixed-point.md §4.2): the bias is added
+// once per IF unit in the update rather than written back through a mux in
+// front of every lane and slot of the banks.
 //
 // No cycle holds a block-RAM read together with arithmetic on its data: the
 // scatter is a fixed pipeline (tap word -> addresses -> weight read ->
@@ -130,6 +135,8 @@ module snn_layer #(
     localparam integer GQ_BITS = G_BITS;
     localparam integer J_BITS = (UPD_SER > 1) ? $clog2(UPD_SER) : 1;
     localparam integer UB_BITS = (SLOTS > 1) ? $clog2(SLOTS) : 1;
+    localparam [31:0] SLOTS32 = SLOTS;
+    localparam [UB_BITS-1:0] UB_LAST = SLOTS32[UB_BITS-1:0] - 1'b1;
     localparam integer LN_BITS = (SRC_LANES > 1) ? $clog2(SRC_LANES) : 1;
     // An entry's first spike, found before it is queued for the expander:
     // {lowest lane (one-hot), its index, whether it is the only one}.
@@ -306,39 +313,44 @@ module snn_layer #(
     reg [Q_BITS-1:0] uq;
     reg [PX_BITS-1:0] upx;
     reg [G_BITS-1:0] ug;
-    reg [31:0] ub;                       // bank of upx (upx % SLOTS)
+    reg [UB_BITS-1:0] ub;                // bank of upx (upx % SLOTS)
     reg [LQ_BITS-1:0] ula, urow;         // local group, local group of (upx / SLOTS, 0)
     reg u_on;
     reg [J_BITS-1:0] usub;               // cycles until the next group (UPD_SER)
-    wire u_issue = u_on && usub == 0 && !start;
-    reg u1;                              // the issued group's reads are on the ports
+    // (`start` only comes while the engine is idle, u_on low: it is not
+    // in this term, whose fan-out is the whole update counter.)
+    wire u_issue = u_on && usub == 0;
+    reg u1;                              // the issued group's current read is on the ports
+    reg u2;                              // ... its current registered, its membrane read
     // (a gate has no update: its bookkeeping is left unread)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [Q_BITS-1:0] uq1;
     reg [PX_BITS-1:0] upx1;
     reg [G_BITS-1:0] ug1;
-    reg [31:0] ub1;
+    reg [UB_BITS-1:0] ub1;
     reg [LQ_BITS-1:0] ula1;
+    reg [Q_BITS-1:0] uq2;
+    reg [PX_BITS-1:0] upx2;
+    reg [G_BITS-1:0] ug2;
+    reg [UB_BITS-1:0] ub2;
+    reg [LQ_BITS-1:0] ula2;
     /* verilator lint_on UNUSEDSIGNAL */
     reg [LANES*MEMBRANE_BITS-1:0] v_q;
     reg [LANES*COUNT_BITS-1:0] c_q;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [LANES*B_BITS-1:0] b_q;          // (a gate has no bias)
+    reg [LANES*B_BITS-1:0] b_q, b_r;     // (a gate has no bias)
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [LANES*ACC_BITS-1:0] cur_sel;   // bank ub1's current (no update in a gate)
+    wire [LANES*ACC_BITS-1:0] cur_sel;   // bank ub2's current (no update in a gate)
     /* verilator lint_on UNUSEDSIGNAL */
     // The update's result (hw/snn_update.v) and its bookkeeping.
-    localparam integer META_BITS = Q_BITS + PX_BITS + G_BITS + UB_BITS + LQ_BITS + LANES * B_BITS;
+    localparam integer META_BITS = Q_BITS + PX_BITS + G_BITS + UB_BITS + LQ_BITS;
     wire uo_valid, upd_busy, up_valid;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [META_BITS-1:0] up_meta;        // (only its bank is read ahead)
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [UB_BITS-1:0] up_b = up_meta[UB_BITS+LQ_BITS+LANES*B_BITS-1 -: UB_BITS];
-    wire [LQ_BITS-1:0] up_la = up_meta[LQ_BITS+LANES*B_BITS-1 -: LQ_BITS];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [LANES*B_BITS-1:0] up_bias = up_meta[LANES*B_BITS-1:0];   // (a gate has none)
-    /* verilator lint_on UNUSEDSIGNAL */
+    wire [UB_BITS-1:0] up_b = up_meta[UB_BITS+LQ_BITS-1 -: UB_BITS];
+    wire [LQ_BITS-1:0] up_la = up_meta[LQ_BITS-1:0];
     wire [LANES*MEMBRANE_BITS-1:0] uo_v;
     wire [LANES*COUNT_BITS-1:0] uo_c;
     wire [LANES-1:0] uo_fired;
@@ -347,23 +359,22 @@ module snn_layer #(
     wire [PX_BITS-1:0] uo_px;
     wire [G_BITS-1:0] uo_g;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [LQ_BITS-1:0] uo_la;            // (bank, group and bias are read a cycle
+    wire [LQ_BITS-1:0] uo_la;            // (bank and group are read a cycle
     wire [UB_BITS-1:0] uo_b;             // ahead, from up_meta)
-    wire [LANES*B_BITS-1:0] uo_bias;
     /* verilator lint_on UNUSEDSIGNAL */
-    assign {uo_q, uo_px, uo_g, uo_b, uo_la, uo_bias} = uo_meta;
-    wire [LANES*ACC_BITS-1:0] b_word_u;  // bias of the group the update writes next, aligned
-    wire [LANES*ACC_BITS-1:0] b_wordk;   // bias of the group being cleared
-    // The bias word and group the current banks are written with next
-    // (by the clear, or by the update after its result): registered a
-    // cycle ahead, so a bank's write port chooses between two sources.
-    reg [LANES*ACC_BITS-1:0] wbias;
+    assign {uo_q, uo_px, uo_g, uo_b, uo_la} = uo_meta;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [LANES*ACC_BITS-1:0] b_word;    // bias of the group the update reads, aligned
+    /* verilator lint_on UNUSEDSIGNAL */
+    // The group the current banks are cleared at next (by the clear sweep,
+    // or after the update read it): registered a cycle ahead, so a bank's
+    // write address chooses between two sources and its data is the
+    // adder's register, reset to 0 the cycle before.
     reg [LQ_BITS-1:0] wla;
 
     // ---------------- clear sweep ----------------
     reg k_on, k1, k2;
     reg [LQ_BITS-1:0] kla, kla1;
-    reg [G_BITS-1:0] kg;
 
     localparam [31:0] NG32 = N_GROUPS;
     localparam [31:0] LQ32 = LQ_DEPTH;
@@ -376,7 +387,7 @@ module snn_layer #(
     wire scatter_idle = phase == SCAT
         && ((ANALOG != 0) ? !a_more : (f_idx == src_count && !e_inflight))
         && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
-    wire u_busy = u_on || u1 || upd_busy;
+    wire u_busy = u_on || u1 || u2 || upd_busy;
 
     // ---------------- control ----------------
     always @(posedge clk) begin
@@ -397,6 +408,7 @@ module snn_layer #(
             k2 <= 1'b0;
             u_on <= 1'b0;
             u1 <= 1'b0;
+            u2 <= 1'b0;
             usub <= 0;
             then_scatter <= 1'b0;
             then_update <= 1'b0;
@@ -410,7 +422,6 @@ module snn_layer #(
                 then_update <= 1'b0;
                 k_on <= 1'b1;
                 kla <= 0;
-                kg <= 0;
             end else if (load && ANALOG != 0) begin
                 phase <= CLEAR;
                 done <= 1'b0;
@@ -418,7 +429,6 @@ module snn_layer #(
                 then_update <= 1'b0;
                 k_on <= 1'b1;
                 kla <= 0;
-                kg <= 0;
                 a_n <= 0;
                 a_px <= 0;
                 a_c <= 0;
@@ -435,7 +445,6 @@ module snn_layer #(
                     then_scatter <= 1'b1;
                     k_on <= 1'b1;
                     kla <= 0;
-                    kg <= 0;
                 end else begin
                     phase <= SCAT;
                 end
@@ -481,7 +490,6 @@ module snn_layer #(
             if (k_on && !init && !load && !start) begin
                 if (kla == LQ_LAST) k_on <= 1'b0;
                 kla <= kla + 1'b1;
-                kg <= (kg == G_LAST) ? {G_BITS{1'b0}} : kg + 1'b1;
             end
 
             // fetch
@@ -552,7 +560,7 @@ module snn_layer #(
             end
 
             // update sweep: groups in order, pixel upx in bank upx % SLOTS
-            if (u_on && !start && !u_issue) usub <= usub - 1'b1;
+            if (u_on && !u_issue) usub <= usub - 1'b1;
             if (u_issue) begin
                 usub <= SER_LAST;
                 if (uq == Q_LAST) u_on <= 1'b0;
@@ -560,12 +568,12 @@ module snn_layer #(
                 if (ug == G_LAST) begin
                     ug <= 0;
                     upx <= upx + 1'b1;
-                    if (ub == SLOTS - 1) begin
+                    if (ub == UB_LAST) begin
                         ub <= 0;
                         urow <= urow + G_LQ;
                         ula <= urow + G_LQ;
                     end else begin
-                        ub <= ub + 1;
+                        ub <= ub + 1'b1;
                         ula <= urow;
                     end
                 end else begin
@@ -574,6 +582,7 @@ module snn_layer #(
                 end
             end
             u1 <= u_issue;
+            u2 <= u1;
         end
     end
     // (u1 is reset with the rest: the write port's address mux must not
@@ -588,6 +597,11 @@ module snn_layer #(
         ug1 <= ug;
         ub1 <= ub;
         ula1 <= ula;
+        uq2 <= uq1;
+        upx2 <= upx1;
+        ug2 <= ug1;
+        ub2 <= ub1;
+        ula2 <= ula1;
     end
 
     // ---------------- scatter stage 0 -> 1: the tap word ----------------
@@ -604,16 +618,18 @@ module snn_layer #(
     end
 
     // ---------------- the update's reads ----------------
-    wire reading_v = phase == UPD;
+    // A group's membrane, counts and bias are read a cycle after its
+    // current (u1), so all arrive together with the registered current (u2).
     always @(posedge clk) begin
-        v_q <= membrane[reading_v ? uq : v_read_addr];
-        c_q <= counts[reading_v ? uq : c_read_addr];
-        b_q <= biases[k_on ? kg : ug];
+        v_q <= membrane[u1 ? uq1 : v_read_addr];
+        c_q <= counts[u1 ? uq1 : c_read_addr];
+        // The bias: read as the group is issued and registered again (a
+        // large bias table may be block RAM; the update adds it).
+        b_q <= biases[ug];
+        b_r <= b_q;
     end
-    always @(posedge clk) begin
-        wbias <= k1 ? b_wordk : b_word_u;
+    always @(posedge clk)
         wla <= k1 ? kla1 : up_la;
-    end
     assign v_read_data = v_q;
     assign c_read_data = c_q;
 
@@ -662,33 +678,26 @@ module snn_layer #(
             assign up_valid = 1'b0;
             assign up_meta = {META_BITS{1'b0}};
         end else begin : update
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire [31:0] ub1_w = ub1;
-            /* verilator lint_on UNUSEDSIGNAL */
             snn_update #(
                 .LANES(LANES), .SER(UPD_SER), .MEMBRANE_BITS(MEMBRANE_BITS), .ACC_BITS(ACC_BITS),
                 .THETA_BITS(THETA_BITS), .THETA(THETA), .V0(V0), .SATURATE(SATURATE), .FIRES(FIRES),
                 .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS)
             ) upd (
-                .clk(clk), .rst(rst), .in_valid(u1), .first(is_first),
-                .in_v(v_q), .in_i(cur_sel), .in_c(c_q),
-                .in_lanes((ug1 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
-                .in_meta({uq1, upx1, ug1, ub1_w[UB_BITS-1:0], ula1, b_q}),
+                .clk(clk), .rst(rst), .in_valid(u2), .first(is_first),
+                .in_v(v_q), .in_i(cur_sel), .in_b(b_word), .in_c(c_q),
+                .in_lanes((ug2 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
+                .in_meta({uq2, upx2, ug2, ub2, ula2}),
                 .out_valid(uo_valid), .out_v(uo_v), .out_c(uo_c), .out_fired(uo_fired),
                 .out_meta(uo_meta), .busy(upd_busy), .pre_valid(up_valid), .pre_meta(up_meta));
         end
-        // Bias words aligned to the accumulator (a gate's clear writes 0).
+        // Bias words aligned to the accumulator.
         if (GATE != 0) begin : no_bias
-            assign b_word_u = {(LANES*ACC_BITS){1'b0}};
-            assign b_wordk = {(LANES*ACC_BITS){1'b0}};
+            assign b_word = {(LANES*ACC_BITS){1'b0}};
         end else begin : bias
             for (l = 0; l < LANES; l = l + 1) begin : lane
-                wire signed [B_BITS-1:0] bu = up_bias[l*B_BITS +: B_BITS];
-                wire signed [B_BITS-1:0] bk = b_q[l*B_BITS +: B_BITS];
-                assign b_word_u[l*ACC_BITS +: ACC_BITS] =
+                wire signed [B_BITS-1:0] bu = b_r[l*B_BITS +: B_BITS];
+                assign b_word[l*ACC_BITS +: ACC_BITS] =
                     $signed({{(ACC_BITS - B_BITS - B_SHIFT){bu[B_BITS-1]}}, bu, {B_SHIFT{1'b0}}});
-                assign b_wordk[l*ACC_BITS +: ACC_BITS] =
-                    $signed({{(ACC_BITS - B_BITS - B_SHIFT){bk[B_BITS-1]}}, bk, {B_SHIFT{1'b0}}});
             end
         end
     endgenerate
@@ -721,7 +730,7 @@ module snn_layer #(
             wire [31:0] wa_sum = {{(32 - WB_BITS){1'b0}}, wbase} + {{(32 - WA_BITS){1'b0}}, wo1};
             /* verilator lint_on UNUSEDSIGNAL */
             reg [LANES*W_BITS-1:0] w_q, w_r;
-            reg [LANES*ACC_BITS-1:0] i_q, term, i_b, sum6, sum7, sum8;
+            reg [LANES*ACC_BITS-1:0] i_q, i_u, term, i_b, sum6, sum7, sum8;
             reg sel1, sel2, sel3;
             reg [LANES-1:0] fire6;
             wire [LANES*ACC_BITS-1:0] base = sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
@@ -729,13 +738,15 @@ module snn_layer #(
             wire [LANES-1:0] fire_next;
             // The write port's three users never overlap; which one
             // writes is decided a cycle ahead into registers (the port's
-            // address and data fan out to every RAM cell of the bank).
+            // address and data fan out to every RAM cell of the bank). A
+            // clear writes the adder's register, reset to 0 a cycle ahead.
             reg u_here;
+            wire u_next = !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
             always @(posedge clk)
-                u_here <= !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
+                u_here <= u_next;
             wire we = v6 || u_here || k2;
             wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : wla;
-            wire [LANES*ACC_BITS-1:0] wd_cur = v6 ? sum6 : wbias;
+            wire [LANES*ACC_BITS-1:0] wd_cur = sum6;
             wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula : qa3;
             always @(posedge clk) begin
                 v2 <= v1 && ok && !rst;
@@ -762,7 +773,7 @@ module snn_layer #(
                 qa5 <= qa4;
                 px5 <= px4;
                 // stage 5 -> 6: the sum (or the gate's counts)
-                sum6 <= sum_next_s;
+                sum6 <= (u_next || k1) ? {(LANES*ACC_BITS){1'b0}} : sum_next_s;
                 fire6 <= fire_next;
                 v6 <= v5 && !rst;
                 qa6 <= qa5;
@@ -779,8 +790,11 @@ module snn_layer #(
             always @(posedge clk) begin
                 if (we) current[wa_cur] <= wd_cur;
                 i_q <= current[ra_cur];
+                // The update's copy: block RAM clock-to-out (5.8 ns on an
+                // ECP5) leaves no room for the bank mux behind it.
+                i_u <= i_q;
             end
-            assign cur_q_all[s*LANES*ACC_BITS +: LANES*ACC_BITS] = i_q;
+            assign cur_q_all[s*LANES*ACC_BITS +: LANES*ACC_BITS] = i_u;
             genvar k;
             for (k = 0; k < LANES; k = k + 1) begin : lane
                 // A gate reads no weight and adds no term.
@@ -834,15 +848,17 @@ module snn_layer #(
     // Its select is one-hot and registered with the read (no compare in
     // front of the 208-bit-wide mux of a 16-lane, 5-slot engine).
     reg [LANES*ACC_BITS-1:0] cur_mux;
-    reg [SLOTS-1:0] ub_oh1;
+    reg [SLOTS-1:0] ub_oh1, ub_oh2;
     integer b;
-    always @(posedge clk)
+    always @(posedge clk) begin
         for (b = 0; b < SLOTS; b = b + 1)
-            ub_oh1[b] <= (ub == b);
+            ub_oh1[b] <= ({{(32 - UB_BITS){1'b0}}, ub} == b);
+        ub_oh2 <= ub_oh1;
+    end
     always @(*) begin
         cur_mux = {(LANES*ACC_BITS){1'b0}};
         for (b = 0; b < SLOTS; b = b + 1)
-            if (ub_oh1[b]) cur_mux = cur_mux | cur_q_all[b*LANES*ACC_BITS +: LANES*ACC_BITS];
+            if (ub_oh2[b]) cur_mux = cur_mux | cur_q_all[b*LANES*ACC_BITS +: LANES*ACC_BITS];
     end
     assign cur_sel = cur_mux;
 endmodule

@@ -1,15 +1,18 @@
 // The update of one group of LANES neurons (docs/fixed-point.md §4.2-4.3):
-// V = fit(V + I), fire when V >= theta (V -= theta), count the spike. The
-// layer engine hands over a group's words (membrane, current, counts) and
+// V = fit(V + I), fire when V >= theta (V -= theta), count the spike, with
+// I = in_b + in_i (the bias and the synaptic sum the current bank holds; the
+// sum is exact in ACC_BITS, snncc sizes it so). The
+// layer engine hands over a group's words (membrane, current, bias, counts) and
 // bookkeeping (`in_meta`, returned with the result); SER = 1 updates every
 // lane at once, SER = K > 1 does LANES / K lanes per cycle over K cycles
 // with LANES / K IF units (an engine whose sweep is short next to the beat
 // needs no more; docs/hardware.md, "Lanes and update units"). The engine
 // hands over at most one group every SER cycles.
 //
-// Stages: capture the words -> the exact sums of a chunk -> fit and fire ->
-// collect the chunk; `out_valid` one cycle after a group's last chunk is
-// collected. No stage holds more than one addition and one compare.
+// Stages: capture the words -> the current of a chunk (bias + sum) -> the
+// exact sums V + I -> fit and fire -> collect the chunk; `out_valid` one
+// cycle after a group's last chunk is collected. No stage holds more than
+// one addition and one compare.
 `default_nettype none
 `timescale 1ns/1ps
 module snn_update #(
@@ -31,6 +34,7 @@ module snn_update #(
     input  wire first,                     // the image's first step: V0 and count 0
     input  wire [LANES*MEMBRANE_BITS-1:0] in_v,
     input  wire [LANES*ACC_BITS-1:0] in_i,
+    input  wire [LANES*ACC_BITS-1:0] in_b,
     input  wire [LANES*COUNT_BITS-1:0] in_c,
     input  wire [LANES-1:0] in_lanes,      // lanes that are channels (the rest never fire)
     input  wire [META_BITS-1:0] in_meta,
@@ -57,7 +61,7 @@ module snn_update #(
     reg w_on, w_first;
     reg [J_BITS-1:0] w_j;
     reg [LANES*M-1:0] w_v;
-    reg [LANES*A-1:0] w_i;
+    reg [LANES*A-1:0] w_i, w_b;
     reg [LANES*C-1:0] w_c;
     reg [LANES-1:0] w_lanes;
     reg [META_BITS-1:0] w_meta;
@@ -66,24 +70,34 @@ module snn_update #(
 
     // The chunk of lanes j*U .. j*U+U-1 (an AND-OR mux over the chunks).
     reg [U*M-1:0] ch_v;
-    reg [U*A-1:0] ch_i;
+    reg [U*A-1:0] ch_i, ch_b;
     reg [U*C-1:0] ch_c;
     reg [U-1:0] ch_lanes;
     integer k;
     always @(*) begin
         ch_v = {(U*M){1'b0}};
         ch_i = {(U*A){1'b0}};
+        ch_b = {(U*A){1'b0}};
         ch_c = {(U*C){1'b0}};
         ch_lanes = {U{1'b0}};
         for (k = 0; k < SER; k = k + 1)
             if (w_j == k[J_BITS-1:0]) begin
                 ch_v = ch_v | w_v[k*U*M +: U*M];
                 ch_i = ch_i | w_i[k*U*A +: U*A];
+                ch_b = ch_b | w_b[k*U*A +: U*A];
                 ch_c = ch_c | w_c[k*U*C +: U*C];
                 ch_lanes = ch_lanes | w_lanes[k*U +: U];
             end
     end
 
+    // Current stage: I = bias + sum, exact in A bits.
+    reg p_on, p_last, p_first;
+    reg [J_BITS-1:0] p_j;
+    reg [U*M-1:0] p_v;
+    reg [U*A-1:0] p_i;
+    reg [U*C-1:0] p_c;
+    reg [U-1:0] p_lanes;
+    reg [META_BITS-1:0] p_meta;
     // Sum stage.
     reg s_on, s_last;
     reg [J_BITS-1:0] s_j;
@@ -103,6 +117,7 @@ module snn_update #(
     reg [LANES*C-1:0] acc_c;
     reg [LANES-1:0] acc_fired;
 
+    wire [U*A-1:0] i_next;
     wire [U*SUM_BITS-1:0] sum_next;
     wire [U*M-1:0] fit_v;
     wire [U-1:0] fit_spike;
@@ -110,8 +125,9 @@ module snn_update #(
     genvar l;
     generate
         for (l = 0; l < U; l = l + 1) begin : unit
-            wire signed [M-1:0] v_old = w_first ? V0 : ch_v[l*M +: M];
-            wire signed [A-1:0] i_old = ch_i[l*A +: A];
+            assign i_next[l*A +: A] = ch_i[l*A +: A] + ch_b[l*A +: A];
+            wire signed [M-1:0] v_old = p_first ? V0 : p_v[l*M +: M];
+            wire signed [A-1:0] i_old = p_i[l*A +: A];
             assign sum_next[l*SUM_BITS +: SUM_BITS] =
                 $signed({{(SUM_BITS - M){v_old[M-1]}}, v_old})
                 + $signed({{(SUM_BITS - A){i_old[A-1]}}, i_old});
@@ -132,6 +148,7 @@ module snn_update #(
     always @(posedge clk) begin
         if (rst) begin
             w_on <= 1'b0;
+            p_on <= 1'b0;
             s_on <= 1'b0;
             f_on <= 1'b0;
             out_valid <= 1'b0;
@@ -145,24 +162,35 @@ module snn_update #(
                 if (w_last) w_on <= 1'b0;
                 w_j <= w_j + 1'b1;
             end
-            s_on <= w_on;
+            p_on <= w_on;
+            s_on <= p_on;
             f_on <= s_on;
             out_valid <= f_on && f_last;
         end
         if (in_valid) begin
             w_v <= in_v;
             w_i <= in_i;
+            w_b <= in_b;
             w_c <= first ? {(LANES*C){1'b0}} : in_c;
             w_lanes <= in_lanes;
             w_meta <= in_meta;
         end
+        // current
+        p_i <= i_next;
+        p_v <= ch_v;
+        p_first <= w_first;
+        p_c <= ch_c;
+        p_lanes <= ch_lanes;
+        p_j <= w_j;
+        p_last <= w_last;
+        p_meta <= w_meta;
         // sum
         s_sum <= sum_next;
-        s_c <= ch_c;
-        s_lanes <= ch_lanes;
-        s_j <= w_j;
-        s_last <= w_last;
-        s_meta <= w_meta;
+        s_c <= p_c;
+        s_lanes <= p_lanes;
+        s_j <= p_j;
+        s_last <= p_last;
+        s_meta <= p_meta;
         // fit and fire
         f_v <= fit_v;
         f_fired <= fit_spike & s_lanes;
@@ -184,7 +212,7 @@ module snn_update #(
     assign out_v = acc_v;
     assign out_c = acc_c;
     assign out_fired = acc_fired;
-    assign busy = w_on || s_on || f_on || out_valid;
+    assign busy = w_on || p_on || s_on || f_on || out_valid;
     assign pre_valid = f_on && f_last;
     assign pre_meta = f_meta;
 endmodule

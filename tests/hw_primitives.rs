@@ -288,7 +288,7 @@ fn layer_memories_map_to_block_ram() {
             .unwrap_or(0)
     };
     assert!(count("SB_RAM40_4K") >= 4, "{text}");
-    // Memories in flip-flops would need thousands.
+    // The 16 kbit of weights in flip-flops would need sixteen thousand.
     let ffs: u64 = [
         "SB_DFF",
         "SB_DFFE",
@@ -300,5 +300,5 @@ fn layer_memories_map_to_block_ram() {
     .iter()
     .map(|c| count(c))
     .sum();
-    assert!(ffs < 1200, "{ffs} flip-flops:\n{text}");
+    assert!(ffs < 2000, "{ffs} flip-flops:\n{text}");
 }

@@ -82,7 +82,14 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         let traces =
             super::cmd_cosim::golden_traces(&quantized.model, sample, args.timesteps, &golden);
         let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
-        let chosen = codegen::balance_lanes(&quantized.model, &options, &inputs, &traces, &steps)
+        let chosen = codegen::balance_lanes(
+            &quantized.model,
+            &options,
+            &inputs,
+            &traces,
+            &steps,
+            args.slack / 100.0,
+        )
             .with_context(|| format!("building {}", args.model.display()))?;
         options.layer_lanes = Some(chosen.lanes);
         options.layer_serial = Some(chosen.serial);

@@ -280,6 +280,13 @@ pub struct BuildArgs {
     /// a copy of the layer's weights and a lane of adders.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub slots: usize,
+    /// How much slower, in percent, than the widest design (--lanes,
+    /// --slots, an IF unit per lane) the engines may be made to save logic.
+    /// snncc narrows lanes, slots and IF units, each step the one that
+    /// saves the most LUTs, while the mean cycles of 16 calibration images
+    /// stay within this; 0 keeps only what costs no time. Needs --calib.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_slack)]
+    pub slack: f64,
     /// Output directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
@@ -618,5 +625,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => cmd_build::run(&args),
         Command::Cosim(args) => cmd_cosim::run(&args),
         Command::Synth(args) => cmd_synth::run(&args),
+    }
+}
+
+/// A percentage from 0 to 1000.
+fn parse_slack(text: &str) -> Result<f64, String> {
+    let v: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number (a percentage, e.g. 10)"))?;
+    if (0.0..=1000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v}: the slack is a percentage from 0 to 1000"))
     }
 }

@@ -1,51 +1,52 @@
-//! Choosing each engine's lanes, slots and update units: as many lanes as
-//! the layer's channels need makes
-//! small late layers as wide as the first ones, and every lane is an IF
-//! unit and an adder. An engine can be narrower without costing a cycle
-//! when its work stays under the slowest engine's in every beat, so the
-//! lanes are halved, layer by layer, while the work bound of sample inputs
-//! grows by no more than `TOLERANCE` (docs/hardware.md, "Lanes").
+//! Choosing each engine's lanes, slots and update units. As many lanes as
+//! the layer's channels need makes small late layers as wide as the first
+//! ones, and every lane and slot is an adder with its forwarding and every
+//! lane an IF unit. An engine can be narrower at little cost in time when
+//! its work stays under the slowest engine's in most beats, so the design
+//! is narrowed step by step, each step the one that saves the most logic
+//! (`logic_estimate`) per cycle it adds, while the mean work bound of
+//! sample inputs stays within `slack` of the widest design's
+//! (docs/hardware.md, "Choosing lanes, slots and update units").
 
 use crate::quant::QuantModel;
 use crate::snn::SpikeTrace;
 
 use super::cycles::work_bound;
-use super::design::{design, DesignError, DesignOptions};
+use super::design::{design, Design, DesignError, DesignOptions, Engine};
 
-/// How much slower (in the work bound) a narrower design may be.
-pub const TOLERANCE: f64 = 0.02;
-
-/// Per layer: the fewest lanes (a power of two, at most `options.lanes`)
-/// and then the most update cycles per group (fewest IF units) that keep
-/// the mean work bound of `inputs` (raw input words) with `traces` (their
-/// spikes) and `steps` (the read-out's steps each runs) within `TOLERANCE`
-/// of the widest, fastest design's.
+/// Per layer: lanes (a power of two, at most `options.lanes`), slots and
+/// update cycles per group that use the least logic while keeping the mean
+/// work bound of `inputs` (raw input words) with `traces` (their spikes)
+/// and `steps` (the read-out's steps each runs) within `slack` (a
+/// fraction) of the widest, fastest design's.
 pub fn balance_lanes(
     model: &QuantModel,
     options: &DesignOptions,
     inputs: &[Vec<i64>],
     traces: &[SpikeTrace],
     steps: &[usize],
+    slack: f64,
 ) -> Result<Balance, DesignError> {
-    let mean_bound =
-        |lanes: &[usize], serial: &[usize], slots: Option<&[usize]>| -> Result<f64, DesignError> {
-            let d = design(
-                model,
-                &DesignOptions {
-                    layer_lanes: Some(lanes.to_vec()),
-                    layer_serial: Some(serial.to_vec()),
-                    layer_slots: slots.map(<[usize]>::to_vec),
-                    ..options.clone()
-                },
-            )?;
-            let n = inputs.len().max(1) as f64;
-            Ok(inputs
-                .iter()
-                .zip(traces.iter().zip(steps))
-                .map(|(x, (t, &s))| work_bound(&d, x, t, s).total() as f64)
-                .sum::<f64>()
-                / n)
-        };
+    let build = |c: &Balance, slots: bool| {
+        design(
+            model,
+            &DesignOptions {
+                layer_lanes: Some(c.lanes.clone()),
+                layer_serial: Some(c.serial.clone()),
+                layer_slots: slots.then(|| c.slots.clone()),
+                ..options.clone()
+            },
+        )
+    };
+    let mean_bound = |d: &Design| -> f64 {
+        let n = inputs.len().max(1) as f64;
+        inputs
+            .iter()
+            .zip(traces.iter().zip(steps))
+            .map(|(x, (t, &s))| work_bound(d, x, t, s).total() as f64)
+            .sum::<f64>()
+            / n
+    };
     let widest = design(
         model,
         &DesignOptions {
@@ -55,76 +56,117 @@ pub fn balance_lanes(
             ..options.clone()
         },
     )?;
-    let mut lanes: Vec<usize> = widest.engines.iter().map(|e| e.lanes()).collect();
-    let mut serial = vec![1; lanes.len()];
+    let mut chosen = Balance {
+        lanes: widest.engines.iter().map(Engine::lanes).collect(),
+        serial: vec![1; widest.engines.len()],
+        slots: widest.engines.iter().map(Engine::slots).collect(),
+    };
     if inputs.is_empty() {
-        let slots = widest.engines.iter().map(|e| e.slots()).collect();
-        return Ok(Balance {
-            lanes,
-            serial,
-            slots,
-        });
+        return Ok(chosen);
     }
-    let limit = mean_bound(&lanes, &serial, None)? * (1.0 + TOLERANCE);
-    // Later layers first: they are the smallest, so the likeliest to idle.
-    for li in (0..lanes.len()).rev() {
-        if widest.engines[li].is_depthwise() || widest.engines[li].is_gate() {
-            continue;
-        }
-        while lanes[li] > 1 {
-            let mut trial = lanes.clone();
-            trial[li] /= 2;
-            if mean_bound(&trial, &serial, None)? <= limit {
-                lanes = trial;
-            } else {
-                break;
+    let base = mean_bound(&widest);
+    let limit = base * (1.0 + slack.max(0.0));
+    // A step that costs (almost) no cycles is worth its logic over this
+    // many cycles (so the cheapest of the free steps come first).
+    let free = base * 1e-3;
+    let mut logic = logic_estimate(&widest);
+    let mut bound = base;
+    loop {
+        // Of every single narrowing step within the limit, the one that
+        // saves the most logic per cycle it adds (greedy by absolute
+        // saving would spend the slack on one big step).
+        let mut best: Option<(f64, u64, f64, Balance)> = None;
+        for li in 0..chosen.lanes.len() {
+            for trial in steps_of(&widest.engines[li], &chosen, li) {
+                // Halved lanes: the engine takes the slots that suit them.
+                let d = if trial.lanes[li] != chosen.lanes[li] {
+                    let mut t = trial.clone();
+                    t.slots[li] = build(&t, false)?.engines[li].slots();
+                    build(&t, true).map(|d| (d, t))
+                } else {
+                    build(&trial, true).map(|d| (d, trial))
+                };
+                let (d, trial) = d?;
+                let saved = logic.saturating_sub(logic_estimate(&d));
+                if saved == 0 {
+                    continue;
+                }
+                let b = mean_bound(&d);
+                let worth = saved as f64 / ((b - bound).max(0.0) + free);
+                if b <= limit && best.as_ref().is_none_or(|(w, ..)| worth > *w) {
+                    best = Some((worth, saved, b, trial));
+                }
             }
         }
+        let Some((_, saved, b, next)) = best else {
+            break;
+        };
+        logic -= saved;
+        bound = b;
+        chosen = next;
     }
-    // Then fewer IF units where the sweep has time to spare (pooling
-    // engines too: their lanes are their source's), and fewer taps per
-    // cycle where the scatter has.
-    let narrowed = design(
-        model,
-        &DesignOptions {
-            layer_lanes: Some(lanes.clone()),
-            layer_serial: None,
-            layer_slots: None,
-            ..options.clone()
-        },
-    )?;
-    let mut slots: Vec<usize> = narrowed.engines.iter().map(|e| e.slots()).collect();
-    for li in (0..slots.len()).rev() {
-        while slots[li] > 1 {
-            let mut trial = slots.clone();
-            trial[li] -= 1;
-            if mean_bound(&lanes, &serial, Some(&trial))? <= limit {
-                slots = trial;
-            } else {
-                break;
+    Ok(chosen)
+}
+
+/// The narrowing steps of engine `li` from `c`: half the lanes, one slot
+/// fewer, twice the update cycles (a pooling engine keeps its source's
+/// lanes, a max gate has no update).
+fn steps_of(widest: &Engine, c: &Balance, li: usize) -> Vec<Balance> {
+    let mut out = Vec::new();
+    if !widest.is_depthwise() && !widest.is_gate() && c.lanes[li] > 1 {
+        let mut t = c.clone();
+        t.lanes[li] /= 2;
+        t.serial[li] = t.serial[li].min(t.lanes[li]);
+        out.push(t);
+    }
+    if c.slots[li] > 1 {
+        let mut t = c.clone();
+        t.slots[li] -= 1;
+        out.push(t);
+    }
+    if !widest.is_gate() && c.serial[li] * 2 <= c.lanes[li] {
+        let mut t = c.clone();
+        t.serial[li] *= 2;
+        out.push(t);
+    }
+    out
+}
+
+/// An estimate of the LUT4s of a design's parts the balance changes,
+/// fitted to Yosys `synth_ecp5` on the bundled examples: per lane and slot
+/// the scatter's term, forwarding multiplexer and adder; per IF unit the
+/// current (bias + bank), the sum and the fit; the update's chunk
+/// multiplexers (update cycles > 1) and the multiplexer over the banks.
+/// The walker, FIFOs and control do not depend on the choices.
+pub fn logic_estimate(design: &Design) -> u64 {
+    design
+        .engines
+        .iter()
+        .map(|e| {
+            let lanes = e.lanes() as u64;
+            let slots = e.slots() as u64;
+            let a = u64::from(e.acc_bits());
+            let m = u64::from(e.membrane_bits());
+            let c = u64::from(e.count_bits);
+            let (w, analog) = e
+                .neurons()
+                .map_or((0, false), |n| (u64::from(n.w_bits), n.analog));
+            // A product comes from a multiplier block, a weight through an
+            // AND with its spike.
+            let term = if analog { 0 } else { w };
+            let scatter = lanes * slots * (term + 3 * a);
+            if e.is_gate() {
+                return scatter;
             }
-        }
-    }
-    for li in (0..lanes.len()).rev() {
-        let e = &narrowed.engines[li];
-        if e.is_gate() {
-            continue;
-        }
-        while serial[li] < e.lanes() {
-            let mut trial = serial.clone();
-            trial[li] *= 2;
-            if mean_bound(&lanes, &trial, Some(&slots))? <= limit {
-                serial = trial;
-            } else {
-                break;
-            }
-        }
-    }
-    Ok(Balance {
-        lanes,
-        serial,
-        slots,
-    })
+            let ser = e.upd_ser.max(1) as u64;
+            let units = lanes / ser;
+            let fit = if e.saturates() { 3 * m } else { 2 * m };
+            let update = units * (a + a.max(m) + 1 + fit + c);
+            // A k-way AND-OR multiplexer costs about 2k/3 LUT4 per bit.
+            let mux = |k: u64, bits: u64| if k > 1 { bits * 2 * k / 3 } else { 0 };
+            update + mux(ser, units * (m + 2 * a + c)) + mux(slots, lanes * a)
+        })
+        .sum()
 }
 
 /// What `balance_lanes` chose, per layer.

@@ -170,6 +170,11 @@ pub struct NeuronEngine {
     pub b_shift: u32,
     pub acc_bits: u32,
     pub membrane_bits: u32,
+    /// The fit saturates. False where the overflow policy wraps, and where
+    /// the membrane holds every value `timesteps` steps can reach (the
+    /// quantiser's proof): no sum is out of range, so the saturating
+    /// multiplexer of every IF unit would never select.
+    pub saturate: bool,
     pub theta_bits: u32,
     /// Aligned threshold (membrane units); 1 for the readout (unused).
     pub theta: i64,
@@ -244,6 +249,10 @@ impl Engine {
     }
     pub fn membrane_bits(&self) -> u32 {
         self.neurons().map_or(1, |n| n.membrane_bits)
+    }
+    /// The IF units' fit saturates (a gate has none).
+    pub fn saturates(&self) -> bool {
+        self.neurons().is_some_and(|n| n.saturate)
     }
     /// Bits of the source field the engine walks: the entry's group, or
     /// the input element's channel for an analog layer.
@@ -663,6 +672,8 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         b_shift,
                         acc_bits,
                         membrane_bits: f.membrane.bits(),
+                        saturate: model.overflow == Overflow::Saturate
+                            && !(n.membrane_proven && timesteps <= model.timesteps),
                         theta_bits: bits_for_range(0, theta).unwrap_or(64),
                         theta: theta as i64,
                         v0: n.v0,

@@ -9,7 +9,7 @@ mod mem;
 mod render;
 mod routing;
 
-pub use balance::{balance_lanes, Balance};
+pub use balance::{balance_lanes, logic_estimate, Balance};
 pub use cycles::{trace_as_run, work_bound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,

@@ -297,12 +297,16 @@ impl Ctx<'_> {
             }
             None => 0,
         };
-        let (lo, hi) = self.current_range(&inputs, bias.as_deref(), layer, analog);
-        let accumulator_bits = bits_for_range(lo.min(0), hi.max(0)).ok_or_else(|| {
-            self.err(format!(
-                "one step's current can reach [{lo}, {hi}], more than 64 bits hold; use narrower weights"
-            ))
-        })?;
+        let ((lo, hi), (sum_lo, sum_hi)) =
+            self.current_range(&inputs, bias.as_deref(), layer, analog);
+        // The hardware's current banks hold the synaptic sum without the
+        // bias (the update adds it): the accumulator holds both.
+        let accumulator_bits = bits_for_range(lo.min(sum_lo).min(0), hi.max(sum_hi).max(0))
+            .ok_or_else(|| {
+                self.err(format!(
+                    "one step's current can reach [{lo}, {hi}], more than 64 bits hold; use narrower weights"
+                ))
+            })?;
         let membrane_range = membrane_range(theta_m, i128::from(v0), (lo, hi), self.spec.timesteps);
         let membrane_bits_needed =
             bits_for_range(membrane_range.0, membrane_range.1).unwrap_or(u32::MAX);
@@ -402,14 +406,15 @@ impl Ctx<'_> {
 
     /// Smallest and largest current of one step, membrane units, over all
     /// neurons of the layer and any input: per output channel, the bias plus
-    /// every positive (or every negative) synaptic term of its fan-in.
+    /// every positive (or every negative) synaptic term of its fan-in; and
+    /// the same without the bias (any partial sum of the terms lies there).
     fn current_range(
         &self,
         inputs: &[QConnection],
         bias: Option<&[i64]>,
         layer: &SnnLayer,
         analog: bool,
-    ) -> (i128, i128) {
+    ) -> ((i128, i128), (i128, i128)) {
         let f = self.ls.formats;
         let m = f.membrane.frac();
         let channels = *layer.shape.dims().last().expect("a shape has a dimension");
@@ -475,9 +480,15 @@ impl Ctx<'_> {
             }
         }
         let b = |c: usize| bias.map_or(0, |b| align(b[c], f.bias.frac(), m));
-        let lo = (0..channels).map(|c| lo[c] + b(c)).min().unwrap_or(0);
-        let hi = (0..channels).map(|c| hi[c] + b(c)).max().unwrap_or(0);
-        (lo, hi)
+        let with_bias = (
+            (0..channels).map(|c| lo[c] + b(c)).min().unwrap_or(0),
+            (0..channels).map(|c| hi[c] + b(c)).max().unwrap_or(0),
+        );
+        let sum = (
+            lo.iter().copied().min().unwrap_or(0),
+            hi.iter().copied().max().unwrap_or(0),
+        );
+        (with_bias, sum)
     }
 }
 
