@@ -90,7 +90,13 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             &steps,
             args.slack / 100.0,
         )
-            .with_context(|| format!("building {}", args.model.display()))?;
+        .with_context(|| format!("building {}", args.model.display()))?;
+        eprintln!(
+            "balance: narrower engines save about {} LUT4 (estimate) for {:+.1} % cycles on {n} calibration image(s) (--slack {} %)",
+            chosen.logic_saved,
+            chosen.bound_growth * 100.0,
+            args.slack
+        );
         options.layer_lanes = Some(chosen.lanes);
         options.layer_serial = Some(chosen.serial);
         options.layer_slots = Some(chosen.slots);
@@ -139,6 +145,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "timesteps": design.timesteps,
         "lanes": design.lanes,
         "slots": args.slots,
+        "slack_percent": args.slack,
         "layer_lanes": design.engines.iter().map(|e| e.lanes()).collect::<Vec<_>>(),
         "layer_update_cycles": design.engines.iter().map(|e| e.upd_ser).collect::<Vec<_>>(),
         "layer_slots": design.engines.iter().map(|e| e.slots()).collect::<Vec<_>>(),

@@ -60,6 +60,8 @@ pub fn balance_lanes(
         lanes: widest.engines.iter().map(Engine::lanes).collect(),
         serial: vec![1; widest.engines.len()],
         slots: widest.engines.iter().map(Engine::slots).collect(),
+        logic_saved: 0,
+        bound_growth: 0.0,
     };
     if inputs.is_empty() {
         return Ok(chosen);
@@ -103,7 +105,11 @@ pub fn balance_lanes(
         };
         logic -= saved;
         bound = b;
-        chosen = next;
+        chosen = Balance {
+            logic_saved: chosen.logic_saved + saved,
+            bound_growth: b / base - 1.0,
+            ..next
+        };
     }
     Ok(chosen)
 }
@@ -169,11 +175,15 @@ pub fn logic_estimate(design: &Design) -> u64 {
         .sum()
 }
 
-/// What `balance_lanes` chose, per layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `balance_lanes` chose, per layer, and what it gained and cost.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Balance {
     pub lanes: Vec<usize>,
     /// Update cycles per group.
     pub serial: Vec<usize>,
     pub slots: Vec<usize>,
+    /// LUT4 saved against the widest design (`logic_estimate`).
+    pub logic_saved: u64,
+    /// The mean work bound's growth against the widest design (0.05 = 5 %).
+    pub bound_growth: f64,
 }
