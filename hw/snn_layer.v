@@ -89,6 +89,7 @@ module snn_layer #(
     parameter [THETA_BITS-1:0] THETA = 1,
     parameter [MEMBRANE_BITS-1:0] V0 = 0,
     parameter integer SATURATE = 1,
+    parameter integer FAST_BANK = 0,       // banks in distributed RAM: add and write in one stage
     parameter integer X_BITS = 8,
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
@@ -122,6 +123,7 @@ module snn_layer #(
     output wire [LANES*COUNT_BITS-1:0] c_read_data
 );
     localparam integer GATE = (MODE == 2) ? 1 : 0;
+    localparam integer FAST = (FAST_BANK != 0 && GATE == 0) ? 1 : 0;
     localparam integer FULL = (MODE == 0) ? 1 : 0;
     localparam integer SRC_CNT_BITS = (GATE != 0) ? SRC_LANES * COUNT_BITS : 0;
     localparam integer SRC_E_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + SRC_CNT_BITS;
@@ -733,7 +735,17 @@ module snn_layer #(
             reg [LANES*ACC_BITS-1:0] i_q, i_u, term, i_b, sum6, sum7, sum8;
             reg sel1, sel2, sel3;
             reg [LANES-1:0] fire6;
-            wire [LANES*ACC_BITS-1:0] base = sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
+            // FAST: the bank is distributed RAM, its registered read comes
+            // from a flip-flop, so the current is read a stage later (qa4),
+            // added in stage 5 and written at its end: only the write of the
+            // item one ahead is not yet visible (forwarded from sum_r). A
+            // clear adds 0 to 0 (zero5 masks the read, the term is reset).
+            reg sel_f, zero5;
+            reg [LANES*ACC_BITS-1:0] sum_r;
+            wire [LANES*ACC_BITS-1:0] base_f =
+                ({(LANES*ACC_BITS){sel_f}} & sum_r) | ({(LANES*ACC_BITS){!sel_f && !zero5}} & i_q);
+            wire [LANES*ACC_BITS-1:0] base = (FAST != 0) ? base_f
+                : sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
             wire [LANES*ACC_BITS-1:0] term_next, sum_next_s;
             wire [LANES-1:0] fire_next;
             // The write port's three users never overlap; which one
@@ -744,10 +756,13 @@ module snn_layer #(
             wire u_next = !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
             always @(posedge clk)
                 u_here <= u_next;
-            wire we = v6 || u_here || k2;
-            wire [LQ_BITS-1:0] wa_cur = v6 ? qa6 : wla;
-            wire [LANES*ACC_BITS-1:0] wd_cur = sum6;
-            wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula : qa3;
+            wire v_w = (FAST != 0) ? v5 : v6;
+            wire [LQ_BITS-1:0] qa_w = (FAST != 0) ? qa5 : qa6;
+            wire we = v_w || u_here || k2;
+            wire [LQ_BITS-1:0] wa_cur = v_w ? qa_w : wla;
+            wire [LANES*ACC_BITS-1:0] wd_cur = (FAST != 0) ? sum_next_s : sum6;
+            wire [LQ_BITS-1:0] ra_cur = (phase == UPD || phase == UDRAIN) ? ula
+                : (FAST != 0) ? qa4 : qa3;
             always @(posedge clk) begin
                 v2 <= v1 && ok && !rst;
                 wa2 <= wa_sum[WA_BITS-1:0];
@@ -764,8 +779,10 @@ module snn_layer #(
                 qa4 <= qa3;
                 px4 <= px3;
                 // stage 4 -> 5: the term, and which earlier write to forward
-                term <= term_next;
+                term <= (u_next || k1) ? {(LANES*ACC_BITS){1'b0}} : term_next;
                 i_b <= i_q;
+                sel_f <= v5 && qa5 == qa4;
+                zero5 <= u_next || k1;
                 sel1 <= v5 && qa5 == qa4;
                 sel2 <= v6 && qa6 == qa4;
                 sel3 <= v7 && qa7 == qa4;
@@ -774,6 +791,7 @@ module snn_layer #(
                 px5 <= px4;
                 // stage 5 -> 6: the sum (or the gate's counts)
                 sum6 <= (u_next || k1) ? {(LANES*ACC_BITS){1'b0}} : sum_next_s;
+                sum_r <= sum_next_s;
                 fire6 <= fire_next;
                 v6 <= v5 && !rst;
                 qa6 <= qa5;

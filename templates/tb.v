@@ -4,8 +4,11 @@
 // {{ expected_mem }} (the bit-accurate simulator's), and the steps run with
 // {{ steps_mem }}; fails with $fatal.
 // `IMAGE n` starts each input's lines (the trace's SPIKE lines follow it),
-// `CYCLES n c` gives the cycles from its first input transfer to its last
-// output transfer, `CLASS n class steps` what the design decided.
+// `CYCLES n c` gives the cycles from the previous input's last output
+// transfer (the first input's: from the reset's release) to its own last
+// output transfer, so the clear before each input's load counts, and the
+// cycles of all inputs add up to the run's; `CLASS n class steps` what the
+// design decided.
 // Plusargs: +first=N +count=M run inputs N..N+M-1 only (parallel parts);
 // +stall holds valid and ready low at pseudo-random cycles (back-pressure);
 // +vcd writes waveforms.
@@ -55,21 +58,18 @@ module tb;
         if (last > {{ images }}) last = {{ images }};
         repeat (3) @(negedge clk);
         rst = 1'b0;
+        started = cycles;
         for (img = first; img < last; img = img + 1) begin
             $display("IMAGE %0d", img);
             // Inputs: a transfer happens at the rising edge after a falling
             // edge that sees valid and ready (ready depends on registers only).
             i = 0;
-            started = -1;
             while (i < N_IN) begin
                 @(negedge clk);
                 step_lfsr;
                 s_valid = !(stall && lfsr[1:0] == 2'b00);
                 s_data = inputs[img * N_IN + i];
-                if (s_valid && s_ready) begin
-                    if (started < 0) started = cycles;
-                    i = i + 1;
-                end
+                if (s_valid && s_ready) i = i + 1;
             end
             @(negedge clk);
             s_valid = 1'b0;
@@ -101,6 +101,7 @@ module tb;
             end
             o_ready = 1'b0;
             $display("CYCLES %0d %0d", img, cycles - started);
+            started = cycles;
             $display("CLASS %0d %0d %0d", img, o_class, o_steps);
             if (o_class != want_class) begin
                 $display("MISMATCH image %0d: class %0d, expected %0d", img, o_class, want_class);

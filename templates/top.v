@@ -79,7 +79,7 @@ module {{ top }} (
         .WB_BITS({{ e.routing.wbase_bits() }}), .PXS_BITS({{ e.pxs_bits() }}),
         .W_DEPTH({{ e.w_depth() }}), .WA_BITS({{ e.wa_bits() }}), .ACC_BITS({{ e.acc_bits() }}),
         .MEMBRANE_BITS({{ e.membrane_bits() }}), .COUNT_BITS({{ d.count_bits }}), .X_BITS({{ d.input_bits }}),
-        .SATURATE({% if e.saturates() %}1{% else %}0{% endif %}),
+        .SATURATE({% if e.saturates() %}1{% else %}0{% endif %}), .FAST_BANK({% if e.fast_bank() %}1{% else %}0{% endif %}),
 {%- match e.kind %}{% when EngineKind::Neurons with (n) %}
         .FIRES({% if n.fires %}1{% else %}0{% endif %}),
         .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}),

@@ -160,7 +160,10 @@ pub fn logic_estimate(design: &Design) -> u64 {
             // A product comes from a multiplier block, a weight through an
             // AND with its spike.
             let term = if analog { 0 } else { w };
-            let scatter = lanes * slots * (term + 3 * a);
+            // Three writes forwarded from block RAM banks, one from
+            // distributed RAM (`Engine::fast_bank`).
+            let forward = if e.fast_bank() { a } else { 2 * a };
+            let scatter = lanes * slots * (term + a + forward);
             if e.is_gate() {
                 return scatter;
             }

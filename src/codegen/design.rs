@@ -254,6 +254,13 @@ impl Engine {
     pub fn saturates(&self) -> bool {
         self.neurons().is_some_and(|n| n.saturate)
     }
+    /// The current banks are small enough for distributed RAM, whose read
+    /// register is a flip-flop: the scatter adds and writes in one stage
+    /// and forwards one write instead of three (hw/snn_layer.v, FAST_BANK;
+    /// block RAM's clock-to-out leaves no time for that). Not in a gate.
+    pub fn fast_bank(&self) -> bool {
+        !self.is_gate() && bank_in_lutram(self.out, self.slots(), self.acc_bits())
+    }
     /// Bits of the source field the engine walks: the entry's group, or
     /// the input element's channel for an analog layer.
     pub fn src_field_bits(&self) -> u32 {

@@ -19,7 +19,8 @@ pub struct CosimReport {
     pub images: usize,
     pub mismatches: usize,
     pub first_mismatch: Option<Mismatch>,
-    /// Mean clock cycles from `start` to `done`.
+    /// Mean clock cycles per input: from the previous input's last output
+    /// transfer (the first's: from reset) to its own (templates/tb.v).
     pub cycles_per_image: f64,
 }
 
