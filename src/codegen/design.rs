@@ -8,11 +8,12 @@
 
 use crate::quant::arith::align;
 use crate::quant::format::bits_for_range;
-use crate::quant::{Overflow, QLayerKind, QNeurons, QSynapses, QuantModel};
+use crate::quant::{Overflow, QConnection, QLayerKind, QNeurons, QSynapses, QuantModel};
 use crate::snn::dense::Dims;
 use crate::snn::fanout::FanOut;
 use crate::snn::Source;
 
+use super::residual::{route_residual, FullSynapses, Residual};
 use super::routing::{Slot, TapWords, Taps};
 
 /// Why a network cannot be built.
@@ -220,6 +221,9 @@ pub struct Engine {
     pub count_bits: u32,
     /// Entries this engine's spike list can hold in one step.
     pub list_depth: usize,
+    /// A residual add's second synapse group (then `src` is the virtual
+    /// source of both, codegen::residual).
+    pub residual: Option<Residual>,
     /// Cycles the update spends on a group (`lanes / upd_ser` IF units).
     pub upd_ser: usize,
     pub kind: EngineKind,
@@ -257,6 +261,21 @@ impl Engine {
     /// Bits of this engine's spike list count (0..=list_depth).
     pub fn list_bits(&self) -> u32 {
         addr_bits(self.list_depth + 1)
+    }
+    /// Synapse groups (source lists walked in turn): 2 for a residual add.
+    pub fn groups(&self) -> usize {
+        if self.residual.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+    /// Neurons of its sources (both groups' for a residual add).
+    pub fn src_neurons(&self) -> usize {
+        match &self.residual {
+            Some(r) => r.chained.px * r.chained.c + r.shortcut.px * r.shortcut.c,
+            None => self.src.px * self.src.c,
+        }
     }
     pub fn lanes(&self) -> usize {
         self.out.lanes
@@ -383,6 +402,22 @@ impl Design {
         let max = (1u64 << (self.out_value_bits() + 1)) - 1;
         self.cutoff.map_or(0, |m| (m.max(0) as u64).min(max))
     }
+    /// Whether an engine adds two synapse groups (a residual add).
+    pub fn has_residual(&self) -> bool {
+        self.engines.iter().any(|e| e.residual.is_some())
+    }
+    /// Bits of engine `i`'s source list index: the input's for the analog
+    /// layer, else its source's list's (the wider of both for a residual
+    /// add, whose lists share the index).
+    pub fn src_list_bits(&self, i: usize) -> u32 {
+        let e = &self.engines[i];
+        if e.is_analog() {
+            return self.input_index_bits;
+        }
+        let chained = self.engines[i - 1].list_bits();
+        e.residual
+            .map_or(chained, |r| chained.max(self.engines[r.layer].list_bits()))
+    }
     /// Bits of the beat counter: an image takes at most `timesteps +
     /// engines - 1` beats (docs/hardware.md, "Layers overlapped in time").
     pub fn beat_bits(&self) -> u32 {
@@ -394,7 +429,7 @@ impl Design {
 /// `(kk * G + gq) * src_c + ci` (the input channel fastest, so an engine
 /// steps through the output groups of a tap by adding `src_c`), lane `l` =
 /// output channel `gq * lanes + l`.
-fn full_words(
+pub(super) fn full_words(
     kk_count: usize,
     src_c: usize,
     out: Geometry,
@@ -548,17 +583,40 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups() * out.lanes,
+                    residual: None,
                     upd_ser: 1,
                     kind: EngineKind::MaxGate,
                 });
             }
             QLayerKind::Neurons(n) => {
-                let [conn] = n.inputs.as_slice() else {
-                    refuse(format!(
-                        "{} synapse groups (a residual add): the hardware engines take one",
-                        n.inputs.len()
-                    ));
-                    continue;
+                // A residual add: the chained group first, then the shortcut.
+                let (conn, shortcut) = match n.inputs.as_slice() {
+                    [conn] => (conn, None),
+                    [a, b] => {
+                        let reads = |c: &QConnection| match c.source {
+                            Source::Layer(s) => Some(s),
+                            Source::Input => None,
+                        };
+                        match (reads(a), reads(b)) {
+                            (Some(sa), Some(sb)) if chained(sa) => (a, Some((b, sb))),
+                            (Some(sa), Some(sb)) if chained(sb) => (b, Some((a, sa))),
+                            (Some(_), Some(_)) => {
+                                refuse("the hardware chains layers: one of the two synapse groups (a residual add) must read the layer just before it".into());
+                                continue;
+                            }
+                            _ => {
+                                refuse("a residual add of the analog input is not supported in hardware (its current is added once per image, the shortcut's every step)".into());
+                                continue;
+                            }
+                        }
+                    }
+                    more => {
+                        refuse(format!(
+                            "{} synapse groups: the hardware engines add at most two (a residual add)",
+                            more.len()
+                        ));
+                        continue;
+                    }
                 };
                 let analog = conn.source == Source::Input;
                 let (src, src_dims) = match conn.source {
@@ -572,6 +630,15 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         continue;
                     }
                 };
+                // The two groups' sources as one virtual source
+                // (codegen::residual).
+                let residual = match shortcut {
+                    None => None,
+                    Some((_, s)) => match source_geometry(s) {
+                        Some(g) => Some(Residual::new(li, src, s, g)),
+                        None => continue,
+                    },
+                };
                 let (fires, theta_raw) = match n.neurons {
                     QNeurons::IntegrateAndFire { threshold } => (true, threshold),
                     QNeurons::SpikeCountReadout { threshold } => (true, threshold),
@@ -582,12 +649,14 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     refuse("the last layer must be the readout, and only it".into());
                     continue;
                 }
-                let depthwise = matches!(
-                    conn.synapses,
-                    QSynapses::AvgPool { .. }
-                        | QSynapses::GlobalAvgPool { .. }
-                        | QSynapses::Identity { .. }
-                );
+                // A residual engine's groups are both full synapses.
+                let depthwise = residual.is_none()
+                    && matches!(
+                        conn.synapses,
+                        QSynapses::AvgPool { .. }
+                            | QSynapses::GlobalAvgPool { .. }
+                            | QSynapses::Identity { .. }
+                    );
                 if analog && depthwise {
                     refuse("pooling the analog input directly is not supported in hardware (start with a convolution or dense layer)".into());
                     continue;
@@ -623,14 +692,29 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     Some(f) => p == f,
                     None => bank_blocks(out, p, acc_bits) <= bank_blocks(out, 1, acc_bits),
                 };
-                let (routing, weights) = route(
-                    &conn.synapses,
-                    src,
-                    (src_dims, dims[li]),
-                    out,
-                    fixed.unwrap_or(options.slots).clamp(1, 16),
-                    &allowed,
-                );
+                let max_slots = fixed.unwrap_or(options.slots).clamp(1, 16);
+                let (routing, weights, src) = match (residual, shortcut) {
+                    (Some((r, virtual_source)), Some((other, s))) => {
+                        let groups = [
+                            FullSynapses::of(&conn.synapses, src, (src_dims, dims[li])),
+                            FullSynapses::of(&other.synapses, r.shortcut, (dims[s], dims[li])),
+                        ];
+                        let (routing, weights) =
+                            route_residual(&r, groups, virtual_source, out, max_slots, &allowed);
+                        (routing, weights, virtual_source)
+                    }
+                    _ => {
+                        let (routing, weights) = route(
+                            &conn.synapses,
+                            src,
+                            (src_dims, dims[li]),
+                            out,
+                            max_slots,
+                            &allowed,
+                        );
+                        (routing, weights, src)
+                    }
+                };
                 let theta = align(theta_raw, f.threshold.frac(), m);
                 let p_shift = if analog {
                     m - f.weights.frac() - model.input.format.frac()
@@ -647,6 +731,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups(),
+                    residual: residual.map(|r| r.0),
                     upd_ser: options
                         .layer_serial
                         .as_ref()
@@ -719,7 +804,7 @@ fn bank_blocks(out: Geometry, slots: usize, lane_bits: u32) -> usize {
 
 /// The taps `(kk, out_px)` of every source pixel of a fan-out table, `kk`
 /// computed from `(k_off, out_px)`.
-fn taps_of(fanout: &FanOut, src_px: usize, kk: impl Fn(u32, u32) -> usize) -> Taps {
+pub(super) fn taps_of(fanout: &FanOut, src_px: usize, kk: impl Fn(u32, u32) -> usize) -> Taps {
     (0..src_px)
         .map(|p| {
             fanout

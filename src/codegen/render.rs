@@ -32,6 +32,39 @@ struct Testbench<'a> {
     vcd_path: String,
 }
 
+impl Top<'_> {
+    /// A residual engine's two list counts side by side (group 0's in the
+    /// low bits), each widened with zeros to the engine's index bits.
+    fn src_counts(&self, i: usize) -> String {
+        let bits = self.d.src_list_bits(i);
+        let r = self.d.engines[i].residual.expect("a residual engine");
+        let widened = |wire: String, own: u32| {
+            if own < bits {
+                format!("{}'d0, {wire}", bits - own)
+            } else {
+                wire
+            }
+        };
+        format!(
+            "{{{}, {}}}",
+            widened(format!("short_count_{i}"), self.d.engines[r.layer].list_bits()),
+            widened(format!("list_count_{}", i - 1), self.d.engines[i - 1].list_bits()),
+        )
+    }
+
+    /// A residual engine's two list entries side by side, each as an entry
+    /// of its virtual source (codegen::residual).
+    fn src_entries(&self, i: usize) -> String {
+        let e = &self.d.engines[i];
+        let r = e.residual.expect("a residual engine");
+        format!(
+            "{{{}, {}}}",
+            r.entry_wiring(1, &e.src, &format!("short_entry_{i}")),
+            r.entry_wiring(0, &e.src, &format!("list_entry_{}", i - 1)),
+        )
+    }
+}
+
 /// The name of the generated top module.
 pub fn top_name(design: &Design) -> String {
     let clean: String = design
