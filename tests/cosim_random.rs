@@ -1,7 +1,7 @@
 //! Randomised end-to-end check of the Verilog backend: random small
 //! networks (MLPs, and CNNs with an analog convolution, an average pool or
-//! a max gate, a spiking convolution, a dense layer and a potential or
-//! spike-count readout) with random shapes, strides, paddings, weight
+//! a max gate, a spiking convolution, sometimes a residual block, a dense
+//! layer and a potential or spike-count readout) with random shapes, strides, paddings, weight
 //! widths and lane counts are quantised, rendered to Verilog with their
 //! memory images and a self-checking testbench, and run under Icarus
 //! Verilog and Verilator; every read-out value of every input after T steps
@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{cnn, mlp, simulate_both, Lcg};
+use common::{cnn, cnn_residual, mlp, simulate_both, Lcg};
 use ndarray::Array3;
 use snncc::bitsim::{readout_quantized, readout_run_cutoff, trace_quantized};
 use snncc::codegen::{design, write_design, write_testbench, DesignOptions};
@@ -163,6 +163,32 @@ fn random_cnns_are_bit_exact_in_both_simulators() {
             (lanes, slots),
             &mut rng,
         );
+    }
+}
+
+#[test]
+fn random_cnns_with_a_residual_block_are_bit_exact_in_both_simulators() {
+    // Shortcuts two and three layers back (an identity, a projection, a
+    // strided convolution or a pool), either group first, sources of
+    // different lane counts, narrowed membranes on some.
+    for seed in 30..35 {
+        let mut rng = Lcg(seed);
+        let model = cnn_residual(&mut rng);
+        let lanes = [1, 2, 4, 8][rng.range(0, 3)];
+        let slots = rng.range(1, 4);
+        let overflow = if seed % 2 == 0 {
+            Overflow::Saturate
+        } else {
+            Overflow::Wrap
+        };
+        let shortcut = model.layers[3]
+            .inputs
+            .iter()
+            .map(|c| format!("{:?} {}", c.source, c.synapses.kind_name()))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        eprintln!("seed {seed}: res = {shortcut}; {lanes} lanes, {slots} slots, {overflow:?}");
+        cosim(&model, overflow, seed == 33, 6, (lanes, slots), &mut rng);
     }
 }
 

@@ -843,26 +843,17 @@ fn route(
         }
     };
     match synapses {
-        QSynapses::Conv { kernel, .. } => {
-            let (kh, kw, cin, cout) = kernel.dim();
-            let fanout = synapses.fanout(src_dims, out_dims);
-            let taps = taps_of(&fanout, src_px, |k_off, _| {
-                k_off as usize / (cin * cout).max(1)
-            });
+        // Convolutions and dense layers (a kernel over the whole source,
+        // one output pixel, so one slot).
+        QSynapses::Conv { .. } | QSynapses::Dense { .. } => {
+            let FullSynapses {
+                taps,
+                kk_count,
+                weight,
+            } = FullSynapses::of(synapses, src, (src_dims, out_dims));
             let slots = TapWords::choose_slots(&taps, max_slots, out.px, allowed);
-            let words = full_words(kh * kw, cin, out, |kk, ci, co| {
-                kernel[[kk / kw, kk % kw, ci, co]]
-            });
+            let words = full_words(kk_count, src.c, out, weight);
             (TapWords::pack(&taps, slots, true, full(slots)), words)
-        }
-        QSynapses::Dense { kernel } => {
-            // A dense layer is a convolution whose kernel covers the whole
-            // source: kk = source pixel, one output pixel.
-            let taps: Taps = (0..src_px).map(|p| vec![(p, 0)]).collect();
-            let words = full_words(src_px, src.c, out, |kk, ci, co| {
-                kernel[[kk * src.c + ci, co]]
-            });
-            (TapWords::pack(&taps, 1, true, full(1)), words)
         }
         QSynapses::AvgPool { weights, .. } => {
             let fanout = synapses.fanout(src_dims, out_dims);

@@ -47,8 +47,14 @@ impl Top<'_> {
         };
         format!(
             "{{{}, {}}}",
-            widened(format!("short_count_{i}"), self.d.engines[r.layer].list_bits()),
-            widened(format!("list_count_{}", i - 1), self.d.engines[i - 1].list_bits()),
+            widened(
+                format!("short_count_{i}"),
+                self.d.engines[r.layer].list_bits()
+            ),
+            widened(
+                format!("list_count_{}", i - 1),
+                self.d.engines[i - 1].list_bits()
+            ),
         )
     }
 
@@ -157,8 +163,15 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
         render_mem(
             &format!("{} routing offsets", e.name),
             &format!(
-                "index = source pixel; word = {{first tap word ({} bits), tap words ({count_bits} bits), \
+                "index = source pixel{}; word = {{first tap word ({} bits), tap words ({count_bits} bits), \
                  base group added to the words' ({base_bits} bits)}}",
+                match &e.residual {
+                    Some(res) => format!(
+                        " (a residual add: the chained source's, then the shortcut's from {})",
+                        res.virtual_px(1, 0)
+                    ),
+                    None => String::new(),
+                },
                 r.word_bits()
             ),
             &offsets,
@@ -170,6 +183,12 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
     };
     let layout = if n.depthwise {
         format!("index = kk * {} + g", e.out.g)
+    } else if e.residual.is_some() {
+        format!(
+            "index = (kk * {} + g) * {} + input channel (a residual add: kk counts the chained group's \
+             kernel positions, then the shortcut's; input channel = entry group * {} + lane)",
+            e.out.g, e.src.c, e.src.lanes
+        )
     } else {
         format!(
             "index = (kk * {} + g) * {} + input channel",

@@ -48,16 +48,23 @@ impl Residual {
     /// Join the chained source `chained` and the shortcut source `shortcut`
     /// (layer `layer`) of the engine of layer `li`; returns the residual
     /// and the virtual source the engine walks.
-    pub fn new(li: usize, chained: Geometry, layer: usize, shortcut: Geometry) -> (Residual, Geometry) {
+    pub fn new(
+        li: usize,
+        chained: Geometry,
+        layer: usize,
+        shortcut: Geometry,
+    ) -> (Residual, Geometry) {
         let group_bit = chained.px_bits.max(shortcut.px_bits);
         let lanes = chained.lanes.max(shortcut.lanes);
         let px = (1 << group_bit) + shortcut.px;
         let g = chained.g.max(shortcut.g);
         let virtual_source = Geometry {
             px,
-            c: virtual_channel(chained, lanes, chained.c - 1)
-                .max(virtual_channel(shortcut, lanes, shortcut.c - 1))
-                + 1,
+            c: virtual_channel(chained, lanes, chained.c - 1).max(virtual_channel(
+                shortcut,
+                lanes,
+                shortcut.c - 1,
+            )) + 1,
             g,
             px_bits: group_bit + 1,
             g_bits: chained.g_bits.max(shortcut.g_bits),
