@@ -54,17 +54,30 @@ fn cosim(
                 .collect()
         })
         .collect();
-    let hidden_spikes: usize = images
+    // The second layer must spike, and so must a residual add (else its
+    // engine's two walks would go untested).
+    let traces: Vec<_> = images
         .iter()
-        .map(|x| {
-            let trace = trace_quantized(&q, x.view(), steps);
-            trace.layers[1].spikes.iter().map(Vec::len).sum::<usize>()
-        })
-        .sum();
+        .map(|x| trace_quantized(&q, x.view(), steps))
+        .collect();
+    let spikes = |l: usize| -> usize {
+        traces
+            .iter()
+            .map(|t| t.layers[l].spikes.iter().map(Vec::len).sum::<usize>())
+            .sum()
+    };
+    let hidden_spikes = spikes(1);
     assert!(
         hidden_spikes > 20,
         "the second layer must spike ({hidden_spikes})"
     );
+    for (l, layer) in model.layers.iter().enumerate() {
+        if layer.inputs.len() > 1 {
+            let n = spikes(l);
+            eprintln!("residual add {}: {n} spikes", layer.name);
+            assert!(n > 20, "the residual add {} must spike ({n})", layer.name);
+        }
+    }
     // Half the designs stop early: at the read-out lead the first input
     // has half-way through, so some inputs stop and some run on.
     let cutoff = (rng.unit() < 0.5).then(|| {
@@ -168,10 +181,11 @@ fn random_cnns_are_bit_exact_in_both_simulators() {
 
 #[test]
 fn random_cnns_with_a_residual_block_are_bit_exact_in_both_simulators() {
-    // Shortcuts two and three layers back (an identity, a projection, a
-    // strided convolution or a pool), either group first, sources of
-    // different lane counts, narrowed membranes on some.
-    for seed in 30..35 {
+    // Seeds chosen (from cnn_residual's draws) for shortcuts two and three
+    // layers back: an identity first (47) and second (41), a projection
+    // first (33), a pool (31) and strided convolutions (46 first, 53) of
+    // conv1, whose list also carries spike counts to a max gate (31, 46).
+    for seed in [31, 33, 41, 46, 47, 53] {
         let mut rng = Lcg(seed);
         let model = cnn_residual(&mut rng);
         let lanes = [1, 2, 4, 8][rng.range(0, 3)];
@@ -188,7 +202,7 @@ fn random_cnns_with_a_residual_block_are_bit_exact_in_both_simulators() {
             .collect::<Vec<_>>()
             .join(" + ");
         eprintln!("seed {seed}: res = {shortcut}; {lanes} lanes, {slots} slots, {overflow:?}");
-        cosim(&model, overflow, seed == 33, 6, (lanes, slots), &mut rng);
+        cosim(&model, overflow, seed == 46, 6, (lanes, slots), &mut rng);
     }
 }
 
