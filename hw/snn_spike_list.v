@@ -30,32 +30,40 @@ module snn_spike_list #(
     localparam integer ADDR_BITS = (DEPTH > 1) ? $clog2(DEPTH) : 1;
     localparam integer RING_BITS = (HALVES > 2) ? $clog2(HALVES) : 1;
     localparam [31:0] H32 = HALVES;
-    localparam [31:0] ONE32 = 1;
     localparam [RING_BITS-1:0] RING_LAST = H32[RING_BITS-1:0] - 1'b1;
-    localparam [RING_BITS-1:0] RING_ONE = ONE32[RING_BITS-1:0];
     reg [ENTRY_BITS-1:0] entries [0:HALVES * (1 << ADDR_BITS) - 1];
-    reg [RING_BITS-1:0] wbuf, rbuf;      // the buffer being written; being read
+    reg [RING_BITS-1:0] wbuf;            // the buffer being written
+    // The buffer read: the next along the ring (the oldest step), derived
+    // from wbuf so that synthesis sees it never equals wbuf (no write-read
+    // collision logic around the block RAM).
+    wire [RING_BITS-1:0] rbuf = (wbuf == RING_LAST) ? {RING_BITS{1'b0}} : wbuf + 1'b1;
     reg [INDEX_BITS-1:0] wcount;
-    // Entries of the steps held, the newest first: the reader's is the last.
-    reg [INDEX_BITS-1:0] held [0:HALVES-2];
-    assign count = held[HALVES-2];
+    // Entries of the steps held, the newest in the low bits: the reader's
+    // is the highest.
+    localparam integer HELD_BITS = (HALVES - 1) * INDEX_BITS;
+    reg [HELD_BITS-1:0] held;
+    wire [HELD_BITS-1:0] held_next;
+    assign count = held[HELD_BITS-1 -: INDEX_BITS];
+    generate
+        if (HALVES == 2) begin : one_held
+            assign held_next = wcount;
+        end else begin : ring
+            assign held_next = {held[HELD_BITS-INDEX_BITS-1:0], wcount};
+        end
+    endgenerate
     // An index's top bit only reaches DEPTH (the end), never an entry.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [INDEX_BITS-1:0] index = read_index;
     /* verilator lint_on UNUSEDSIGNAL */
-    integer k;
 
     always @(posedge clk) begin
         if (rst) begin
             wbuf <= {RING_BITS{1'b0}};
-            rbuf <= RING_ONE;
             wcount <= 0;
-            for (k = 0; k < HALVES - 1; k = k + 1) held[k] <= 0;
+            held <= {HELD_BITS{1'b0}};
         end else if (flip) begin
-            wbuf <= (wbuf == RING_LAST) ? {RING_BITS{1'b0}} : wbuf + 1'b1;
-            rbuf <= (rbuf == RING_LAST) ? {RING_BITS{1'b0}} : rbuf + 1'b1;
-            held[0] <= wcount;
-            for (k = 1; k < HALVES - 1; k = k + 1) held[k] <= held[k - 1];
+            wbuf <= rbuf;
+            held <= held_next;
             wcount <= 0;
         end else if (push) begin
             entries[{wbuf, wcount[ADDR_BITS-1:0]}] <= push_entry;

@@ -140,7 +140,8 @@ fn unsupported_layers_are_all_refused_by_name() {
     let b2_out = text.find("- name: b2_out").unwrap();
     let group = b2_out + text[b2_out..].find("  - source: b1_out\n").unwrap();
     let next = group + 4 + text[group + 4..].find("  - source: ").unwrap();
-    text.insert_str(next, &text[group..next].to_string());
+    let third = text[group..next].to_owned();
+    text.insert_str(next, &third);
     std::fs::write(&yaml, text).unwrap();
     let res = snncc([
         "build".as_ref(),

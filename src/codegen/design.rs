@@ -605,7 +605,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                                 continue;
                             }
                             _ => {
-                                refuse("a residual add of the analog input is not supported in hardware (its current is added once per image, the shortcut's every step)".into());
+                                refuse("a residual add of the analog input is not supported in hardware (an engine takes the input's current once per image or spikes every step, not both)".into());
                                 continue;
                             }
                         }
@@ -634,8 +634,11 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 // (codegen::residual).
                 let residual = match shortcut {
                     None => None,
-                    Some((_, s)) => match source_geometry(s) {
-                        Some(g) => Some(Residual::new(li, src, s, g)),
+                    Some((other, s)) => match source_geometry(s) {
+                        Some(g) => {
+                            let (r, virtual_source) = Residual::new(li, src, s, g);
+                            Some((r, virtual_source, other))
+                        }
                         None => continue,
                     },
                 };
@@ -693,17 +696,21 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     None => bank_blocks(out, p, acc_bits) <= bank_blocks(out, 1, acc_bits),
                 };
                 let max_slots = fixed.unwrap_or(options.slots).clamp(1, 16);
-                let (routing, weights, src) = match (residual, shortcut) {
-                    (Some((r, virtual_source)), Some((other, s))) => {
+                let (routing, weights, src) = match residual {
+                    Some((r, virtual_source, other)) => {
                         let groups = [
                             FullSynapses::of(&conn.synapses, src, (src_dims, dims[li])),
-                            FullSynapses::of(&other.synapses, r.shortcut, (dims[s], dims[li])),
+                            FullSynapses::of(
+                                &other.synapses,
+                                r.shortcut,
+                                (dims[r.layer], dims[li]),
+                            ),
                         ];
                         let (routing, weights) =
                             route_residual(&r, groups, virtual_source, out, max_slots, &allowed);
                         (routing, weights, virtual_source)
                     }
-                    _ => {
+                    None => {
                         let (routing, weights) = route(
                             &conn.synapses,
                             src,
@@ -731,7 +738,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups(),
-                    residual: residual.map(|r| r.0),
+                    residual: residual.map(|(r, _, _)| r),
                     upd_ser: options
                         .layer_serial
                         .as_ref()
