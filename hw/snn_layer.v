@@ -22,6 +22,11 @@
 //     the entry's lanes (source and output share channels);
 //   gate (MODE 2): count[qbase + g] += (src count > count) in the entry's
 //     lanes, and the lanes that grew fire.
+// With GROUPS = 2 (a residual add) the engine has two synapse groups whose
+// sources' lists it walks in turn, group 0's first, within one step; snncc
+// presents both lists' entries as those of one virtual source (the group
+// in the pixel's top bit, docs/hardware.md "Residual adds"), so the rest of
+// the engine is unchanged.
 // With ANALOG = 1 the source is the input stream (s_valid/s_ready/s_data,
 // one element per transfer, zeros skipped) and the terms are (w * x) <<
 // P_SHIFT, added once per image on `load`; each `start` only updates.
@@ -67,6 +72,7 @@ module snn_layer #(
     parameter integer SRC_PX_BITS = 1,
     parameter integer SRC_G_BITS = 1,      // entry group bits (analog: channel bits)
     parameter integer LIST_BITS = 1,       // source list index bits (analog: input count bits)
+    parameter integer GROUPS = 1,          // synapse groups: source lists walked in turn (2: residual)
     parameter integer PX_BITS = 1,         // output pixel bits
     parameter integer G_BITS = 1,
     parameter integer Q_BITS = 1,          // group address bits
@@ -105,10 +111,11 @@ module snn_layer #(
     input  wire start,
     input  wire first,
     output reg  done,
-    // the source's spike list (registered read)
-    input  wire [LIST_BITS-1:0] src_count,
+    // the sources' spike lists (registered reads): GROUPS lists side by
+    // side, group 0's in the low bits, all read at src_index
+    input  wire [GROUPS*LIST_BITS-1:0] src_count,
     output wire [LIST_BITS-1:0] src_index,
-    input  wire [SRC_E_BITS-1:0] src_entry,
+    input  wire [GROUPS*SRC_E_BITS-1:0] src_entry,
     // the analog input stream (ANALOG = 1)
     input  wire s_valid,
     output wire s_ready,
@@ -180,7 +187,28 @@ module snn_layer #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [IT_BITS-1:0] o_head;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire fetch_list = (ANALOG == 0) && phase == SCAT && f_idx != src_count && (e_level + {2'b0, e_inflight}) < 3'd4;
+    // The group whose list is fetched, and the group of the entry in flight.
+    localparam integer GR_BITS = (GROUPS > 1) ? $clog2(GROUPS) : 1;
+    localparam [31:0] GROUPS32 = GROUPS;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [GR_BITS-1:0] f_grp, e_grp;      // (one group: unread)
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [LIST_BITS-1:0] f_count;        // entries in f_grp's list
+    wire f_last;                         // f_grp is the last group
+    wire [SRC_E_BITS-1:0] in_entry;      // the entry read, from e_grp's list
+    generate
+        if (GROUPS == 1) begin : one_list
+            assign f_count = src_count;
+            assign f_last = 1'b1;
+            assign in_entry = src_entry;
+        end else begin : lists
+            assign f_count = src_count[f_grp * LIST_BITS +: LIST_BITS];
+            assign f_last = f_grp == GROUPS32[GR_BITS-1:0] - 1'b1;
+            assign in_entry = src_entry[e_grp * SRC_E_BITS +: SRC_E_BITS];
+        end
+    endgenerate
+    wire fetch_list = (ANALOG == 0) && phase == SCAT && f_idx != f_count && (e_level + {2'b0, e_inflight}) < 3'd4;
+    wire fetch_next = (ANALOG == 0) && phase == SCAT && f_idx == f_count && !f_last;
     assign src_index = f_idx;
     // The analog input: element a_n of pixel a_px, channel a_c.
     reg [LIST_BITS-1:0] a_n;
@@ -194,13 +222,13 @@ module snn_layer #(
     wire [X_BITS-1:0] s_x = s_data;
 
     // Source entry fields.
-    wire [SRC_PX_BITS-1:0] in_px = src_entry[SRC_E_BITS-1-SRC_CNT_BITS -: SRC_PX_BITS];
-    wire [SRC_G_BITS-1:0] in_g = src_entry[SRC_G_BITS+SRC_LANES-1:SRC_LANES];
-    wire [SRC_LANES-1:0] in_mask = src_entry[SRC_LANES-1:0];
+    wire [SRC_PX_BITS-1:0] in_px = in_entry[SRC_E_BITS-1-SRC_CNT_BITS -: SRC_PX_BITS];
+    wire [SRC_G_BITS-1:0] in_g = in_entry[SRC_G_BITS+SRC_LANES-1:SRC_LANES];
+    wire [SRC_LANES-1:0] in_mask = in_entry[SRC_LANES-1:0];
     wire [CNT_W-1:0] in_cnt;
     generate
         if (GATE != 0) begin : src_cnt
-            assign in_cnt = src_entry[SRC_E_BITS-1 -: CNT_W];
+            assign in_cnt = in_entry[SRC_E_BITS-1 -: CNT_W];
         end else begin : no_src_cnt
             assign in_cnt = {CNT_W{1'b0}};
         end
@@ -387,7 +415,7 @@ module snn_layer #(
     localparam [LQ_BITS-1:0] G_LQ = G32[LQ_BITS-1:0];
 
     wire scatter_idle = phase == SCAT
-        && ((ANALOG != 0) ? !a_more : (f_idx == src_count && !e_inflight))
+        && ((ANALOG != 0) ? !a_more : (f_idx == f_count && f_last && !e_inflight))
         && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
     wire u_busy = u_on || u1 || u2 || upd_busy;
 
@@ -397,6 +425,7 @@ module snn_layer #(
             phase <= IDLE;
             done <= 1'b0;
             f_idx <= 0;
+            f_grp <= 0;
             e_inflight <= 1'b0;
             o_inflight <= 1'b0;
             x_valid <= 1'b0;
@@ -438,6 +467,7 @@ module snn_layer #(
                 done <= 1'b0;
                 is_first <= first;
                 f_idx <= 0;
+                f_grp <= 0;
                 then_update <= (GATE == 0);
                 if (ANALOG != 0) begin
                     phase <= UPD;
@@ -496,7 +526,14 @@ module snn_layer #(
 
             // fetch
             e_inflight <= fetch_list;
-            if (fetch_list) f_idx <= f_idx + 1'b1;
+            if (fetch_list) begin
+                f_idx <= f_idx + 1'b1;
+                e_grp <= f_grp;
+            end
+            if (fetch_next) begin
+                f_grp <= f_grp + 1'b1;
+                f_idx <= 0;
+            end
             if (s_take) begin
                 a_n <= a_n + 1'b1;
                 if (a_c == SRC_C32[SRC_G_BITS-1:0] - 1'b1) begin

@@ -12,7 +12,9 @@
 // Layers are overlapped in time: in beat b every engine l with 0 <= b - l <
 // {{ d.timesteps }} runs its step b - l, reading the spikes its source pushed in beat b - 1
 // (the spike lists have two halves). A beat lasts as long as its slowest
-// engine.{% if d.cutoff.is_some() %} Early cutoff: after each of the read-out's steps it is scanned, and the
+// engine.{% if d.has_residual() %} A residual engine (two synapse groups) also reads an earlier layer's spikes
+// of the same step from that layer's own list, which keeps as many steps as the
+// engines between them.{% endif %}{% if d.cutoff.is_some() %} Early cutoff: after each of the read-out's steps it is scanned, and the
 // image stops once the largest value leads the runner-up by {{ d.cutoff_margin() }} (raw units,
 // docs/fixed-point.md §4.6).{% endif %} Define SNNCC_TRACE in simulation to print every spike entry.
 `default_nettype none
@@ -37,7 +39,7 @@ module {{ top }} (
     wire [{{ last.out.q_bits - 1 }}:0] ro_addr;
     wire [{{ last.lanes() as u32 * d.out_value_bits() - 1 }}:0] ro_data;
 {% for e in d.engines %}{% let i = loop.index0 %}
-    // ---- {{ e.name }}: {{ e.src.px }}x{{ e.src.c }} -> {{ e.out.px }}x{{ e.out.c }}, {{ e.lanes() }} lane(s) ({{ e.lanes() / e.upd_ser }} IF unit(s)), {{ e.slots() }} tap(s) per cycle, {{ e.routing.words.len() }} tap words
+    // ---- {{ e.name }}: {% if let Some(r) = e.residual %}{{ r.chained.px }}x{{ r.chained.c }} + {{ r.shortcut.px }}x{{ r.shortcut.c }} ({{ d.engines[r.layer].name }}, a residual add){% else %}{{ e.src.px }}x{{ e.src.c }}{% endif %} -> {{ e.out.px }}x{{ e.out.c }}, {{ e.lanes() }} lane(s) ({{ e.lanes() / e.upd_ser }} IF unit(s)), {{ e.slots() }} tap(s) per cycle, {{ e.routing.words.len() }} tap words
 {%- match e.kind %}{% when EngineKind::Neurons with (n) %}{% if n.analog %}, analog input{% endif %}{% if n.depthwise %}, pooling synapses{% endif %}{% if !n.fires %}, readout{% endif %}
 {%- when EngineKind::MaxGate %}, max gate{% endmatch %}
     reg init_{{ i }}, start_{{ i }}, first_{{ i }};
@@ -63,6 +65,18 @@ module {{ top }} (
         .clk(clk), .rst(rst), .flip(flip), .push(push_{{ i }}), .push_entry(push_entry_{{ i }}),
         .read_index(list_index_{{ i }}), .read_entry(list_entry_{{ i }}), .count(list_count_{{ i }}));
 {%- endif %}
+{%- if let Some(r) = e.residual %}
+    // The shortcut group reads {{ d.engines[r.layer].name }}'s spikes of the same step, pushed {{ r.halves - 1 }} beat(s)
+    // earlier: its own copy of that list keeps {{ r.halves }} steps. The engine walks {{ d.engines[i - 1].name }}'s list,
+    // then this one, as one virtual source (codegen::residual: the group in the pixel's top bit).
+    wire [{{ d.src_list_bits(**i) - 1 }}:0] src_index_{{ i }};
+    wire [{{ d.engines[r.layer].list_bits() - 1 }}:0] short_count_{{ i }};
+    wire [{{ r.shortcut.entry_bits() - 1 }}:0] short_entry_{{ i }};
+    assign list_index_{{ i - 1 }} = src_index_{{ i }}[{{ d.engines[i - 1].list_bits() - 1 }}:0];
+    snn_spike_list #(.ENTRY_BITS({{ r.shortcut.entry_bits() }}), .DEPTH({{ d.engines[r.layer].list_depth }}), .INDEX_BITS({{ d.engines[r.layer].list_bits() }}), .HALVES({{ r.halves }})) short_list_{{ i }} (
+        .clk(clk), .rst(rst), .flip(flip), .push(push_{{ r.layer }}), .push_entry(push_entry_{{ r.layer }}[{{ r.shortcut.entry_bits() - 1 }}:0]),
+        .read_index(src_index_{{ i }}[{{ d.engines[r.layer].list_bits() - 1 }}:0]), .read_entry(short_entry_{{ i }}), .count(short_count_{{ i }}));
+{%- endif %}
     // An analog engine reads no spike list, the others no input stream.
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
@@ -72,7 +86,7 @@ module {{ top }} (
         .SRC_C({{ e.src.c }}), .G({{ e.out.g }}), .N_GROUPS({{ e.out.groups() }}),
         .LAST_MASK({{ e.lanes() }}'d{{ e.out.last_mask() }}), .IN_LEN({{ d.input_len }}),
         .SRC_PX({{ e.src.px }}), .SRC_PX_BITS({{ e.src.px_bits }}), .SRC_G_BITS({{ e.src_field_bits() }}),
-        .LIST_BITS({% if e.is_analog() %}{{ d.input_index_bits }}{% else %}{{ d.engines[i - 1].list_bits() }}{% endif %}),
+        .LIST_BITS({{ d.src_list_bits(**i) }}),{% if e.groups() > 1 %} .GROUPS({{ e.groups() }}),{% endif %}
         .PX_BITS({{ e.out.px_bits }}), .G_BITS({{ e.out.g_bits }}), .Q_BITS({{ e.out.q_bits }}),
         .LQ_DEPTH({{ e.lq_depth() }}), .LQ_BITS({{ e.lq_bits() }}),
         .N_TAPW({{ e.routing.n_words() }}), .TAPW_BITS({{ e.routing.word_bits() }}), .TAP_COUNT_BITS({{ e.routing.count_bits() }}),
@@ -96,6 +110,11 @@ module {{ top }} (
 {%- if e.is_analog() %}
         .src_count({{ d.input_index_bits }}'d0), .src_index(), .src_entry({{ e.src_entry_bits() }}'d0),
         .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
+{%- else if e.residual.is_some() %}
+        .src_count({{ self.src_counts(**i) }}),
+        .src_index(src_index_{{ i }}),
+        .src_entry({{ self.src_entries(**i) }}),
+        .s_valid(1'b0), .s_ready(), .s_data({{ d.input_bits }}'d0),
 {%- else %}
         .src_count(list_count_{{ i - 1 }}), .src_index(list_index_{{ i - 1 }}), .src_entry(list_entry_{{ i - 1 }}),
         .s_valid(1'b0), .s_ready(), .s_data({{ d.input_bits }}'d0),

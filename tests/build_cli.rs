@@ -3,7 +3,8 @@
 //! bit-accurate simulator under Icarus Verilog and Verilator, a corrupted
 //! memory image is caught and named, the generated RTL is lint-clean under
 //! `verilator --lint-only -Wall`, and layers the backend does not handle
-//! (residual adds) are refused, all of them by name.
+//! (a residual add of three groups, or with no group chained) are refused,
+//! all of them by name.
 
 mod common;
 
@@ -117,20 +118,42 @@ fn generated_rtl_is_lint_clean() {
 
 #[test]
 fn unsupported_layers_are_all_refused_by_name() {
+    // resnet_mini's residual adds build (tests/cosim_residual.rs); edited
+    // into what the engines cannot add, every offending layer is named:
+    // b1_out's convolution reads stem_relu too (neither of its groups reads
+    // the layer just before it), and b2_out gets a third synapse group.
     let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
     let res = snncc([
-        "build".as_ref(),
+        "convert".as_ref(),
         fixture("resnet_mini.keras").as_os_str(),
         "--calib".as_ref(),
         fixture("resnet_mini.inputs.npy").as_os_str(),
+        "-o".as_ref(),
+        net.as_os_str(),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let yaml = net.join("snn.yaml");
+    let mut text = std::fs::read_to_string(&yaml).unwrap();
+    assert_eq!(text.matches("  - source: b1_relu1\n").count(), 1);
+    text = text.replace("  - source: b1_relu1\n", "  - source: stem_relu\n");
+    let b2_out = text.find("- name: b2_out").unwrap();
+    let group = b2_out + text[b2_out..].find("  - source: b1_out\n").unwrap();
+    let next = group + 4 + text[group + 4..].find("  - source: ").unwrap();
+    let third = text[group..next].to_owned();
+    text.insert_str(next, &third);
+    std::fs::write(&yaml, text).unwrap();
+    let res = snncc([
+        "build".as_ref(),
+        net.as_os_str(),
         "-o".as_ref(),
         dir.path().join("out").as_os_str(),
     ]);
     assert_fails_with(
         &res,
         &[
-            "layer b1_out: 2 synapse groups (a residual add)",
-            "layer b2_out: 2 synapse groups",
+            "layer b1_out: the hardware chains layers: one of the two synapse groups (a residual add) must read the layer just before it",
+            "layer b2_out: 3 synapse groups: the hardware engines add at most two",
         ],
     );
     let res = snncc([

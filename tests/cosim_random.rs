@@ -1,7 +1,7 @@
 //! Randomised end-to-end check of the Verilog backend: random small
 //! networks (MLPs, and CNNs with an analog convolution, an average pool or
-//! a max gate, a spiking convolution, a dense layer and a potential or
-//! spike-count readout) with random shapes, strides, paddings, weight
+//! a max gate, a spiking convolution, sometimes a residual block, a dense
+//! layer and a potential or spike-count readout) with random shapes, strides, paddings, weight
 //! widths and lane counts are quantised, rendered to Verilog with their
 //! memory images and a self-checking testbench, and run under Icarus
 //! Verilog and Verilator; every read-out value of every input after T steps
@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{cnn, mlp, simulate_both, Lcg};
+use common::{cnn, cnn_residual, mlp, simulate_both, Lcg};
 use ndarray::Array3;
 use snncc::bitsim::{readout_quantized, readout_run_cutoff, trace_quantized};
 use snncc::codegen::{design, write_design, write_testbench, DesignOptions};
@@ -54,17 +54,30 @@ fn cosim(
                 .collect()
         })
         .collect();
-    let hidden_spikes: usize = images
+    // The second layer must spike, and so must a residual add (else its
+    // engine's two walks would go untested).
+    let traces: Vec<_> = images
         .iter()
-        .map(|x| {
-            let trace = trace_quantized(&q, x.view(), steps);
-            trace.layers[1].spikes.iter().map(Vec::len).sum::<usize>()
-        })
-        .sum();
+        .map(|x| trace_quantized(&q, x.view(), steps))
+        .collect();
+    let spikes = |l: usize| -> usize {
+        traces
+            .iter()
+            .map(|t| t.layers[l].spikes.iter().map(Vec::len).sum::<usize>())
+            .sum()
+    };
+    let hidden_spikes = spikes(1);
     assert!(
         hidden_spikes > 20,
         "the second layer must spike ({hidden_spikes})"
     );
+    for (l, layer) in model.layers.iter().enumerate() {
+        if layer.inputs.len() > 1 {
+            let n = spikes(l);
+            eprintln!("residual add {}: {n} spikes", layer.name);
+            assert!(n > 20, "the residual add {} must spike ({n})", layer.name);
+        }
+    }
     // Half the designs stop early: at the read-out lead the first input
     // has half-way through, so some inputs stop and some run on.
     let cutoff = (rng.unit() < 0.5).then(|| {
@@ -163,6 +176,33 @@ fn random_cnns_are_bit_exact_in_both_simulators() {
             (lanes, slots),
             &mut rng,
         );
+    }
+}
+
+#[test]
+fn random_cnns_with_a_residual_block_are_bit_exact_in_both_simulators() {
+    // Seeds chosen (from cnn_residual's draws) for shortcuts two and three
+    // layers back: an identity first (47) and second (41), a projection
+    // first (33), a pool (31) and strided convolutions (46 first, 53) of
+    // conv1, whose list also carries spike counts to a max gate (31, 46).
+    for seed in [31, 33, 41, 46, 47, 53] {
+        let mut rng = Lcg(seed);
+        let model = cnn_residual(&mut rng);
+        let lanes = [1, 2, 4, 8][rng.range(0, 3)];
+        let slots = rng.range(1, 4);
+        let overflow = if seed % 2 == 0 {
+            Overflow::Saturate
+        } else {
+            Overflow::Wrap
+        };
+        let shortcut = model.layers[3]
+            .inputs
+            .iter()
+            .map(|c| format!("{:?} {}", c.source, c.synapses.kind_name()))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        eprintln!("seed {seed}: res = {shortcut}; {lanes} lanes, {slots} slots, {overflow:?}");
+        cosim(&model, overflow, seed == 46, 6, (lanes, slots), &mut rng);
     }
 }
 

@@ -141,6 +141,67 @@ endmodule
 }
 
 #[test]
+fn a_spike_list_of_three_steps_lags_its_reader_two_flips() {
+    // A residual add's shortcut list (docs/hardware.md, "Residual adds"):
+    // with HALVES = 3 the reader gets the step pushed two beats before,
+    // each step with its own count, while the next two are written.
+    let dir = tempfile::tempdir().unwrap();
+    let tb = dir.path().join("tb.v");
+    std::fs::write(
+        &tb,
+        r#"`timescale 1ns/1ps
+module tb;
+    reg clk = 0;
+    reg rst = 1, flip = 0, push = 0;
+    reg [7:0] push_entry = 0;
+    reg [2:0] read_index = 0;
+    wire [7:0] read_entry;
+    wire [2:0] count;
+    integer step, i, errors = 0;
+    snn_spike_list #(.ENTRY_BITS(8), .DEPTH(4), .INDEX_BITS(3), .HALVES(3)) dut (
+        .clk(clk), .rst(rst), .flip(flip), .push(push), .push_entry(push_entry),
+        .read_index(read_index), .read_entry(read_entry), .count(count));
+    task tick; begin #1 clk = 1; #1 clk = 0; end endtask
+    initial begin
+        tick; rst = 0;
+        // Beat b pushes (b % 4) + 1 entries {b, i}; from beat 2 on, the
+        // reader sees beat b - 2's.
+        for (step = 0; step < 9; step = step + 1) begin
+            flip = 1; tick; flip = 0;
+            if (step >= 2) begin
+                if (count !== ((step - 2) % 4) + 1) errors = errors + 1;
+            end else if (count !== 0) begin
+                errors = errors + 1;
+            end
+            push = 1;
+            for (i = 0; i <= step % 4; i = i + 1) begin
+                push_entry = {step[3:0], i[3:0]};
+                read_index = i[2:0];
+                tick;
+                if (step >= 2 && i <= (step - 2) % 4 && read_entry !== {step[3:0] - 4'd2, i[3:0]})
+                    errors = errors + 1;
+            end
+            push = 0;
+        end
+        rst = 1; tick; rst = 0;
+        if (count !== 0) errors = errors + 1;
+        if (errors != 0) $fatal(1, "%0d errors", errors);
+        $display("RING PASS");
+        $finish;
+    end
+endmodule
+"#,
+    )
+    .unwrap();
+    simulate_both(
+        dir.path(),
+        &tb,
+        &[root().join("hw/snn_spike_list.v")],
+        "RING PASS",
+    );
+}
+
+#[test]
 fn primitives_are_lint_clean() {
     for (file, params) in [
         (
@@ -157,6 +218,16 @@ fn primitives_are_lint_clean() {
             vec!["-GENTRY_BITS=30", "-GDEPTH=256", "-GINDEX_BITS=9"],
         ),
         ("snn_spike_list.v", vec![]),
+        (
+            "snn_spike_list.v",
+            vec![
+                "-GENTRY_BITS=17",
+                "-GDEPTH=156",
+                "-GINDEX_BITS=8",
+                "-GHALVES=3",
+            ],
+        ),
+        ("snn_spike_list.v", vec!["-GHALVES=5"]),
     ] {
         run_tool(
             std::process::Command::new("verilator")
@@ -210,6 +281,8 @@ fn primitives_are_lint_clean() {
         ],
         vec!["-GMODE=1", "-GACC_BITS=20", "-GFIRES=0", "-GUPD_SER=4"],
         vec!["-GMODE=2", "-GACC_BITS=7", "-GPXS_BITS=6"],
+        // A residual add: two source lists walked in turn.
+        vec!["-GGROUPS=2", "-GSLOTS=3", "-GUPD_SER=2"],
     ] {
         let params: Vec<&str> = if extra.is_empty() {
             vec![]

@@ -136,7 +136,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
     .with_context(|| format!("writing {}", out.join("quant.yaml").display()))?;
     let top = codegen::top_name(&design);
     let rel = |p: &std::path::Path| p.strip_prefix(out).unwrap_or(p).display().to_string();
-    let layers: Vec<_> = design.engines.iter().map(layer_manifest).collect();
+    let layers: Vec<_> = design
+        .engines
+        .iter()
+        .map(|e| layer_manifest(&design, e))
+        .collect();
     let manifest = json!({
         "format": "snncc-design 1",
         "name": design.name,
@@ -189,18 +193,22 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         let what = match &e.kind {
             codegen::EngineKind::MaxGate => "max gate".to_string(),
             codegen::EngineKind::Neurons(n) => format!(
-                "weights {}b, membrane {}b{}{}{}",
+                "weights {}b, membrane {}b{}{}{}{}",
                 n.w_bits,
                 n.membrane_bits,
                 if n.analog { ", analog input" } else { "" },
                 if n.depthwise { ", pooling" } else { "" },
-                if n.fires { "" } else { ", readout" }
+                if n.fires { "" } else { ", readout" },
+                match &e.residual {
+                    Some(r) => format!(", residual add of {}", design.engines[r.layer].name),
+                    None => String::new(),
+                }
             ),
         };
         println!(
             "  {:<8} {:>6} -> {:<6} {:>2} lanes ({:>2} IF units) {:>2} slots {:>6} tap words  {what}",
             e.name,
-            e.src.px * e.src.c,
+            e.src_neurons(),
             e.out.px * e.out.c,
             e.lanes(),
             e.lanes() / e.upd_ser,
@@ -223,7 +231,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
 
 /// One engine's entry in the manifest: geometry, formats, memories and the
 /// cycle model of docs/hardware.md.
-fn layer_manifest(e: &codegen::Engine) -> serde_json::Value {
+fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::Value {
     let mem = |what: &str, words: usize, bits: u32| json!({"file": format!("mem/{}_{what}.mem", e.name), "words": words, "bits": bits});
     let r = &e.routing;
     let lanes = e.lanes() as u32;
@@ -235,9 +243,10 @@ fn layer_manifest(e: &codegen::Engine) -> serde_json::Value {
             r.word_bits() + r.count_bits() + e.lq_bits(),
         ),
     ];
+    let source = |g: &codegen::Geometry| json!({"pixels": g.px, "channels": g.c, "lanes": g.lanes});
     let mut entry = json!({
         "name": e.name,
-        "source": {"pixels": e.src.px, "channels": e.src.c, "lanes": e.src.lanes},
+        "source": source(e.residual.as_ref().map_or(&e.src, |r| &r.chained)),
         "output": {"pixels": e.out.px, "channels": e.out.c, "lanes": e.out.lanes, "groups": e.out.groups()},
         "slots": r.slots,
         "tap_words": r.words.len(),
@@ -273,6 +282,14 @@ fn layer_manifest(e: &codegen::Engine) -> serde_json::Value {
                 format!("{} + {} per (spike, tap word)", e.out.groups(), e.out.g)
             });
         }
+    }
+    // A residual add's second group, read from its own list of `steps_held`
+    // steps (docs/hardware.md, "Residual adds").
+    if let Some(r) = &e.residual {
+        let mut shortcut = source(&r.shortcut);
+        shortcut["layer"] = json!(design.engines[r.layer].name);
+        shortcut["steps_held"] = json!(r.halves);
+        entry["shortcut"] = shortcut;
     }
     entry["memories"] = json!(memories);
     entry

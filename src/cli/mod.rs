@@ -144,8 +144,9 @@ each with a header naming layer, format and layout), out/net/ and
 out/quant.yaml (the network and formats, so cosim can recompute the golden
 values), out/manifest.yaml (layers, formats, memories, ports, cycles per
 step) and a FuseSoC core file. Convolutions, dense layers, average and max
-pooling and both readouts are supported; layers the hardware cannot build
-(residual adds) are refused, all of them named. The arithmetic is the
+pooling, residual adds (two synapse groups) and both readouts are supported;
+layers the hardware cannot build (three synapse groups, say) are refused, all
+of them named. The arithmetic is the
 bit-accurate simulator's (docs/fixed-point.md); the design is described in
 docs/hardware.md.")]
     Build(BuildArgs),

@@ -6,7 +6,7 @@
 
 use crate::snn::SpikeTrace;
 
-use super::design::{Design, Engine, EngineKind};
+use super::design::{Design, Engine, EngineKind, Geometry};
 
 /// Cycles of one image's work, by part.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -57,8 +57,22 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
             .filter(|&(l, _)| b >= l && b - l < steps)
             .map(|(l, e)| {
                 let t = b - l;
-                let source = (l > 0).then(|| &trace.layers[l - 1].spikes[t]);
-                engine_step(e, t, source.map(Vec::as_slice))
+                // Each synapse group's source spikes at step t, with the
+                // source's layout and where its pixels start in the
+                // engine's routing (codegen::residual).
+                let groups: Vec<(&[u32], Geometry, usize)> = match (&e.residual, l) {
+                    (_, 0) => Vec::new(),
+                    (None, _) => vec![(&trace.layers[l - 1].spikes[t], e.src, 0)],
+                    (Some(r), _) => vec![
+                        (&trace.layers[l - 1].spikes[t], r.chained, 0),
+                        (
+                            &trace.layers[r.layer].spikes[t],
+                            r.shortcut,
+                            r.virtual_px(1, 0),
+                        ),
+                    ],
+                };
+                engine_step(e, t, &groups)
             })
             .max()
             .unwrap_or(0);
@@ -85,17 +99,18 @@ fn words(e: &Engine, px: usize) -> usize {
     e.routing.offsets.get(px).map_or(0, |o| o.1)
 }
 
-/// Cycles of work of engine `e` in step `t` (from 0) with its source's
-/// spikes (neuron indices; none for the analog layer).
-fn engine_step(e: &Engine, t: usize, spikes: Option<&[u32]>) -> usize {
-    let src = e.src;
-    let scatter = match spikes {
-        None => 0,
-        Some(spikes) => match &e.kind {
+/// Cycles of work of engine `e` in step `t` (from 0) with each synapse
+/// group's source spikes (neuron indices), the source's layout and the
+/// group's first pixel in the routing tables (no groups for the analog
+/// layer, whose scatter is the load).
+fn engine_step(e: &Engine, t: usize, groups: &[(&[u32], Geometry, usize)]) -> usize {
+    let scatter: usize = groups
+        .iter()
+        .map(|&(spikes, src, px_base)| match &e.kind {
             EngineKind::Neurons(n) if !n.depthwise => spikes
                 .iter()
-                .map(|&s| words(e, s as usize / src.c) * e.out.g)
-                .sum(),
+                .map(|&s| words(e, px_base + s as usize / src.c) * e.out.g)
+                .sum::<usize>(),
             // Pooling and gates take a whole entry {px, g, mask} per op.
             _ => {
                 let mut entries: Vec<(usize, usize)> = spikes
@@ -107,10 +122,10 @@ fn engine_step(e: &Engine, t: usize, spikes: Option<&[u32]>) -> usize {
                     .collect();
                 entries.sort_unstable();
                 entries.dedup();
-                entries.iter().map(|&(px, _)| words(e, px)).sum()
+                entries.iter().map(|&(px, _)| words(e, px_base + px)).sum()
             }
-        },
-    };
+        })
+        .sum();
     let sweep = match &e.kind {
         EngineKind::Neurons(_) => e.out.groups() * e.upd_ser,
         // A gate clears its counts at an image's first step.

@@ -8,11 +8,12 @@
 
 use crate::quant::arith::align;
 use crate::quant::format::bits_for_range;
-use crate::quant::{Overflow, QLayerKind, QNeurons, QSynapses, QuantModel};
+use crate::quant::{Overflow, QConnection, QLayerKind, QNeurons, QSynapses, QuantModel};
 use crate::snn::dense::Dims;
 use crate::snn::fanout::FanOut;
 use crate::snn::Source;
 
+use super::residual::{route_residual, FullSynapses, Residual};
 use super::routing::{Slot, TapWords, Taps};
 
 /// Why a network cannot be built.
@@ -225,6 +226,9 @@ pub struct Engine {
     pub count_bits: u32,
     /// Entries this engine's spike list can hold in one step.
     pub list_depth: usize,
+    /// A residual add's second synapse group (then `src` is the virtual
+    /// source of both, codegen::residual).
+    pub residual: Option<Residual>,
     /// Cycles the update spends on a group (`lanes / upd_ser` IF units).
     pub upd_ser: usize,
     pub kind: EngineKind,
@@ -273,6 +277,21 @@ impl Engine {
     /// Bits of this engine's spike list count (0..=list_depth).
     pub fn list_bits(&self) -> u32 {
         addr_bits(self.list_depth + 1)
+    }
+    /// Synapse groups (source lists walked in turn): 2 for a residual add.
+    pub fn groups(&self) -> usize {
+        if self.residual.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+    /// Neurons of its sources (both groups' for a residual add).
+    pub fn src_neurons(&self) -> usize {
+        match &self.residual {
+            Some(r) => r.chained.px * r.chained.c + r.shortcut.px * r.shortcut.c,
+            None => self.src.px * self.src.c,
+        }
     }
     pub fn lanes(&self) -> usize {
         self.out.lanes
@@ -399,6 +418,22 @@ impl Design {
         let max = (1u64 << (self.out_value_bits() + 1)) - 1;
         self.cutoff.map_or(0, |m| (m.max(0) as u64).min(max))
     }
+    /// Whether an engine adds two synapse groups (a residual add).
+    pub fn has_residual(&self) -> bool {
+        self.engines.iter().any(|e| e.residual.is_some())
+    }
+    /// Bits of engine `i`'s source list index: the input's for the analog
+    /// layer, else its source's list's (the wider of both for a residual
+    /// add, whose lists share the index).
+    pub fn src_list_bits(&self, i: usize) -> u32 {
+        let e = &self.engines[i];
+        if e.is_analog() {
+            return self.input_index_bits;
+        }
+        let chained = self.engines[i - 1].list_bits();
+        e.residual
+            .map_or(chained, |r| chained.max(self.engines[r.layer].list_bits()))
+    }
     /// Bits of the beat counter: an image takes at most `timesteps +
     /// engines - 1` beats (docs/hardware.md, "Layers overlapped in time").
     pub fn beat_bits(&self) -> u32 {
@@ -410,7 +445,7 @@ impl Design {
 /// `(kk * G + gq) * src_c + ci` (the input channel fastest, so an engine
 /// steps through the output groups of a tap by adding `src_c`), lane `l` =
 /// output channel `gq * lanes + l`.
-fn full_words(
+pub(super) fn full_words(
     kk_count: usize,
     src_c: usize,
     out: Geometry,
@@ -564,17 +599,40 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups() * out.lanes,
+                    residual: None,
                     upd_ser: 1,
                     kind: EngineKind::MaxGate,
                 });
             }
             QLayerKind::Neurons(n) => {
-                let [conn] = n.inputs.as_slice() else {
-                    refuse(format!(
-                        "{} synapse groups (a residual add): the hardware engines take one",
-                        n.inputs.len()
-                    ));
-                    continue;
+                // A residual add: the chained group first, then the shortcut.
+                let (conn, shortcut) = match n.inputs.as_slice() {
+                    [conn] => (conn, None),
+                    [a, b] => {
+                        let reads = |c: &QConnection| match c.source {
+                            Source::Layer(s) => Some(s),
+                            Source::Input => None,
+                        };
+                        match (reads(a), reads(b)) {
+                            (Some(sa), Some(sb)) if chained(sa) => (a, Some((b, sb))),
+                            (Some(sa), Some(sb)) if chained(sb) => (b, Some((a, sa))),
+                            (Some(_), Some(_)) => {
+                                refuse("the hardware chains layers: one of the two synapse groups (a residual add) must read the layer just before it".into());
+                                continue;
+                            }
+                            _ => {
+                                refuse("a residual add of the analog input is not supported in hardware (an engine takes the input's current once per image or spikes every step, not both)".into());
+                                continue;
+                            }
+                        }
+                    }
+                    more => {
+                        refuse(format!(
+                            "{} synapse groups: the hardware engines add at most two (a residual add)",
+                            more.len()
+                        ));
+                        continue;
+                    }
                 };
                 let analog = conn.source == Source::Input;
                 let (src, src_dims) = match conn.source {
@@ -588,6 +646,18 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         continue;
                     }
                 };
+                // The two groups' sources as one virtual source
+                // (codegen::residual).
+                let residual = match shortcut {
+                    None => None,
+                    Some((other, s)) => match source_geometry(s) {
+                        Some(g) => {
+                            let (r, virtual_source) = Residual::new(li, src, s, g);
+                            Some((r, virtual_source, other))
+                        }
+                        None => continue,
+                    },
+                };
                 let (fires, theta_raw) = match n.neurons {
                     QNeurons::IntegrateAndFire { threshold } => (true, threshold),
                     QNeurons::SpikeCountReadout { threshold } => (true, threshold),
@@ -598,12 +668,14 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     refuse("the last layer must be the readout, and only it".into());
                     continue;
                 }
-                let depthwise = matches!(
-                    conn.synapses,
-                    QSynapses::AvgPool { .. }
-                        | QSynapses::GlobalAvgPool { .. }
-                        | QSynapses::Identity { .. }
-                );
+                // A residual engine's groups are both full synapses.
+                let depthwise = residual.is_none()
+                    && matches!(
+                        conn.synapses,
+                        QSynapses::AvgPool { .. }
+                            | QSynapses::GlobalAvgPool { .. }
+                            | QSynapses::Identity { .. }
+                    );
                 if analog && depthwise {
                     refuse("pooling the analog input directly is not supported in hardware (start with a convolution or dense layer)".into());
                     continue;
@@ -639,14 +711,33 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     Some(f) => p == f,
                     None => bank_blocks(out, p, acc_bits) <= bank_blocks(out, 1, acc_bits),
                 };
-                let (routing, weights) = route(
-                    &conn.synapses,
-                    src,
-                    (src_dims, dims[li]),
-                    out,
-                    fixed.unwrap_or(options.slots).clamp(1, 16),
-                    &allowed,
-                );
+                let max_slots = fixed.unwrap_or(options.slots).clamp(1, 16);
+                let (routing, weights, src) = match residual {
+                    Some((r, virtual_source, other)) => {
+                        let groups = [
+                            FullSynapses::of(&conn.synapses, src, (src_dims, dims[li])),
+                            FullSynapses::of(
+                                &other.synapses,
+                                r.shortcut,
+                                (dims[r.layer], dims[li]),
+                            ),
+                        ];
+                        let (routing, weights) =
+                            route_residual(&r, groups, virtual_source, out, max_slots, &allowed);
+                        (routing, weights, virtual_source)
+                    }
+                    None => {
+                        let (routing, weights) = route(
+                            &conn.synapses,
+                            src,
+                            (src_dims, dims[li]),
+                            out,
+                            max_slots,
+                            &allowed,
+                        );
+                        (routing, weights, src)
+                    }
+                };
                 let theta = align(theta_raw, f.threshold.frac(), m);
                 let p_shift = if analog {
                     m - f.weights.frac() - model.input.format.frac()
@@ -663,6 +754,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups(),
+                    residual: residual.map(|(r, _, _)| r),
                     upd_ser: options
                         .layer_serial
                         .as_ref()
@@ -737,7 +829,7 @@ fn bank_blocks(out: Geometry, slots: usize, lane_bits: u32) -> usize {
 
 /// The taps `(kk, out_px)` of every source pixel of a fan-out table, `kk`
 /// computed from `(k_off, out_px)`.
-fn taps_of(fanout: &FanOut, src_px: usize, kk: impl Fn(u32, u32) -> usize) -> Taps {
+pub(super) fn taps_of(fanout: &FanOut, src_px: usize, kk: impl Fn(u32, u32) -> usize) -> Taps {
     (0..src_px)
         .map(|p| {
             fanout
@@ -776,26 +868,17 @@ fn route(
         }
     };
     match synapses {
-        QSynapses::Conv { kernel, .. } => {
-            let (kh, kw, cin, cout) = kernel.dim();
-            let fanout = synapses.fanout(src_dims, out_dims);
-            let taps = taps_of(&fanout, src_px, |k_off, _| {
-                k_off as usize / (cin * cout).max(1)
-            });
+        // Convolutions and dense layers (a kernel over the whole source,
+        // one output pixel, so one slot).
+        QSynapses::Conv { .. } | QSynapses::Dense { .. } => {
+            let FullSynapses {
+                taps,
+                kk_count,
+                weight,
+            } = FullSynapses::of(synapses, src, (src_dims, out_dims));
             let slots = TapWords::choose_slots(&taps, max_slots, out.px, allowed);
-            let words = full_words(kh * kw, cin, out, |kk, ci, co| {
-                kernel[[kk / kw, kk % kw, ci, co]]
-            });
+            let words = full_words(kk_count, src.c, out, weight);
             (TapWords::pack(&taps, slots, true, full(slots)), words)
-        }
-        QSynapses::Dense { kernel } => {
-            // A dense layer is a convolution whose kernel covers the whole
-            // source: kk = source pixel, one output pixel.
-            let taps: Taps = (0..src_px).map(|p| vec![(p, 0)]).collect();
-            let words = full_words(src_px, src.c, out, |kk, ci, co| {
-                kernel[[kk * src.c + ci, co]]
-            });
-            (TapWords::pack(&taps, 1, true, full(1)), words)
         }
         QSynapses::AvgPool { weights, .. } => {
             let fanout = synapses.fanout(src_dims, out_dims);

@@ -7,6 +7,7 @@ mod cycles;
 mod design;
 mod mem;
 mod render;
+mod residual;
 mod routing;
 
 pub use balance::{balance_lanes, logic_estimate, Balance};
@@ -17,6 +18,7 @@ pub use design::{
 };
 pub use mem::{render_mem, render_words};
 pub use render::{top_name, write_design, write_testbench};
+pub use residual::Residual;
 pub use routing::{Slot, TapWords};
 
 /// The hand-written Verilog primitives (`hw/`), compiled into the binary so

@@ -32,6 +32,45 @@ struct Testbench<'a> {
     vcd_path: String,
 }
 
+impl Top<'_> {
+    /// A residual engine's two list counts side by side (group 0's in the
+    /// low bits), each widened with zeros to the engine's index bits.
+    fn src_counts(&self, i: usize) -> String {
+        let bits = self.d.src_list_bits(i);
+        let r = self.d.engines[i].residual.expect("a residual engine");
+        let widened = |wire: String, own: u32| {
+            if own < bits {
+                format!("{}'d0, {wire}", bits - own)
+            } else {
+                wire
+            }
+        };
+        format!(
+            "{{{}, {}}}",
+            widened(
+                format!("short_count_{i}"),
+                self.d.engines[r.layer].list_bits()
+            ),
+            widened(
+                format!("list_count_{}", i - 1),
+                self.d.engines[i - 1].list_bits()
+            ),
+        )
+    }
+
+    /// A residual engine's two list entries side by side, each as an entry
+    /// of its virtual source (codegen::residual).
+    fn src_entries(&self, i: usize) -> String {
+        let e = &self.d.engines[i];
+        let r = e.residual.expect("a residual engine");
+        format!(
+            "{{{}, {}}}",
+            r.entry_wiring(1, &e.src, &format!("short_entry_{i}")),
+            r.entry_wiring(0, &e.src, &format!("list_entry_{}", i - 1)),
+        )
+    }
+}
+
 /// The name of the generated top module.
 pub fn top_name(design: &Design) -> String {
     let clean: String = design
@@ -124,8 +163,15 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
         render_mem(
             &format!("{} routing offsets", e.name),
             &format!(
-                "index = source pixel; word = {{first tap word ({} bits), tap words ({count_bits} bits), \
+                "index = source pixel{}; word = {{first tap word ({} bits), tap words ({count_bits} bits), \
                  base group added to the words' ({base_bits} bits)}}",
+                match &e.residual {
+                    Some(res) => format!(
+                        " (a residual add: the chained source's, then the shortcut's from {})",
+                        res.virtual_px(1, 0)
+                    ),
+                    None => String::new(),
+                },
                 r.word_bits()
             ),
             &offsets,
@@ -137,6 +183,12 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
     };
     let layout = if n.depthwise {
         format!("index = kk * {} + g", e.out.g)
+    } else if e.residual.is_some() {
+        format!(
+            "index = (kk * {} + g) * {} + input channel (a residual add: kk counts the chained group's \
+             kernel positions, then the shortcut's; input channel = entry group * {} + lane)",
+            e.out.g, e.src.c, e.src.lanes
+        )
     } else {
         format!(
             "index = (kk * {} + g) * {} + input channel",

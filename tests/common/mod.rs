@@ -393,3 +393,118 @@ pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
         input_range: Some([0.0, 1.0]),
     }
 }
+
+/// A random small CNN with a residual block (`cnn`'s network, then the
+/// block drawn from the same generator, so `cnn`'s seeds are unchanged):
+/// after conv2, a layer `res` adds a convolution of conv2 and a shortcut
+/// of an earlier layer, in random order: an identity or a 1x1 projection
+/// of pool1 (two layers back), or a 2x2 stride-2 convolution or average
+/// pool of conv1 (three back; conv1's list also feeds a max gate when
+/// pool1 is one). fc1 then reads `res`.
+pub fn cnn_residual(rng: &mut Lcg) -> snncc::snn::SnnModel {
+    use ndarray::{Array2, Array4};
+    use snncc::ir::{Pad, Shape};
+    use snncc::snn::{Connection, Neurons, SnnLayer, Source, Synapses};
+    let mut model = cnn(rng);
+    let map = |s: &Shape| match *s {
+        Shape::Map { h, w, c } => (h, w, c),
+        Shape::Vector { .. } => unreachable!("cnn's first layers are maps"),
+    };
+    let (_, _, c1) = map(&model.layers[0].shape);
+    let (h2, w2, c3) = map(&model.layers[2].shape);
+    // pool1's window, stride and padding (shared by its gate or its pool).
+    let pool_pad = match (&model.layers[1].neurons, &model.layers[1].inputs[..]) {
+        (Neurons::MaxGate { pad, .. }, _) => *pad,
+        (
+            _,
+            [Connection {
+                synapses: Synapses::AvgPool { pad, .. },
+                ..
+            }],
+        ) => *pad,
+        _ => unreachable!("pool1 is a gate or a pool"),
+    };
+    let weight = |rng: &mut Lcg| rng.unit() * 1.2 - 0.4;
+    // The block's channels: pool1's (so an identity or a pool fits) or not.
+    let same = rng.unit() < 0.6;
+    let cr = if same { c1 } else { rng.range(2, 6) };
+    let k = rng.range(1, 3);
+    let p = (k - 1) / 2;
+    let main = Connection {
+        source: Source::Layer(2),
+        synapses: Synapses::Conv {
+            kernel: Array4::from_shape_fn((k, k, c3, cr), |_| weight(rng) * 0.8),
+            strides: (1, 1),
+            pad: Pad {
+                top: p,
+                bottom: k - 1 - p,
+                left: p,
+                right: k - 1 - p,
+            },
+        },
+    };
+    let kind = rng.range(0, 3);
+    let scale = |rng: &mut Lcg| (0..cr).map(|_| 0.5 + rng.unit() * 0.5).collect();
+    let shortcut = match kind {
+        0 if same => Connection {
+            source: Source::Layer(1),
+            synapses: Synapses::Identity { scale: scale(rng) },
+        },
+        3 if same => Connection {
+            source: Source::Layer(0),
+            synapses: Synapses::AvgPool {
+                size: (2, 2),
+                strides: (2, 2),
+                pad: pool_pad,
+                scale: scale(rng),
+            },
+        },
+        2 | 3 => Connection {
+            source: Source::Layer(0),
+            synapses: Synapses::Conv {
+                kernel: Array4::from_shape_fn((2, 2, c1, cr), |_| weight(rng) * 0.5),
+                strides: (2, 2),
+                pad: pool_pad,
+            },
+        },
+        _ => Connection {
+            source: Source::Layer(1),
+            synapses: Synapses::Conv {
+                kernel: Array4::from_shape_fn((1, 1, c1, cr), |_| weight(rng)),
+                strides: (1, 1),
+                pad: Pad::default(),
+            },
+        },
+    };
+    let inputs = if rng.unit() < 0.5 {
+        vec![main, shortcut]
+    } else {
+        vec![shortcut, main]
+    };
+    let res = SnnLayer {
+        name: "res".into(),
+        shape: Shape::Map {
+            h: h2,
+            w: w2,
+            c: cr,
+        },
+        neurons: Neurons::IntegrateAndFire { threshold: 1.0 },
+        inputs,
+        gate_source: None,
+        bias: Some((0..cr).map(|_| rng.unit() * 0.2 - 0.1).collect()),
+        lambda: vec![1.0],
+    };
+    model.layers.insert(3, res);
+    // fc1 reads the block; the readout follows it.
+    let fc1 = &mut model.layers[4];
+    let u = fc1.shape.len();
+    fc1.inputs = vec![Connection {
+        source: Source::Layer(3),
+        synapses: Synapses::Dense {
+            kernel: Array2::from_shape_fn((h2 * w2 * cr, u), |_| weight(rng) * 0.7),
+        },
+    }];
+    model.layers[5].inputs[0].source = Source::Layer(4);
+    model.name = "cnn_residual".into();
+    model
+}
