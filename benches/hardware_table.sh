@@ -16,7 +16,8 @@
 #
 #   bash benches/hardware_table.sh [DIGITS=50] [CONFIGS...]
 #
-# CONFIGS are model:T:cutoff:lanes tuples; the default set is below.
+# CONFIGS are model:T:cutoff:lanes[:slack] tuples (slack: `build --slack`,
+# percent, default 10); the default set is below, most telling first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 digits=${1:-50}
@@ -25,10 +26,11 @@ configs=("$@")
 if [ ${#configs[@]} -eq 0 ]; then
     configs=(
         lenet:16:auto:16
+        vgg:16:auto:16
+        lenet:16:auto:16:0
         lenet:16:none:16
         lenet:32:auto:16
         lenet:16:auto:8
-        vgg:16:auto:16
     )
 fi
 if [ -z "${SNNCC:-}" ]; then
@@ -42,14 +44,15 @@ data=(--data examples/data/test-images.npy)
 labels=(--labels examples/data/test-labels.npy)
 calib=(--calib examples/data/calib-images.npy)
 for cfg in "${configs[@]}"; do
-    IFS=: read -r model t cutoff lanes <<< "$cfg"
-    name="${model}_T${t}_${cutoff}_L${lanes}"
+    IFS=: read -r model t cutoff lanes slack <<< "$cfg"
+    slack=${slack:-10}
+    name="${model}_T${t}_${cutoff}_L${lanes}_S${slack}"
     out="$work/$name"
     cut=()
     [ "$cutoff" != none ] && cut=(--cutoff "$cutoff")
     echo "== $name" >&2
     "$bin" build "examples/models/$model.keras" "${calib[@]}" --bits 8 --timesteps "$t" \
-        --lanes "$lanes" "${cut[@]}" -o "$out" > "$res/build_$name.txt"
+        --lanes "$lanes" --slack "$slack" "${cut[@]}" -o "$out" > "$res/build_$name.txt" 2>&1
     "$bin" cosim "$out" "${data[@]}" --limit "$digits" --simulator verilator --json \
         > "$res/cosim_$name.json"
     "$bin" synth "$out" --target ecp5 --json > "$res/synth_$name.json"
@@ -59,26 +62,27 @@ done
 python3 - "$res" "${configs[@]}" <<'EOF'
 import json, sys
 res, configs = sys.argv[1], sys.argv[2:]
-rows = ["| model | T | cutoff | max lanes | LUT4 | FF | DP16KD | MULT18 | Fmax (MHz, routed) "
+rows = ["| model | T | cutoff | max lanes | slack | LUT4 | FF | DP16KD | MULT18 | Fmax (MHz, routed) "
         "| cycles / digit | mean steps | digits/s | 8-bit accuracy | loss vs CNN |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for cfg in configs:
-    model, t, cutoff, lanes = cfg.split(":")
-    name = f"{model}_T{t}_{cutoff}_L{lanes}"
+    model, t, cutoff, lanes, *rest = cfg.split(":")
+    slack = rest[0] if rest else "10"
+    name = f"{model}_T{t}_{cutoff}_L{lanes}_S{slack}"
     cos = json.load(open(f"{res}/cosim_{name}.json"))
     syn = json.load(open(f"{res}/synth_{name}.json"))
     sim = json.load(open(f"{res}/simulate_{name}.json"))
     assert cos["mismatches"] == 0, f"{name}: {cos['mismatches']} mismatches"
-    u = {k: v["used"] for k, v in (syn.get("utilization") or {}).items()}
+    cells = syn["cells"]
     if cutoff == "none":
-        acc = sim["results"][-1]["accuracy"]
+        acc = sim["runs"][-1]["accuracy"]
     else:
         acc = sim["cutoff"]["accuracy"]
     cnn = sim["cnn_accuracy"]
     fmax = syn.get("fmax_mhz") or 0.0
     cyc = cos["cycles_per_image"]
-    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {u.get('LUT4', syn['luts']):,} | "
-                f"{u.get('FF', syn['ffs']):,} | {u.get('DP16KD', '-')} | {u.get('MULT18X18D', '-')} | "
+    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {syn['luts']:,} | "
+                f"{syn['ffs']:,} | {cells.get('DP16KD', 0)} | {cells.get('MULT18X18D', 0)} | "
                 f"{fmax:.1f} | {cyc:,.0f} | {cos.get('mean_timesteps', float(t)):.2f} | "
                 f"{fmax * 1e6 / cyc:,.0f} | {100 * acc:.2f} % | {100 * (cnn - acc):+.2f} pp |")
 text = "\n".join(rows)
