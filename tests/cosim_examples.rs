@@ -32,34 +32,11 @@ fn build(model: &str, timesteps: &str, out: &Path) {
 }
 
 fn cosim(out: &Path, simulator: &str, limit: usize) -> (std::process::Output, Value) {
-    let res = snncc([
-        "cosim".as_ref(),
-        out.as_os_str(),
-        "--data".as_ref(),
-        example("data/test-images.npy").as_os_str(),
-        "--limit".as_ref(),
-        limit.to_string().as_ref(),
-        "--simulator".as_ref(),
-        simulator.as_ref(),
-        "--trace".as_ref(),
-        "--json".as_ref(),
-    ]);
-    let report = serde_json::from_str(&stdout(&res)).unwrap_or(Value::Null);
-    (res, report)
+    cosim_traced(out, &example("data/test-images.npy"), simulator, limit)
 }
 
 fn assert_exact(out: &Path, simulator: &str, limit: usize) {
-    let (res, r) = cosim(out, simulator, limit);
-    assert!(res.status.success(), "{simulator}: {}", stderr(&res));
-    assert_eq!(r["images"], limit, "{r}");
-    assert_eq!(r["mismatches"], 0, "{r}");
-    assert!(r["trace_mismatch"].is_null(), "{r}");
-    assert!(
-        r["spikes_compared"].as_u64().unwrap() > 1000 * limit as u64,
-        "{r}"
-    );
-    let ratio = r["latency_ratio"].as_f64().unwrap();
-    assert!((1.0..1.5).contains(&ratio), "cycles vs work bound: {r}");
+    assert_cosim_exact(out, &example("data/test-images.npy"), simulator, limit);
 }
 
 #[test]

@@ -508,3 +508,50 @@ pub fn cnn_residual(rng: &mut Lcg) -> snncc::snn::SnnModel {
     model.name = "cnn_residual".into();
     model
 }
+
+/// `snncc cosim OUT --data DATA --limit N --simulator SIM --trace --json`:
+/// the process and its JSON report (null when there is none).
+pub fn cosim_traced(
+    out: &Path,
+    data: &Path,
+    simulator: &str,
+    limit: usize,
+) -> (Output, serde_json::Value) {
+    let res = snncc([
+        "cosim".as_ref(),
+        out.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--limit".as_ref(),
+        limit.to_string().as_ref(),
+        "--simulator".as_ref(),
+        simulator.as_ref(),
+        "--trace".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let report = serde_json::from_str(&stdout(&res)).unwrap_or(serde_json::Value::Null);
+    (res, report)
+}
+
+/// Co-simulate `limit` inputs with `--trace` and require them bit-exact:
+/// every read-out value and every layer's spikes equal, and the cycles
+/// within 1.5x of the work bound (never below it). Returns the report.
+pub fn assert_cosim_exact(
+    out: &Path,
+    data: &Path,
+    simulator: &str,
+    limit: usize,
+) -> serde_json::Value {
+    let (res, r) = cosim_traced(out, data, simulator, limit);
+    assert!(res.status.success(), "{simulator}: {}", stderr(&res));
+    assert_eq!(r["images"], limit, "{r}");
+    assert_eq!(r["mismatches"], 0, "{r}");
+    assert!(r["trace_mismatch"].is_null(), "{r}");
+    assert!(
+        r["spikes_compared"].as_u64().unwrap() > 1000 * limit as u64,
+        "{r}"
+    );
+    let ratio = r["latency_ratio"].as_f64().unwrap();
+    assert!((1.0..1.5).contains(&ratio), "cycles vs work bound: {r}");
+    r
+}
