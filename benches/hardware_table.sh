@@ -79,8 +79,18 @@ for cfg in configs:
     else:
         acc = sim["cutoff"]["accuracy"]
     cnn = sim["cnn_accuracy"]
-    fmax = syn.get("fmax_mhz") or 0.0
+    fmax = syn.get("fmax_mhz")
     cyc = cos["cycles_per_image"]
+    if not syn["fit"]["fits"] or fmax is None:
+        # Said as it is: no routed clock, so no throughput.
+        dev = syn["fit"]["device"]
+        over = [k for k in ("luts", "ffs", "bram", "dsps") if (syn["fit"].get(k) or 0) > 1]
+        rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {syn['luts']:,} | "
+                    f"{syn['ffs']:,} | {cells.get('DP16KD', 0)} | {cells.get('MULT18X18D', 0)} | "
+                    f"does not fit the {dev['name']} ({', '.join(over)}) | {cyc:,.0f} | "
+                    f"{cos.get('mean_timesteps', float(t)):.2f} | - | {100 * acc:.2f} % | "
+                    f"{100 * (cnn - acc):+.2f} pp |")
+        continue
     rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {syn['luts']:,} | "
                 f"{syn['ffs']:,} | {cells.get('DP16KD', 0)} | {cells.get('MULT18X18D', 0)} | "
                 f"{fmax:.1f} | {cyc:,.0f} | {cos.get('mean_timesteps', float(t)):.2f} | "

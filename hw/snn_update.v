@@ -9,10 +9,11 @@
 // needs no more; docs/hardware.md, "Lanes and update units"). The engine
 // hands over at most one group every SER cycles.
 //
-// Stages: capture the words -> the current of a chunk (bias + sum) -> the
-// exact sums V + I -> fit and fire -> collect the chunk; `out_valid` one
-// cycle after a group's last chunk is collected. No stage holds more than
-// one addition and one compare.
+// Stages: capture the words -> a chunk of them -> its current (bias +
+// sum) -> the exact sums V + I -> fit and fire -> collect the chunk;
+// `out_valid` one cycle after a group's last chunk is collected. No stage
+// holds more than one addition and one compare, and the chunk's
+// multiplexer (SER > 1) has a stage of its own.
 `default_nettype none
 `timescale 1ns/1ps
 module snn_update #(
@@ -90,6 +91,14 @@ module snn_update #(
             end
     end
 
+    // Chunk stage.
+    reg k_on, k_last, k_first;
+    reg [J_BITS-1:0] k_j;
+    reg [U*M-1:0] k_v;
+    reg [U*A-1:0] k_i, k_b;
+    reg [U*C-1:0] k_c;
+    reg [U-1:0] k_lanes;
+    reg [META_BITS-1:0] k_meta;
     // Current stage: I = bias + sum, exact in A bits.
     reg p_on, p_last, p_first;
     reg [J_BITS-1:0] p_j;
@@ -125,7 +134,7 @@ module snn_update #(
     genvar l;
     generate
         for (l = 0; l < U; l = l + 1) begin : unit
-            assign i_next[l*A +: A] = ch_i[l*A +: A] + ch_b[l*A +: A];
+            assign i_next[l*A +: A] = k_i[l*A +: A] + k_b[l*A +: A];
             wire signed [M-1:0] v_old = p_first ? V0 : p_v[l*M +: M];
             wire signed [A-1:0] i_old = p_i[l*A +: A];
             assign sum_next[l*SUM_BITS +: SUM_BITS] =
@@ -148,6 +157,7 @@ module snn_update #(
     always @(posedge clk) begin
         if (rst) begin
             w_on <= 1'b0;
+            k_on <= 1'b0;
             p_on <= 1'b0;
             s_on <= 1'b0;
             f_on <= 1'b0;
@@ -162,7 +172,8 @@ module snn_update #(
                 if (w_last) w_on <= 1'b0;
                 w_j <= w_j + 1'b1;
             end
-            p_on <= w_on;
+            k_on <= w_on;
+            p_on <= k_on;
             s_on <= p_on;
             f_on <= s_on;
             out_valid <= f_on && f_last;
@@ -175,15 +186,25 @@ module snn_update #(
             w_lanes <= in_lanes;
             w_meta <= in_meta;
         end
+        // chunk
+        k_v <= ch_v;
+        k_i <= ch_i;
+        k_b <= ch_b;
+        k_first <= w_first;
+        k_c <= ch_c;
+        k_lanes <= ch_lanes;
+        k_j <= w_j;
+        k_last <= w_last;
+        k_meta <= w_meta;
         // current
         p_i <= i_next;
-        p_v <= ch_v;
-        p_first <= w_first;
-        p_c <= ch_c;
-        p_lanes <= ch_lanes;
-        p_j <= w_j;
-        p_last <= w_last;
-        p_meta <= w_meta;
+        p_v <= k_v;
+        p_first <= k_first;
+        p_c <= k_c;
+        p_lanes <= k_lanes;
+        p_j <= k_j;
+        p_last <= k_last;
+        p_meta <= k_meta;
         // sum
         s_sum <= sum_next;
         s_c <= p_c;
@@ -212,7 +233,7 @@ module snn_update #(
     assign out_v = acc_v;
     assign out_c = acc_c;
     assign out_fired = acc_fired;
-    assign busy = w_on || p_on || s_on || f_on || out_valid;
+    assign busy = w_on || k_on || p_on || s_on || f_on || out_valid;
     assign pre_valid = f_on && f_last;
     assign pre_meta = f_meta;
 endmodule
