@@ -791,6 +791,7 @@ module snn_layer #(
             // clear writes the adder's register, reset to 0 a cycle ahead.
             reg u_here;
             wire u_next = !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
+            wire clr_next = u_next || k1;    // the next cycle writes a 0
             always @(posedge clk)
                 u_here <= u_next;
             wire v_w = (FAST != 0) ? v5 : v6;
@@ -816,10 +817,10 @@ module snn_layer #(
                 qa4 <= qa3;
                 px4 <= px3;
                 // stage 4 -> 5: the term, and which earlier write to forward
-                term <= (u_next || k1) ? {(LANES*ACC_BITS){1'b0}} : term_next;
+                term <= clr_next ? {(LANES*ACC_BITS){1'b0}} : term_next;
                 i_b <= i_q;
                 sel_f <= v5 && qa5 == qa4;
-                zero5 <= u_next || k1;
+                zero5 <= clr_next;
                 sel1 <= v5 && qa5 == qa4;
                 sel2 <= v6 && qa6 == qa4;
                 sel3 <= v7 && qa7 == qa4;
@@ -827,7 +828,7 @@ module snn_layer #(
                 qa5 <= qa4;
                 px5 <= px4;
                 // stage 5 -> 6: the sum (or the gate's counts)
-                sum6 <= (u_next || k1) ? {(LANES*ACC_BITS){1'b0}} : sum_next_s;
+                sum6 <= clr_next ? {(LANES*ACC_BITS){1'b0}} : sum_next_s;
                 sum_r <= sum_next_s;
                 fire6 <= fire_next;
                 v6 <= v5 && !rst;

@@ -1,8 +1,8 @@
 // The update of one group of LANES neurons (docs/fixed-point.md §4.2-4.3):
 // V = fit(V + I), fire when V >= theta (V -= theta), count the spike, with
-// I = in_b + in_i (the bias and the synaptic sum the current bank holds; the
-// sum is exact in ACC_BITS, snncc sizes it so). The
-// layer engine hands over a group's words (membrane, current, bias, counts) and
+// I = in_b + in_i (the bias and the synaptic sum the current bank holds;
+// snncc sizes ACC_BITS so that the sum is exact). The layer engine hands
+// over a group's words (membrane, current, bias, counts) and
 // bookkeeping (`in_meta`, returned with the result); SER = 1 updates every
 // lane at once, SER = K > 1 does LANES / K lanes per cycle over K cycles
 // with LANES / K IF units (an engine whose sweep is short next to the beat

@@ -6,7 +6,6 @@ use anyhow::{bail, Context};
 use ndarray::{s, Axis};
 use rayon::prelude::*;
 use serde_json::json;
-use snncc::codegen::Design;
 use snncc::cosim::{self, CompileOptions, Icarus, RtlSimulator, Verilator};
 use snncc::{bitsim, codegen, config, data, quant, snn};
 
@@ -121,7 +120,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     } else {
         (0, None)
     };
-    let bound = mean_bound(&design, &inputs, &run_traces, &steps);
+    let bound = codegen::mean_work_bound(&design, &inputs, &run_traces, &steps);
     let synops = golden
         .iter()
         .map(|g| g.run.synops.last().copied().unwrap_or(0) as f64)
@@ -269,35 +268,4 @@ pub(super) fn golden_traces(
 
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The mean work bound of the inputs (codegen::work_bound), by part.
-struct MeanBound {
-    load: f64,
-    beats: f64,
-    readout: f64,
-    total: f64,
-}
-
-fn mean_bound(
-    design: &Design,
-    inputs: &[Vec<i64>],
-    traces: &[snn::SpikeTrace],
-    steps: &[usize],
-) -> MeanBound {
-    let n = inputs.len().max(1) as f64;
-    let bounds: Vec<codegen::WorkBound> = inputs
-        .iter()
-        .zip(traces.iter().zip(steps))
-        .map(|(x, (t, &s))| codegen::work_bound(design, x, t, s))
-        .collect();
-    let mean = |f: &dyn Fn(&codegen::WorkBound) -> u64| {
-        bounds.iter().map(|b| f(b) as f64).sum::<f64>() / n
-    };
-    MeanBound {
-        load: mean(&|b| b.load),
-        beats: mean(&|b| b.beats),
-        readout: mean(&|b| b.readout),
-        total: mean(&|b| b.total()),
-    }
 }

@@ -11,7 +11,7 @@
 use crate::quant::QuantModel;
 use crate::snn::SpikeTrace;
 
-use super::cycles::work_bound;
+use super::cycles::mean_work_bound;
 use super::design::{design, Design, DesignError, DesignOptions, Engine};
 
 /// Per layer: lanes (a power of two, at most `options.lanes`), slots and
@@ -38,15 +38,7 @@ pub fn balance_lanes(
             },
         )
     };
-    let mean_bound = |d: &Design| -> f64 {
-        let n = inputs.len().max(1) as f64;
-        inputs
-            .iter()
-            .zip(traces.iter().zip(steps))
-            .map(|(x, (t, &s))| work_bound(d, x, t, s).total() as f64)
-            .sum::<f64>()
-            / n
-    };
+    let mean_bound = |d: &Design| mean_work_bound(d, inputs, traces, steps).total;
     let widest = design(
         model,
         &DesignOptions {

@@ -94,6 +94,38 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
     }
 }
 
+/// The mean work bound of several inputs, by part (cycles).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MeanWorkBound {
+    pub load: f64,
+    pub beats: f64,
+    pub readout: f64,
+    pub total: f64,
+}
+
+/// The mean of `work_bound` over `inputs` with their `traces` and the
+/// read-out's `steps` each runs.
+pub fn mean_work_bound(
+    design: &Design,
+    inputs: &[Vec<i64>],
+    traces: &[SpikeTrace],
+    steps: &[usize],
+) -> MeanWorkBound {
+    let n = inputs.len().max(1) as f64;
+    let bounds: Vec<WorkBound> = inputs
+        .iter()
+        .zip(traces.iter().zip(steps))
+        .map(|(x, (t, &s))| work_bound(design, x, t, s))
+        .collect();
+    let mean = |f: &dyn Fn(&WorkBound) -> u64| bounds.iter().map(|b| f(b) as f64).sum::<f64>() / n;
+    MeanWorkBound {
+        load: mean(&|b| b.load),
+        beats: mean(&|b| b.beats),
+        readout: mean(&|b| b.readout),
+        total: mean(&|b| b.total()),
+    }
+}
+
 /// Tap words of a source pixel.
 fn words(e: &Engine, px: usize) -> usize {
     e.routing.offsets.get(px).map_or(0, |o| o.1)

@@ -11,7 +11,7 @@ mod residual;
 mod routing;
 
 pub use balance::{balance_lanes, logic_estimate, Balance};
-pub use cycles::{trace_as_run, work_bound, WorkBound};
+pub use cycles::{mean_work_bound, trace_as_run, work_bound, MeanWorkBound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
     Geometry, NeuronEngine, Problem, Readout, STEP_OVERHEAD,

@@ -301,12 +301,12 @@ impl Ctx<'_> {
             self.current_range(&inputs, bias.as_deref(), layer, analog);
         // The hardware's current banks hold the synaptic sum without the
         // bias (the update adds it): the accumulator holds both.
-        let accumulator_bits = bits_for_range(lo.min(sum_lo).min(0), hi.max(sum_hi).max(0))
-            .ok_or_else(|| {
-                self.err(format!(
-                    "one step's current can reach [{lo}, {hi}], more than 64 bits hold; use narrower weights"
-                ))
-            })?;
+        let (acc_lo, acc_hi) = (lo.min(sum_lo).min(0), hi.max(sum_hi).max(0));
+        let accumulator_bits = bits_for_range(acc_lo, acc_hi).ok_or_else(|| {
+            self.err(format!(
+                "one step's current (with or without its bias) can reach [{acc_lo}, {acc_hi}], more than 64 bits hold; use narrower weights"
+            ))
+        })?;
         let membrane_range = membrane_range(theta_m, i128::from(v0), (lo, hi), self.spec.timesteps);
         let membrane_bits_needed =
             bits_for_range(membrane_range.0, membrane_range.1).unwrap_or(u32::MAX);
