@@ -73,7 +73,14 @@ for cfg in configs:
     syn = json.load(open(f"{res}/synth_{name}.json"))
     sim = json.load(open(f"{res}/simulate_{name}.json"))
     assert cos["mismatches"] == 0, f"{name}: {cos['mismatches']} mismatches"
+    # Placed counts (nextpnr: LUT4 = TRELLIS_COMB, carry and RAM halves
+    # included); Yosys' counts only for a design that was not placed.
+    placed = {u["resource"]: u["used"] for u in (syn.get("utilization") or [])}
     cells = syn["cells"]
+    luts = placed.get("LUT4", syn["luts"])
+    ffs = placed.get("FF", syn["ffs"])
+    brams = placed.get("DP16KD", cells.get("DP16KD", 0))
+    mults = placed.get("MULT18X18D", cells.get("MULT18X18D", 0))
     if cutoff == "none":
         acc = sim["runs"][-1]["accuracy"]
     else:
@@ -85,14 +92,14 @@ for cfg in configs:
         # Said as it is: no routed clock, so no throughput.
         dev = syn["fit"]["device"]
         over = [k for k in ("luts", "ffs", "bram", "dsps") if (syn["fit"].get(k) or 0) > 1]
-        rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {syn['luts']:,} | "
-                    f"{syn['ffs']:,} | {cells.get('DP16KD', 0)} | {cells.get('MULT18X18D', 0)} | "
+        rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {luts:,} (Yosys) | "
+                    f"{ffs:,} | {brams} | {mults} | "
                     f"does not fit the {dev['name']} ({', '.join(over)}) | {cyc:,.0f} | "
                     f"{cos.get('mean_timesteps', float(t)):.2f} | - | {100 * acc:.2f} % | "
                     f"{100 * (cnn - acc):+.2f} pp |")
         continue
-    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {syn['luts']:,} | "
-                f"{syn['ffs']:,} | {cells.get('DP16KD', 0)} | {cells.get('MULT18X18D', 0)} | "
+    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {luts:,} | "
+                f"{ffs:,} | {brams} | {mults} | "
                 f"{fmax:.1f} | {cyc:,.0f} | {cos.get('mean_timesteps', float(t)):.2f} | "
                 f"{fmax * 1e6 / cyc:,.0f} | {100 * acc:.2f} % | {100 * (cnn - acc):+.2f} pp |")
 text = "\n".join(rows)
