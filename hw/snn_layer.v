@@ -101,6 +101,7 @@ module snn_layer #(
     parameter integer COUNT_BITS = 1,      // spike count bits
     parameter W_INIT = "",
     parameter B_INIT = "",
+    parameter integer B_DEPTH = G,          // G (per channel) or N_GROUPS (per pixel too)
     parameter TAP_INIT = "",
     parameter OFFS_INIT = ""
 ) (
@@ -156,7 +157,7 @@ module snn_layer #(
     localparam integer IT_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + X_BITS + CNT_W;
 
     // ---------------- memories ----------------
-    reg [LANES*B_BITS-1:0] biases [0:G-1];
+    reg [LANES*B_BITS-1:0] biases [0:B_DEPTH-1];
     reg [SLOTS*SLOT_BITS-1:0] taps [0:N_TAPW-1];
     reg [OFFS_BITS-1:0] offs [0:SRC_PX-1];
     reg [LANES*MEMBRANE_BITS-1:0] membrane [0:N_GROUPS-1];
@@ -662,11 +663,21 @@ module snn_layer #(
     always @(posedge clk) begin
         v_q <= membrane[u1 ? uq1 : v_read_addr];
         c_q <= counts[u1 ? uq1 : c_read_addr];
-        // The bias: read as the group is issued and registered again (a
-        // large bias table may be block RAM; the update adds it).
-        b_q <= biases[ug];
         b_r <= b_q;
     end
+    // The bias: read as the group is issued and registered again (a large
+    // bias table may be block RAM; the update adds it). B_DEPTH = N_GROUPS:
+    // a bias per pixel and group (a BN folded forward through zero
+    // padding), read at the group's address.
+    generate
+        if (B_DEPTH == G) begin : bias_per_channel
+            always @(posedge clk)
+                b_q <= biases[ug];
+        end else begin : bias_per_pixel
+            always @(posedge clk)
+                b_q <= biases[uq];
+        end
+    endgenerate
     always @(posedge clk)
         wla <= k1 ? kla1 : up_la;
     assign v_read_data = v_q;
@@ -769,7 +780,10 @@ module snn_layer #(
             wire [31:0] wa_sum = {{(32 - WB_BITS){1'b0}}, wbase} + {{(32 - WA_BITS){1'b0}}, wo1};
             /* verilator lint_on UNUSEDSIGNAL */
             reg [LANES*W_BITS-1:0] w_q, w_r;
-            reg [LANES*ACC_BITS-1:0] i_q, i_u, term, i_b, sum6, sum7, sum8;
+            reg [LANES*ACC_BITS-1:0] i_q, i_u, i_b, sum6, sum7, sum8;
+            /* verilator lint_off UNUSEDSIGNAL */
+            reg [LANES*ACC_BITS-1:0] term;   // (the analog layer's is in snn_mul_reg)
+            /* verilator lint_on UNUSEDSIGNAL */
             reg sel1, sel2, sel3;
             reg [LANES-1:0] fire6;
             // FAST: the bank is distributed RAM, its registered read comes
@@ -783,7 +797,9 @@ module snn_layer #(
                 ({(LANES*ACC_BITS){sel_f}} & sum_r) | ({(LANES*ACC_BITS){!sel_f && !zero5}} & i_q);
             wire [LANES*ACC_BITS-1:0] base = (FAST != 0) ? base_f
                 : sel1 ? sum6 : sel2 ? sum7 : sel3 ? sum8 : i_b;
-            wire [LANES*ACC_BITS-1:0] term_next, sum_next_s;
+            // term_q: the registered term stage 5 adds (the analog layer's
+            // is its multiplier's product register, the others' `term`).
+            wire [LANES*ACC_BITS-1:0] term_next, term_q, sum_next_s;
             wire [LANES-1:0] fire_next;
             // The write port's three users never overlap; which one
             // writes is decided a cycle ahead into registers (the port's
@@ -856,19 +872,29 @@ module snn_layer #(
                 // A gate reads no weight and adds no term.
                 /* verilator lint_off UNUSEDSIGNAL */
                 wire signed [W_BITS-1:0] w = w_r[k*W_BITS +: W_BITS];
-                wire signed [ACC_BITS-1:0] t = term[k*ACC_BITS +: ACC_BITS];
+                wire signed [ACC_BITS-1:0] t = term_q[k*ACC_BITS +: ACC_BITS];
                 /* verilator lint_on UNUSEDSIGNAL */
                 wire signed [ACC_BITS-1:0] b = base[k*ACC_BITS +: ACC_BITS];
                 if (ANALOG != 0) begin : mac
-                    // Both factors sign-extended to the accumulator: the
-                    // product is exact there (snncc sizes ACC_BITS for it).
-                    wire signed [ACC_BITS-1:0] w_ext = {{(ACC_BITS - W_BITS){w[W_BITS-1]}}, w};
-                    wire signed [ACC_BITS-1:0] x_ext = {{(ACC_BITS - X_BITS){x4[X_BITS-1]}}, x4};
-                    wire signed [ACC_BITS-1:0] product = w_ext * x_ext;
-                    assign term_next[k*ACC_BITS +: ACC_BITS] = product <<< P_SHIFT;
+                    // The product's register is the term's (on an ECP5 the
+                    // DSP's own, hw/snn_mul_reg.v), cleared with it. It is
+                    // exact in W_BITS + X_BITS bits, and snncc sizes
+                    // ACC_BITS for it, so the low ACC_BITS bits are the
+                    // product whichever width is larger.
+                    wire signed [W_BITS+X_BITS-1:0] product;
+                    snn_mul_reg #(.A_BITS(W_BITS), .B_BITS(X_BITS)) mul (
+                        .clk(clk), .clr(clr_next), .a(w), .b(x4), .p(product));
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire signed [ACC_BITS+W_BITS+X_BITS-1:0] p_ext =
+                        {{ACC_BITS{product[W_BITS+X_BITS-1]}}, product};
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    assign term_q[k*ACC_BITS +: ACC_BITS] = p_ext[ACC_BITS-1:0] <<< P_SHIFT;
+                    assign term_next[k*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
                 end else if (GATE != 0) begin : none
                     assign term_next[k*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
+                    assign term_q[k*ACC_BITS +: ACC_BITS] = term[k*ACC_BITS +: ACC_BITS];
                 end else begin : add
+                    assign term_q[k*ACC_BITS +: ACC_BITS] = term[k*ACC_BITS +: ACC_BITS];
                     wire keep = (FULL != 0) || m4[k];
                     assign term_next[k*ACC_BITS +: ACC_BITS] = keep
                         ? $signed({{(ACC_BITS - W_BITS - W_SHIFT){w[W_BITS-1]}}, w, {W_SHIFT{1'b0}}})

@@ -96,7 +96,7 @@ module {{ top }} (
         .SATURATE({% if e.saturates() %}1{% else %}0{% endif %}), .FAST_BANK({% if e.fast_bank() %}1{% else %}0{% endif %}),
 {%- match e.kind %}{% when EngineKind::Neurons with (n) %}
         .FIRES({% if n.fires %}1{% else %}0{% endif %}),
-        .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}),
+        .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}), .B_DEPTH({{ n.bias.len() }}),
         .THETA_BITS({{ n.theta_bits }}), .THETA({{ n.theta_bits }}'d{{ n.theta }}),
         .V0({{ n.membrane_bits }}'d{{ n.v0_bits() }}), .P_SHIFT({{ n.p_shift }}),
         .W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),

@@ -14,7 +14,7 @@ use snncc::quant::{
     choose_formats, quantize_model, Overflow, QLayerKind, QNeurons, QSynapses, QuantModel,
     QuantOptions, Rounding,
 };
-use snncc::snn::{Connection, Neurons, Potentials, SnnLayer, SnnModel, Source, Synapses};
+use snncc::snn::{Bias, Connection, Neurons, Potentials, SnnLayer, SnnModel, Source, Synapses};
 
 /// A random network: input 6x6x2 -> conv -> IF -> avgpool 2x2 -> IF ->
 /// dense -> readout.
@@ -63,7 +63,17 @@ fn network(
                         },
                     },
                 }],
-                Some(bias[..cout].to_vec()),
+                // A bias per neuron (as a BN folded through zero padding
+                // gives) when the draw's first bias is negative.
+                Some(if bias[0] < 0.0 {
+                    Bias::Neuron(
+                        (0..out * out * cout)
+                            .map(|i| bias[i % cout] + (i % 3) as f32 * 0.05)
+                            .collect(),
+                    )
+                } else {
+                    Bias::Channel(bias[..cout].to_vec())
+                }),
             ),
             layer(
                 "pool",
@@ -100,7 +110,7 @@ fn network(
                             .unwrap(),
                     },
                 }],
-                Some(bias[..3].to_vec()),
+                Some(Bias::Channel(bias[..3].to_vec())),
             ),
         ],
         h: 0.5,
@@ -163,9 +173,9 @@ fn reference(q: &QuantModel, image: &Array3<f32>, steps: usize) -> (SpikeLog, Po
             let shift_w = m - n.formats.weights.frac();
             let mut current = vec![0i128; l.shape.len()];
             for (i, c) in current.iter_mut().enumerate() {
-                let ch = i % dims[dims.len() - 1];
                 if let Some(b) = &n.bias {
-                    *c += i128::from(b[ch]) << (m - n.formats.bias.frac());
+                    let raw = b.at(i, dims[dims.len() - 1]);
+                    *c += i128::from(raw) << (m - n.formats.bias.frac());
                 }
             }
             for conn in &n.inputs {

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{cnn, cnn_residual, mlp, simulate_both, Lcg};
+use common::{border_bias, cnn, cnn_residual, mlp, simulate_both, Lcg};
 use ndarray::Array3;
 use snncc::bitsim::{readout_quantized, readout_run_cutoff, trace_quantized};
 use snncc::codegen::{design, write_design, write_testbench, DesignOptions};
@@ -163,11 +163,20 @@ fn random_mlp_with_narrow_membranes_is_bit_exact_when_saturating_and_wrapping() 
 fn random_cnns_are_bit_exact_in_both_simulators() {
     for seed in 10..16 {
         let mut rng = Lcg(seed);
-        let model = cnn(&mut rng);
+        let mut model = cnn(&mut rng);
+        // Odd seeds: a bias per neuron (a BN folded forward through zero
+        // padding) in the analog layer and the spiking convolution.
+        if seed % 2 == 1 {
+            border_bias(&mut model, 0);
+            border_bias(&mut model, 2);
+        }
         let lanes = [1, 2, 4, 8][rng.range(0, 3)];
         let slots = rng.range(1, 6);
         let bits = rng.range(4, 8) as u32;
-        eprintln!("seed {seed}: {lanes} lanes, {slots} slots, {bits}-bit weights");
+        eprintln!(
+            "seed {seed}: {lanes} lanes, {slots} slots, {bits}-bit weights, bias per {}",
+            if seed % 2 == 1 { "neuron" } else { "channel" }
+        );
         cosim(
             &model,
             Overflow::Saturate,

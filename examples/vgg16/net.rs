@@ -63,6 +63,7 @@ pub fn vgg16_cifar(seed: u64) -> Graph {
             let conv = Op::Conv2d(Conv2d {
                 kernel,
                 bias: None,
+                bias_map: None,
                 window: Window {
                     size: (3, 3),
                     strides: (1, 1),

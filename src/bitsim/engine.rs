@@ -181,7 +181,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                     let bias_shift = m - n.formats.bias.frac();
                     let bias_map = match &n.bias {
                         Some(b) => (0..l.shape.len())
-                            .map(|i| W::from_raw(arith::align(b[i % c], 0, bias_shift) as i64))
+                            .map(|i| W::from_raw(arith::align(b.at(i, c), 0, bias_shift) as i64))
                             .collect(),
                         None => vec![W::default(); l.shape.len()],
                     };

@@ -11,7 +11,7 @@ use crate::quant::format::bits_for_range;
 use crate::quant::{Overflow, QConnection, QLayerKind, QNeurons, QSynapses, QuantModel};
 use crate::snn::dense::Dims;
 use crate::snn::fanout::FanOut;
-use crate::snn::Source;
+use crate::snn::{Bias, Source};
 
 use super::residual::{route_residual, FullSynapses, Residual};
 use super::routing::{Slot, TapWords, Taps};
@@ -744,7 +744,10 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 } else {
                     0
                 };
-                let bias = n.bias.clone().unwrap_or_else(|| vec![0; out.c]);
+                // One word per group, or per pixel and group where the
+                // bias varies over the map (a BN folded through padding).
+                let bias = n.bias.clone().unwrap_or(Bias::Channel(vec![0; out.c]));
+                let bias_pixels = if bias.per_neuron() { out.px } else { 1 };
                 engines.push(Engine {
                     name: layer.name.clone(),
                     out,
@@ -778,7 +781,9 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         v0: n.v0,
                         p_shift,
                         weights,
-                        bias: depthwise_words(1, out, |_, c| bias[c]),
+                        bias: depthwise_words(bias_pixels, out, |px, c| {
+                            bias.at(px * out.c + c, out.c)
+                        }),
                     }),
                 });
             }

@@ -23,11 +23,12 @@ pub use routing::{Slot, TapWords};
 
 /// The hand-written Verilog primitives (`hw/`), compiled into the binary so
 /// an output folder is self-contained: (file name, source).
-pub const PRIMITIVES: [(&str, &str); 8] = [
+pub const PRIMITIVES: [(&str, &str); 9] = [
     ("snn_if_fit.v", include_str!("../../hw/snn_if_fit.v")),
     ("snn_if_neuron.v", include_str!("../../hw/snn_if_neuron.v")),
     ("snn_fifo.v", include_str!("../../hw/snn_fifo.v")),
     ("snn_layer.v", include_str!("../../hw/snn_layer.v")),
+    ("snn_mul_reg.v", include_str!("../../hw/snn_mul_reg.v")),
     ("snn_readout.v", include_str!("../../hw/snn_readout.v")),
     ("snn_ram.v", include_str!("../../hw/snn_ram.v")),
     ("snn_update.v", include_str!("../../hw/snn_update.v")),

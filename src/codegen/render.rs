@@ -208,7 +208,11 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
         "bias",
         render_words(
             &format!("{} bias, {}-bit raw values", e.name, n.b_bits),
-            &format!("index = g; lane l = channel g * {lanes} + l"),
+            &if n.bias.len() == e.out.g {
+                format!("index = g; lane l = channel g * {lanes} + l")
+            } else {
+                format!("index = pixel * {} + g (a bias per pixel: a BN folded through zero padding); lane l = channel g * {lanes} + l", e.out.g)
+            },
             &n.bias,
             n.b_bits,
         ),

@@ -4,10 +4,10 @@
 //! not need (Dropout, linear activations, the final softmax, a ReLU that
 //! repeats a fused one).
 
-use ndarray::{Array1, Axis};
+use ndarray::{Array1, Array3, Axis};
 
 use super::ConvertError;
-use crate::ir::{Activation, BatchNorm, Graph, NodeId, Op};
+use crate::ir::{Activation, BatchNorm, Graph, NodeId, Op, Pad};
 
 /// What a rewrite pass did, for the user's log.
 #[derive(Debug, Default, Clone)]
@@ -18,7 +18,7 @@ pub struct RewriteLog {
 
 /// How one node survives a rewrite.
 enum Fate {
-    Keep(Op),
+    Keep(Box<Op>),
     /// The node disappears; its consumers read its (first) input instead.
     Bypass,
 }
@@ -34,7 +34,7 @@ fn rebuild(g: &Graph, fates: Vec<Fate>) -> Result<Graph, ConvertError> {
         new_id[id] = match fate {
             Fate::Bypass => inputs[0],
             Fate::Keep(op) => out
-                .add(node.name.clone(), op, inputs)
+                .add(node.name.clone(), *op, inputs)
                 .map_err(|e| ConvertError::Graph(e.to_string()))?,
         };
     }
@@ -61,15 +61,15 @@ pub fn strip_inference_noops(g: &Graph, log: &mut RewriteLog) -> Result<Graph, C
                 let mut c = c.clone();
                 c.activation = Activation::Linear;
                 removed.push(format!("{} (softmax)", node.name));
-                Fate::Keep(Op::Conv2d(c))
+                Fate::Keep(Box::new(Op::Conv2d(c)))
             }
             Op::Dense(d) if d.activation == Activation::Softmax => {
                 let mut d = d.clone();
                 d.activation = Activation::Linear;
                 removed.push(format!("{} (softmax)", node.name));
-                Fate::Keep(Op::Dense(d))
+                Fate::Keep(Box::new(Op::Dense(d)))
             }
-            other => Fate::Keep(other.clone()),
+            other => Fate::Keep(Box::new(other.clone())),
         };
         if id > 0 && matches!(fate, Fate::Bypass) {
             removed.push(node.name.clone());
@@ -110,19 +110,19 @@ pub fn fold_batch_norm(g: &Graph, log: &mut RewriteLog) -> Result<Graph, Convert
                 layer: node.name.clone(),
                 reason,
             })?;
-            for (target, through_padding) in targets {
-                let padded = through_padding
-                    || matches!(&ops[target], Op::Conv2d(c) if c.window.pads(
-                        input_hw(g, target).0, input_hw(g, target).1) != Default::default());
-                fold_into_consumer(&mut ops[target], bn, &scale, &shift);
-                if padded {
-                    log.warnings.push(format!(
-                        "{} folded forward into {}: exact inside the map, approximate at its zero-padded border (the padding now holds BN(0) instead of 0)",
-                        node.name,
-                        g.node(target).name
-                    ));
-                }
-                forward.push(format!("{} into {}", node.name, g.node(target).name));
+            for (target, explicit) in targets {
+                let region = Region::of(g, target, explicit);
+                let at_border = fold_into_consumer(&mut ops[target], bn, &scale, &shift, region);
+                forward.push(format!(
+                    "{} into {}{}",
+                    node.name,
+                    g.node(target).name,
+                    if at_border {
+                        " (a bias per position: the zero padding holds 0, not the BN's shift)"
+                    } else {
+                        ""
+                    }
+                ));
             }
         }
         bypass[id] = true;
@@ -144,15 +144,49 @@ pub fn fold_batch_norm(g: &Graph, log: &mut RewriteLog) -> Result<Graph, Convert
     let fates = ops
         .into_iter()
         .zip(bypass)
-        .map(|(op, b)| if b { Fate::Bypass } else { Fate::Keep(op) })
+        .map(|(op, b)| {
+            if b {
+                Fate::Bypass
+            } else {
+                Fate::Keep(Box::new(op))
+            }
+        })
         .collect();
     rebuild(g, fates)
 }
 
-fn input_hw(g: &Graph, id: NodeId) -> (usize, usize) {
-    match g.node(g.node(id).inputs[0]).shape {
-        crate::ir::Shape::Map { h, w, .. } => (h, w),
-        crate::ir::Shape::Vector { .. } => (1, 1),
+/// Where the BN's map lies in a target's input: the target reads a map of
+/// `h x w` (after the explicit ZeroPadding2D met on the way, `explicit`);
+/// only the rows and columns inside the padding hold `a x + shift`.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    h: usize,
+    w: usize,
+    explicit: Pad,
+}
+
+impl Region {
+    fn of(g: &Graph, target: NodeId, explicit: Pad) -> Region {
+        // A Dense reads its map through a Flatten.
+        let mut src = g.node(target).inputs[0];
+        while matches!(g.node(src).op, Op::Flatten) {
+            src = g.node(src).inputs[0];
+        }
+        let (h, w) = match g.node(src).shape {
+            crate::ir::Shape::Map { h, w, .. } => (h, w),
+            crate::ir::Shape::Vector { .. } => (1, 1),
+        };
+        Region { h, w, explicit }
+    }
+
+    /// Whether input row `y`, column `x` (possibly in a conv's own
+    /// padding: negative or past the end) holds the BN's output.
+    fn inside(&self, y: isize, x: isize) -> bool {
+        let p = self.explicit;
+        y >= p.top as isize
+            && y < (self.h - p.bottom) as isize
+            && x >= p.left as isize
+            && x < (self.w - p.right) as isize
     }
 }
 
@@ -163,6 +197,13 @@ fn fold_into_producer(op: &mut Op, scale: &[f64], shift: &[f64]) {
         Op::Conv2d(c) => {
             for (co, mut k) in c.kernel.axis_iter_mut(Axis(3)).enumerate() {
                 k.mapv_inplace(|w| (f64::from(w) * scale[co]) as f32);
+            }
+            // A border correction (an earlier BN folded forward into this
+            // layer) is part of its output and scales with it.
+            if let Some(map) = &mut c.bias_map {
+                for ((_, _, co), v) in map.indexed_iter_mut() {
+                    *v = (f64::from(*v) * scale[co]) as f32;
+                }
             }
             (3, &mut c.bias, c.kernel.dim().3)
         }
@@ -184,37 +225,89 @@ fn fold_into_producer(op: &mut Op, scale: &[f64], shift: &[f64]) {
 /// BN before a Conv2D/Dense: `W (a x + shift) + b = (W a) x + (W shift + b)`;
 /// input channel `cin` of the kernel is scaled by `a[cin]`. A Dense after a
 /// Flatten sees channels-last flat indices, whose channel is `i % C`.
-fn fold_into_consumer(op: &mut Op, bn: &BatchNorm, scale: &[f64], shift: &[f64]) {
+///
+/// Exact at the border too: zero padding (the conv's own or a
+/// ZeroPadding2D's) holds 0, not `shift`, so a tap that reads padding adds
+/// no `W shift`. An output position whose window reaches into padding gets
+/// its own correction in the conv's `bias_map` (a Dense's inputs are fixed,
+/// so its bias counts only the inputs inside). Returns whether any output
+/// needed one.
+fn fold_into_consumer(
+    op: &mut Op,
+    bn: &BatchNorm,
+    scale: &[f64],
+    shift: &[f64],
+    region: Region,
+) -> bool {
     let channels = bn.gamma.len();
     match op {
         Op::Conv2d(c) => {
-            let (kh, kw, cin, cout) = c.kernel.dim();
+            let (kh, kw, _, cout) = c.kernel.dim();
             let mut extra = vec![0f64; cout];
-            for ky in 0..kh {
-                for kx in 0..kw {
-                    for ci in 0..cin {
-                        for (co, e) in extra.iter_mut().enumerate() {
-                            let w = f64::from(c.kernel[[ky, kx, ci, co]]);
-                            *e += w * shift[ci];
-                            c.kernel[[ky, kx, ci, co]] = (w * scale[ci]) as f32;
+            for ((_, _, ci, co), &w) in c.kernel.indexed_iter() {
+                extra[co] += f64::from(w) * shift[ci];
+            }
+            let own = c.window.pads(region.h, region.w);
+            let (oh, ow) = c
+                .window
+                .output_size(region.h, region.w)
+                .expect("the graph's shapes were inferred");
+            let (sh, sw) = c.window.strides;
+            let mut map = Array3::<f64>::zeros((oh, ow, cout));
+            let mut any = false;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let y = (oy * sh + ky) as isize - own.top as isize;
+                            let x = (ox * sw + kx) as isize - own.left as isize;
+                            if region.inside(y, x) {
+                                continue;
+                            }
+                            any = true;
+                            let taps = c.kernel.slice(ndarray::s![ky, kx, .., ..]);
+                            for ((ci, co), &w) in taps.indexed_iter() {
+                                map[[oy, ox, co]] -= f64::from(w) * shift[ci];
+                            }
                         }
                     }
                 }
             }
+            for ((_, _, ci, _), w) in c.kernel.indexed_iter_mut() {
+                *w = (f64::from(*w) * scale[ci]) as f32;
+            }
             add_bias(&mut c.bias, &extra);
+            if any {
+                let old = c.bias_map.take();
+                c.bias_map = Some(Box::new(Array3::from_shape_fn(
+                    (oh, ow, cout),
+                    |(y, x, co)| {
+                        let prev = old.as_ref().map_or(0.0, |m| f64::from(m[[y, x, co]]));
+                        (prev + map[[y, x, co]]) as f32
+                    },
+                )));
+            }
+            any
         }
         Op::Dense(d) => {
             let (inputs, units) = d.kernel.dim();
             let mut extra = vec![0f64; units];
+            let mut any = false;
             for i in 0..inputs {
                 let ch = i % channels;
+                let px = i / channels;
+                let inside = region.inside((px / region.w) as isize, (px % region.w) as isize);
+                any |= !inside;
                 for (u, e) in extra.iter_mut().enumerate() {
                     let w = f64::from(d.kernel[[i, u]]);
-                    *e += w * shift[ch];
+                    if inside {
+                        *e += w * shift[ch];
+                    }
                     d.kernel[[i, u]] = (w * scale[ch]) as f32;
                 }
             }
             add_bias(&mut d.bias, &extra);
+            any
         }
         _ => unreachable!("forward_targets returns only Conv2D/Dense"),
     }
@@ -228,15 +321,17 @@ fn add_bias(bias: &mut Option<Array1<f32>>, extra: &[f64]) {
 }
 
 /// The Conv2D/Dense layers a BN at `bn` can fold forward into, each with
-/// whether the path crosses a ZeroPadding2D. Every path from the BN must end
-/// in such a layer, through layers the per-channel affine map commutes with:
-/// Flatten, ZeroPadding2D (exact but for the border), average and global
-/// average pooling (a mean of `a x + b` is `a mean(x) + b`, and TensorFlow
-/// averages in-bounds values only), and max pooling when every scale is
-/// positive (then `max(a x + b) = a max(x) + b`).
-fn forward_targets(g: &Graph, bn: NodeId, scale: &[f64]) -> Result<Vec<(NodeId, bool)>, String> {
+/// the explicit ZeroPadding2D met on the way. Every path from the BN must
+/// end in such a layer, through layers the per-channel affine map commutes
+/// with: Flatten, ZeroPadding2D (the border is corrected exactly, see
+/// `fold_into_consumer`), average and global average pooling (a mean of
+/// `a x + b` is `a mean(x) + b`, and TensorFlow averages in-bounds values
+/// only), and max pooling when every scale is positive (then
+/// `max(a x + b) = a max(x) + b`). A pooling after a ZeroPadding2D would
+/// average the padding's zeros with the shifted values: refused.
+fn forward_targets(g: &Graph, bn: NodeId, scale: &[f64]) -> Result<Vec<(NodeId, Pad)>, String> {
     let mut targets = Vec::new();
-    let mut stack = vec![(bn, false)];
+    let mut stack = vec![(bn, Pad::default())];
     while let Some((id, padded)) = stack.pop() {
         let consumers = g.consumers(id);
         if consumers.is_empty() {
@@ -244,6 +339,14 @@ fn forward_targets(g: &Graph, bn: NodeId, scale: &[f64]) -> Result<Vec<(NodeId, 
         }
         for c in consumers {
             let node = g.node(c);
+            let pooling = matches!(node.op, Op::GlobalAveragePool { .. } | Op::Pool2d(_));
+            if pooling && padded != Pad::default() {
+                return Err(format!(
+                    "it reaches {} '{}' through a ZeroPadding2D; the pooling would mix the padding's zeros with the shifted values",
+                    node.op.kind_name(),
+                    node.name
+                ));
+            }
             match &node.op {
                 Op::Conv2d(_) | Op::Dense(_) => targets.push((c, padded)),
                 Op::Flatten
@@ -253,7 +356,15 @@ fn forward_targets(g: &Graph, bn: NodeId, scale: &[f64]) -> Result<Vec<(NodeId, 
                     ..
                 }) => stack.push((c, padded)),
                 Op::Pool2d(_) if scale.iter().all(|&a| a > 0.0) => stack.push((c, padded)),
-                Op::ZeroPad2d(_) => stack.push((c, true)),
+                Op::ZeroPad2d(p) => stack.push((
+                    c,
+                    Pad {
+                        top: padded.top + p.top,
+                        bottom: padded.bottom + p.bottom,
+                        left: padded.left + p.left,
+                        right: padded.right + p.right,
+                    },
+                )),
                 other => {
                     return Err(format!(
                         "it feeds {} '{}', which is not a Conv2D or Dense; snncc folds BN only into an adjacent Conv2D/Dense",
@@ -291,6 +402,7 @@ mod tests {
                 ((a * 7 + b * 3 + c * 5 + d) % 9) as f32 * 0.1 - 0.4
             }),
             bias: None,
+            bias_map: None,
             window: Window {
                 size: (3, 3),
                 strides: (1, 1),
@@ -368,18 +480,83 @@ mod tests {
     }
 
     #[test]
-    fn forward_fold_through_same_padding_warns() {
-        let mut g = Graph::new("t", "in", Shape::Map { h: 6, w: 6, c: 2 });
-        let r = g
-            .add("r", Op::Activation(Activation::Relu), vec![0])
-            .unwrap();
-        let b = g.add("b", bn(2, 0.0), vec![r]).unwrap();
-        g.add("c", conv(2, 2, Padding::Same, Activation::Linear), vec![b])
-            .unwrap();
-        let mut log = RewriteLog::default();
-        fold_batch_norm(&g, &mut log).unwrap();
-        assert_eq!(log.warnings.len(), 1);
-        assert!(log.warnings[0].contains("border"));
+    fn forward_fold_through_padding_is_exact_at_the_border() {
+        // BN after a ReLU into convolutions that read zero padding: `same`
+        // (stride 1 and 2) and an explicit ZeroPadding2D before a `valid`
+        // one, and a Dense reading a padded map through a Flatten.
+        for (stride, explicit) in [(1, false), (2, false), (1, true)] {
+            let mut g = Graph::new("t", "in", Shape::Map { h: 6, w: 6, c: 2 });
+            let r = g
+                .add("r", Op::Activation(Activation::Relu), vec![0])
+                .unwrap();
+            let b = g.add("b", bn(2, 0.0), vec![r]).unwrap();
+            let mut c = conv(2, 2, Padding::Same, Activation::Relu);
+            let src = if explicit {
+                c = conv(2, 2, Padding::Valid, Activation::Relu);
+                let p = Pad {
+                    top: 1,
+                    bottom: 2,
+                    left: 0,
+                    right: 1,
+                };
+                g.add("pad", Op::ZeroPad2d(p), vec![b]).unwrap()
+            } else {
+                b
+            };
+            if let Op::Conv2d(conv) = &mut c {
+                conv.window.strides = (stride, stride);
+            }
+            g.add("c", c, vec![src]).unwrap();
+            if explicit {
+                let f = g.add("f", Op::Flatten, vec![src]).unwrap();
+                let n = g.node(f).shape.len();
+                let dense = Op::Dense(Dense {
+                    kernel: Array2::from_shape_fn((n, 3), |(i, j)| {
+                        ((i + j) % 4) as f32 * 0.2 - 0.3
+                    }),
+                    bias: None,
+                    activation: Activation::Linear,
+                });
+                g.add("d", dense, vec![f]).unwrap();
+            }
+            let mut log = RewriteLog::default();
+            let folded = fold_batch_norm(&g, &mut log).unwrap();
+            assert!(log.warnings.is_empty(), "{:?}", log.warnings);
+            assert!(
+                log.changes
+                    .iter()
+                    .any(|c| c.contains("a bias per position")),
+                "{:?}",
+                log.changes
+            );
+            let d = max_diff_outputs(&g, &folded);
+            assert!(d < 1e-5, "stride {stride}, explicit {explicit}: {d}");
+        }
+    }
+
+    /// Largest difference over the Conv2D/Dense nodes the two graphs share
+    /// by name (every branch's, not only the graph's output; the nodes
+    /// between a BN and its targets hold `x` instead of `a x + b` once the
+    /// BN is folded).
+    fn max_diff_outputs(a: &Graph, b: &Graph) -> f32 {
+        let x = Array3::from_shape_fn((6, 6, 2), |(i, j, k)| {
+            ((i * 5 + j * 3 + k) % 7) as f32 / 7.0 - 0.2
+        });
+        let ya = reference::run_all(a, x.view());
+        let yb = reference::run_all(b, x.view());
+        let mut worst = 0f32;
+        for (i, node) in b.nodes().iter().enumerate() {
+            if !matches!(node.op, Op::Conv2d(_) | Op::Dense(_)) {
+                continue;
+            }
+            let Some(j) = a.nodes().iter().position(|n| n.name == node.name) else {
+                continue;
+            };
+            for (p, q) in ya[j].iter().zip(&yb[i]) {
+                worst = worst.max((p - q).abs());
+            }
+        }
+        worst
     }
 
     #[test]

@@ -273,7 +273,7 @@ fn normalise(
         bias: layer
             .bias
             .as_ref()
-            .map(|b| b.iter().enumerate().map(|(c, v)| v / out[c]).collect()),
+            .map(|b| b.map(out.len(), |c, v| v / out[c])),
         lambda: out.clone(),
     }
 }
@@ -309,6 +309,7 @@ mod tests {
                 ((a * 3 + b + d) % 5) as f32 * 0.2 - 0.3
             }),
             bias: Some(Array1::from(vec![0.1, 0.0, -0.05, 0.2])),
+            bias_map: None,
             window: Window {
                 size: (3, 3),
                 strides: (1, 1),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::ConvertError;
 use crate::ir::{Activation, Graph, NodeId, Op, Pad, PoolKind, Shape};
-use crate::snn::Synapses;
+use crate::snn::{Bias, Synapses};
 
 /// What a planned layer does (thresholds and scales come later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub struct PlannedLayer {
     pub terms: Vec<Term>,
     /// For a max gate: the node it gates.
     pub gate_source: Option<NodeId>,
-    pub bias: Option<Vec<f32>>,
+    pub bias: Option<Bias<f32>>,
 }
 
 /// Plan the spiking layers of a folded, stripped graph.
@@ -129,7 +129,7 @@ pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
 }
 
 /// An IF layer at `node` with the given input expression.
-fn if_layer(node: NodeId, (terms, bias): (Vec<Term>, Option<Vec<f32>>)) -> PlannedLayer {
+fn if_layer(node: NodeId, (terms, bias): (Vec<Term>, Option<Bias<f32>>)) -> PlannedLayer {
     PlannedLayer {
         node,
         kind: PlannedKind::IntegrateAndFire,
@@ -171,7 +171,7 @@ fn expression(
     g: &Graph,
     id: NodeId,
     is_layer: &HashMap<NodeId, ()>,
-) -> Result<(Vec<Term>, Option<Vec<f32>>), ConvertError> {
+) -> Result<(Vec<Term>, Option<Bias<f32>>), ConvertError> {
     let node = g.node(id);
     if is_layer.contains_key(&id) {
         return Ok((
@@ -188,14 +188,15 @@ fn expression(
         Op::Conv2d(_) | Op::Dense(_) => weighted(g, id, is_layer),
         Op::Add => {
             let mut terms = Vec::new();
-            let mut bias: Option<Vec<f32>> = None;
+            let mut bias: Option<Bias<f32>> = None;
+            let c = node.shape.channels();
             for &input in &node.inputs {
                 let (t, b) = expression(g, input, is_layer)?;
                 terms.extend(t);
                 if let Some(b) = b {
                     bias = Some(match bias {
                         None => b,
-                        Some(acc) => acc.iter().zip(&b).map(|(x, y)| x + y).collect(),
+                        Some(acc) => add_biases(&acc, &b, c, node.shape.len()),
                     });
                 }
             }
@@ -216,7 +217,7 @@ fn weighted(
     g: &Graph,
     id: NodeId,
     is_layer: &HashMap<NodeId, ()>,
-) -> Result<(Vec<Term>, Option<Vec<f32>>), ConvertError> {
+) -> Result<(Vec<Term>, Option<Bias<f32>>), ConvertError> {
     let node = g.node(id);
     let (source, zero_pad) = resolve_source(g, node.inputs[0], is_layer, &node.name)?;
     let (synapses, bias) = match &node.op {
@@ -229,18 +230,48 @@ fn weighted(
                     strides: c.window.strides,
                     pad,
                 },
-                c.bias.as_ref().map(|b| b.to_vec()),
+                conv_bias(c),
             )
         }
         Op::Dense(d) => (
             Synapses::Dense {
                 kernel: d.kernel.clone(),
             },
-            d.bias.as_ref().map(|b| b.to_vec()),
+            d.bias.as_ref().map(|b| Bias::Channel(b.to_vec())),
         ),
         _ => unreachable!("weighted is called on Conv2D/Dense only"),
     };
     Ok((vec![Term { source, synapses }], bias))
+}
+
+/// A convolution's bias: per channel, or per neuron with its border map.
+fn conv_bias(c: &crate::ir::Conv2d) -> Option<Bias<f32>> {
+    let Some(map) = &c.bias_map else {
+        return c.bias.as_ref().map(|b| Bias::Channel(b.to_vec()));
+    };
+    let cout = map.dim().2;
+    let base = |co: usize| c.bias.as_ref().map_or(0.0, |b| b[co]);
+    Some(Bias::Neuron(
+        map.iter()
+            .enumerate()
+            .map(|(i, &m)| base(i % cout) + m)
+            .collect(),
+    ))
+}
+
+/// The sum of two biases of one map (`channels` per pixel, `neurons` in
+/// all): per channel if both are.
+fn add_biases(a: &Bias<f32>, b: &Bias<f32>, channels: usize, neurons: usize) -> Bias<f32> {
+    match (a, b) {
+        (Bias::Channel(x), Bias::Channel(y)) => {
+            Bias::Channel(x.iter().zip(y).map(|(p, q)| p + q).collect())
+        }
+        _ => Bias::Neuron(
+            (0..neurons)
+                .map(|i| a.at(i, channels) + b.at(i, channels))
+                .collect(),
+        ),
+    }
 }
 
 /// Follow Flatten and ZeroPadding2D back to the spiking layer (or the input)

@@ -436,6 +436,7 @@ pub fn build_op(plan: &LayerPlan, stored: StoredWeights) -> Result<Op, String> {
             Op::Conv2d(Conv2d {
                 kernel,
                 bias,
+                bias_map: None,
                 window: *window,
                 activation: *activation,
             })

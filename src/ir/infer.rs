@@ -42,6 +42,14 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
             let (oh, ow) = conv.window.output_size(h, w).ok_or_else(|| {
                 format!("a {kh}x{kw} kernel does not fit a {h}x{w} input with 'valid' padding")
             })?;
+            if let Some(map) = &conv.bias_map {
+                if map.dim() != (oh, ow, cout) {
+                    return Err(format!(
+                        "its border bias map is {:?}, the output {oh}x{ow}x{cout}",
+                        map.dim()
+                    ));
+                }
+            }
             Ok(Shape::Map {
                 h: oh,
                 w: ow,

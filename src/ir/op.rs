@@ -4,7 +4,7 @@
 //! with every option resolved (no "defaults", no strings): once a model is in
 //! this form, nothing downstream needs to know Keras existed.
 
-use ndarray::{Array1, Array2, Array4};
+use ndarray::{Array1, Array2, Array3, Array4};
 
 /// Element-wise or per-vector nonlinearity applied after a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -121,6 +121,13 @@ pub struct Conv2d {
     pub kernel: Array4<f32>,
     /// One bias per output channel, if the layer has one.
     pub bias: Option<Array1<f32>>,
+    /// A correction added at each output position (`oh x ow x cout`), never
+    /// in a Keras file: a BatchNormalization folded forward through zero
+    /// padding adds its shift only where the kernel reads the map, not the
+    /// padding, so border outputs get less of it than `bias` holds
+    /// (docs/ecc.md, "BN folded forward").
+    /// (Boxed: most convolutions have none, and `Op` stays small.)
+    pub bias_map: Option<Box<Array3<f32>>>,
     pub window: Window,
     /// Activation fused into the layer (Keras `activation=` argument).
     pub activation: Activation,

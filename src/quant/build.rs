@@ -15,7 +15,7 @@ use super::model::{
 use super::spec::{LayerSpec, QuantSpec};
 use super::QuantError;
 use crate::ir::{window_range, Pad, Shape};
-use crate::snn::{Neurons, SnnLayer, SnnModel, Source, Synapses};
+use crate::snn::{Bias, Neurons, SnnLayer, SnnModel, Source, Synapses};
 
 /// What quantising a layer found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -252,12 +252,18 @@ impl Ctx<'_> {
         }
         let mut br = Rounder::new(self.ls.scale, f.bias, self.spec);
         let bias = match &layer.bias {
-            Some(b) => Some(
-                b.iter()
+            Some(b) => {
+                let raw = b
+                    .values()
+                    .iter()
                     .map(|&x| br.raw(f64::from(x)))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| self.err("a bias is not finite".into()))?,
-            ),
+                    .ok_or_else(|| self.err("a bias is not finite".into()))?;
+                Some(match b {
+                    Bias::Channel(_) => Bias::Channel(raw),
+                    Bias::Neuron(_) => Bias::Neuron(raw),
+                })
+            }
             None => None,
         };
         let mut tr = Rounder::new(self.ls.scale, f.threshold, self.spec);
@@ -298,7 +304,7 @@ impl Ctx<'_> {
             None => 0,
         };
         let ((lo, hi), (sum_lo, sum_hi)) =
-            self.current_range(&inputs, bias.as_deref(), layer, analog);
+            self.current_range(&inputs, bias.as_ref(), layer, analog);
         // The hardware's current banks hold the synaptic sum without the
         // bias (the update adds it): the accumulator holds both.
         let (acc_lo, acc_hi) = (lo.min(sum_lo).min(0), hi.max(sum_hi).max(0));
@@ -411,7 +417,7 @@ impl Ctx<'_> {
     fn current_range(
         &self,
         inputs: &[QConnection],
-        bias: Option<&[i64]>,
+        bias: Option<&Bias<i64>>,
         layer: &SnnLayer,
         analog: bool,
     ) -> ((i128, i128), (i128, i128)) {
@@ -479,10 +485,25 @@ impl Ctx<'_> {
                 }
             }
         }
-        let b = |c: usize| bias.map_or(0, |b| align(b[c], f.bias.frac(), m));
+        // Each channel's smallest and largest bias (a per-neuron bias
+        // varies over the map's border).
+        let (mut b_lo, mut b_hi) = (vec![i128::MAX; channels], vec![i128::MIN; channels]);
+        match bias {
+            Some(b) => {
+                for (i, &v) in b.values().iter().enumerate() {
+                    let (c, v) = (i % channels, align(v, f.bias.frac(), m));
+                    b_lo[c] = b_lo[c].min(v);
+                    b_hi[c] = b_hi[c].max(v);
+                }
+            }
+            None => {
+                b_lo.fill(0);
+                b_hi.fill(0);
+            }
+        }
         let with_bias = (
-            (0..channels).map(|c| lo[c] + b(c)).min().unwrap_or(0),
-            (0..channels).map(|c| hi[c] + b(c)).max().unwrap_or(0),
+            (0..channels).map(|c| lo[c] + b_lo[c]).min().unwrap_or(0),
+            (0..channels).map(|c| hi[c] + b_hi[c]).max().unwrap_or(0),
         );
         let sum = (
             lo.iter().copied().min().unwrap_or(0),

@@ -89,8 +89,8 @@ pub fn choose_formats(model: &SnnModel, options: &QuantOptions) -> Result<QuantS
             .bias
             .as_ref()
             .map(|b| {
-                let lo = b.iter().copied().min().unwrap_or(0);
-                let hi = b.iter().copied().max().unwrap_or(0);
+                let lo = b.values().iter().copied().min().unwrap_or(0);
+                let hi = b.values().iter().copied().max().unwrap_or(0);
                 bits_for_range(lo.into(), hi.into())
             })
             .unwrap_or(Some(1))

@@ -7,7 +7,7 @@ use super::format::{Overflow, QFormat, Rounding};
 use crate::ir::{Pad, Shape};
 use crate::snn::dense::Dims;
 use crate::snn::fanout::FanOut;
-use crate::snn::Source;
+use crate::snn::{Bias, Source};
 
 /// Integer synapses; weights are raw values of the layer's weight format.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +66,8 @@ pub enum QNeurons {
 pub struct NeuronLayer {
     pub neurons: QNeurons,
     pub inputs: Vec<QConnection>,
-    /// Raw values of the bias format, per output channel.
-    pub bias: Option<Vec<i64>>,
+    /// Raw values of the bias format, per output channel or per neuron.
+    pub bias: Option<Bias<i64>>,
     pub formats: LayerFormats,
     /// Real units x `scale` = fixed-point value (the free normalisation
     /// scale of §3): raw = round(x * scale * 2^frac).

@@ -57,6 +57,9 @@ pub fn conv2d(x: ArrayView3<f32>, conv: &Conv2d) -> Array3<f32> {
     let mut out = out
         .into_shape_with_order((oh, ow, cout))
         .expect("oh * ow * cout elements");
+    if let Some(map) = &conv.bias_map {
+        out += &**map;
+    }
     activate(&mut out, conv.activation);
     out
 }
@@ -209,6 +212,7 @@ mod tests {
                     ((a + 2 * b + 3 * c + 5 * d) % 7) as f32 * 0.25 - 0.5
                 }),
                 bias: Some(Array1::from(vec![0.1, -0.2, 0.3, 0.0])),
+                bias_map: None,
                 window: window(k, s, pad),
                 activation: Activation::Linear,
             };

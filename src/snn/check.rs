@@ -1,7 +1,7 @@
 //! Consistency checks of an `SnnModel` (one read from an edited directory
 //! must never make the simulator index out of bounds).
 
-use super::model::{Neurons, SnnModel, Source, Synapses};
+use super::model::{Bias, Neurons, SnnModel, Source, Synapses};
 use crate::ir::Shape;
 
 fn hwc(s: Shape) -> (usize, usize, usize) {
@@ -48,8 +48,16 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
             ));
         }
         if let Some(b) = &layer.bias {
-            if b.len() != c || b.iter().any(|v| !v.is_finite()) {
-                return fail(format!("bias must be {c} finite values"));
+            let n = layer.size();
+            let len = b.values().len();
+            let right = match b {
+                Bias::Channel(_) => len == c,
+                Bias::Neuron(_) => len == n,
+            };
+            if !right || b.values().iter().any(|v| !v.is_finite()) {
+                return fail(format!(
+                    "bias must be {c} (one per channel) or {n} (one per neuron) finite values, not {len}"
+                ));
             }
         }
         let source_shape = |s: Source| match s {

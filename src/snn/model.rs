@@ -95,6 +95,59 @@ impl Neurons {
     }
 }
 
+/// A layer's constant current: one value per output channel, or one per
+/// neuron (channels last) where a BatchNormalization folded forward through
+/// zero padding gives border neurons less of its shift (docs/ecc.md).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bias<T> {
+    Channel(Vec<T>),
+    Neuron(Vec<T>),
+}
+
+impl<T: Copy> Bias<T> {
+    /// Read back from a list: per channel if it has `channels` values (a
+    /// layer with one neuron per channel reads the same either way).
+    pub fn from_values(values: Vec<T>, channels: usize) -> Self {
+        if values.len() == channels {
+            Bias::Channel(values)
+        } else {
+            Bias::Neuron(values)
+        }
+    }
+
+    /// The bias of neuron `i` (channels last, `channels` per pixel).
+    pub fn at(&self, i: usize, channels: usize) -> T {
+        match self {
+            Bias::Channel(b) => b[i % channels],
+            Bias::Neuron(b) => b[i],
+        }
+    }
+
+    pub fn values(&self) -> &[T] {
+        match self {
+            Bias::Channel(b) | Bias::Neuron(b) => b,
+        }
+    }
+
+    /// Each value mapped with its channel.
+    pub fn map<U>(&self, channels: usize, mut f: impl FnMut(usize, T) -> U) -> Bias<U> {
+        let mapped = |b: &[T], f: &mut dyn FnMut(usize, T) -> U| {
+            b.iter()
+                .enumerate()
+                .map(|(i, &v)| f(i % channels, v))
+                .collect()
+        };
+        match self {
+            Bias::Channel(b) => Bias::Channel(mapped(b, &mut f)),
+            Bias::Neuron(b) => Bias::Neuron(mapped(b, &mut f)),
+        }
+    }
+
+    pub fn per_neuron(&self) -> bool {
+        matches!(self, Bias::Neuron(_))
+    }
+}
+
 /// One layer of the spiking network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnnLayer {
@@ -106,8 +159,8 @@ pub struct SnnLayer {
     pub inputs: Vec<Connection>,
     /// For a max gate: the layer whose spikes it gates.
     pub gate_source: Option<Source>,
-    /// Constant current per output channel, added every step.
-    pub bias: Option<Vec<f32>>,
+    /// Constant current added every step (per channel, or per neuron).
+    pub bias: Option<Bias<f32>>,
     /// The activation scale lambda (per channel) the layer was normalised
     /// with; `1` for the readout. Kept for reports and diagnosis.
     pub lambda: Vec<f32>,

@@ -43,8 +43,8 @@ pub fn rate_limit_outputs(model: &SnnModel, image: ArrayView3<f32>) -> Vec<f32> 
             continue;
         }
         if let Some(b) = &layer.bias {
-            for chunk in current.chunks_exact_mut(out.c) {
-                chunk.copy_from_slice(b);
+            for (i, v) in current.iter_mut().enumerate() {
+                *v = b.at(i, out.c);
             }
         }
         for conn in &layer.inputs {

@@ -116,7 +116,7 @@ impl<'m> Simulator<'m> {
             .iter()
             .zip(&out_dims)
             .map(|(l, d)| match &l.bias {
-                Some(b) => (0..l.size()).map(|i| b[i % d.c]).collect(),
+                Some(b) => (0..l.size()).map(|i| b.at(i, d.c)).collect(),
                 None => vec![0.0; l.size()],
             })
             .collect();
@@ -646,7 +646,7 @@ mod tests {
     use super::super::metrics::Engine;
     use super::*;
     use crate::ir::{Pad, Shape};
-    use crate::snn::{Connection, SnnLayer};
+    use crate::snn::{Bias, Connection, SnnLayer};
     use ndarray::{Array2, Array3, Array4};
 
     #[test]
@@ -678,7 +678,7 @@ mod tests {
             neurons,
             inputs,
             gate_source: None,
-            bias,
+            bias: bias.map(Bias::Channel),
             lambda: vec![1.0; n],
         }
     }

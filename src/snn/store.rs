@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, Array4};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+use super::model::{Bias, Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
 use crate::data;
 use crate::ir::{Pad, Shape};
 
@@ -217,7 +217,7 @@ pub fn save_net(model: &SnnModel, dir: &Path, notes: &[String]) -> Result<(), St
             shape: layer.shape.dims(),
             neurons,
             inputs,
-            bias: layer.bias.clone(),
+            bias: layer.bias.as_ref().map(|b| b.values().to_vec()),
             lambda: layer.lambda.clone(),
         });
     }
@@ -374,7 +374,7 @@ pub fn load_net(dir: &Path) -> Result<SnnModel, StoreError> {
             neurons,
             inputs,
             gate_source,
-            bias: l.bias,
+            bias: l.bias.map(|b| Bias::from_values(b, shape.channels())),
             lambda: l.lambda,
         });
     }

@@ -189,8 +189,15 @@ pub fn synthesize(
         SynthTarget::Xilinx => format!("synth_xilinx -top {top} -flatten -noiopad"),
         SynthTarget::Ecp5(_) => format!("synth_ecp5 -top {top} -json {}", netlist.display()),
     };
+    // On an ECP5 the analog layer's multipliers are MULT18X18D instances
+    // with their output register (hw/snn_mul_reg.v): Yosys would leave the
+    // register in the fabric, two routes from the DSP.
+    let defines = match target {
+        SynthTarget::Ecp5(_) => "-DSNNCC_ECP5_DSP ",
+        _ => "",
+    };
     let script = format!(
-        "read_verilog {}; {synth}; tee -q -o {} stat -json",
+        "read_verilog {defines}{}; {synth}; tee -q -o {} stat -json",
         files.join(" "),
         stat.display()
     );

@@ -150,6 +150,25 @@ pub fn simulate_both(dir: &Path, tb: &Path, sources: &[PathBuf], expect: &str) {
     assert!(out.contains(expect) && clean(&out), "verilator:\n{out}");
 }
 
+/// Make layer `li`'s bias differ at every pixel, as a BatchNormalization
+/// folded forward through zero padding makes it at the border: each
+/// neuron's bias is its channel's plus a small position-dependent offset.
+pub fn border_bias(model: &mut snncc::snn::SnnModel, li: usize) {
+    use snncc::snn::Bias;
+    let layer = &mut model.layers[li];
+    let c = layer.shape.channels();
+    let n = layer.size();
+    let base = layer.bias.take();
+    layer.bias = Some(Bias::Neuron(
+        (0..n)
+            .map(|i| {
+                let b = base.as_ref().map_or(0.0, |b| b.at(i, c));
+                b + ((i * 7 + i / c) % 5) as f32 * 0.03 - 0.06
+            })
+            .collect(),
+    ));
+}
+
 /// A small deterministic generator for test data.
 pub struct Lcg(pub u64);
 
@@ -168,7 +187,7 @@ impl Lcg {
 pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
     use ndarray::Array2;
     use snncc::ir::Shape;
-    use snncc::snn::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+    use snncc::snn::{Bias, Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
     let dense = |rng: &mut Lcg, n_in: usize, n_out: usize| Synapses::Dense {
         kernel: Array2::from_shape_fn((n_in, n_out), |_| rng.unit() * 1.6 - 0.6),
     };
@@ -178,7 +197,7 @@ pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
         neurons,
         inputs: vec![Connection { source, synapses }],
         gate_source: None,
-        bias: Some(bias),
+        bias: Some(Bias::Channel(bias)),
         lambda: vec![1.0],
     };
     let if_neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
@@ -232,11 +251,15 @@ impl Lcg {
 pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
     use ndarray::{Array2, Array4};
     use snncc::ir::{Pad, Shape};
-    use snncc::snn::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+    use snncc::snn::{Bias, Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
     let out_len = |n: usize, k: usize, s: usize, p: (usize, usize)| (n + p.0 + p.1 - k) / s + 1;
     let (h, w, cin) = (rng.range(5, 8), rng.range(5, 8), rng.range(1, 2));
     let weight = |rng: &mut Lcg| rng.unit() * 1.6 - 0.55;
-    let bias = |rng: &mut Lcg, n: usize| Some((0..n).map(|_| rng.unit() * 0.2 - 0.08).collect());
+    let bias = |rng: &mut Lcg, n: usize| {
+        Some(Bias::Channel(
+            (0..n).map(|_| rng.unit() * 0.2 - 0.08).collect(),
+        ))
+    };
     let if_neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
     let layer = |name: &str, shape, neurons, inputs, bias| SnnLayer {
         name: name.into(),
@@ -404,7 +427,7 @@ pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
 pub fn cnn_residual(rng: &mut Lcg) -> snncc::snn::SnnModel {
     use ndarray::{Array2, Array4};
     use snncc::ir::{Pad, Shape};
-    use snncc::snn::{Connection, Neurons, SnnLayer, Source, Synapses};
+    use snncc::snn::{Bias, Connection, Neurons, SnnLayer, Source, Synapses};
     let mut model = cnn(rng);
     let map = |s: &Shape| match *s {
         Shape::Map { h, w, c } => (h, w, c),
@@ -491,7 +514,9 @@ pub fn cnn_residual(rng: &mut Lcg) -> snncc::snn::SnnModel {
         neurons: Neurons::IntegrateAndFire { threshold: 1.0 },
         inputs,
         gate_source: None,
-        bias: Some((0..cr).map(|_| rng.unit() * 0.2 - 0.1).collect()),
+        bias: Some(Bias::Channel(
+            (0..cr).map(|_| rng.unit() * 0.2 - 0.1).collect(),
+        )),
         lambda: vec![1.0],
     };
     model.layers.insert(3, res);
