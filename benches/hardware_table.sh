@@ -15,6 +15,7 @@
 # LeNet takes about 10-20 minutes on 2 cores, VGG longer.
 #
 #   bash benches/hardware_table.sh [DIGITS=50] [CONFIGS...]
+#   TABLE_ONLY=1 bash benches/hardware_table.sh 50 CONFIGS...   (table from saved results)
 #
 # CONFIGS are model:T:cutoff:lanes[:slack] tuples (slack: `build --slack`,
 # percent, default 10); the default set is below, most telling first.
@@ -33,7 +34,7 @@ if [ ${#configs[@]} -eq 0 ]; then
         lenet:16:auto:8
     )
 fi
-if [ -z "${SNNCC:-}" ]; then
+if [ -z "${SNNCC:-}" ] && [ -z "${TABLE_ONLY:-}" ]; then
     cargo build --release --locked
 fi
 bin=${SNNCC:-target/release/snncc}
@@ -44,6 +45,7 @@ data=(--data examples/data/test-images.npy)
 labels=(--labels examples/data/test-labels.npy)
 calib=(--calib examples/data/calib-images.npy)
 for cfg in "${configs[@]}"; do
+    [ -n "${TABLE_ONLY:-}" ] && break
     IFS=: read -r model t cutoff lanes slack <<< "$cfg"
     slack=${slack:-10}
     name="${model}_T${t}_${cutoff}_L${lanes}_S${slack}"

@@ -5,7 +5,8 @@
 //! gives the CNN's logits to float precision. The scales are the maxima of
 //! the images themselves, so no rate is clipped at 1: any difference is the
 //! conversion's, in particular a BN folded forward whose shift a zero
-//! padding must not receive (docs/ecc.md).
+//! padding must not receive (docs/ecc.md), or a global average folded into
+//! the Dense after it.
 
 use ndarray::{Array1, Array2, Array4};
 use proptest::prelude::*;
@@ -132,7 +133,14 @@ fn model(
     }
     let c2 = conv(&mut rng, 3, 4, stride2, pad2);
     x = conv_block(&mut g, &mut rng, x, c2, bn2, "conv2");
-    let f = g.add("flatten", Op::Flatten, vec![x]).unwrap();
+    // The head reads the map flattened or through a global average (which
+    // conversion folds into the Dense's synapses).
+    let f = if seed % 2 == 0 {
+        g.add("flatten", Op::Flatten, vec![x]).unwrap()
+    } else {
+        g.add("gap", Op::GlobalAveragePool { keepdims: false }, vec![x])
+            .unwrap()
+    };
     let n = g.node(f).shape.len();
     let dense = Op::Dense(Dense {
         kernel: Array2::from_shape_fn((n, 5), |_| rng.unit() * 0.6 - 0.3),

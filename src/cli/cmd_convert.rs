@@ -24,7 +24,7 @@ pub fn convert_keras(
         .with_context(|| format!("calibration file {}", calib.display()))?;
     let options = ConvertOptions {
         norm: flags.norm,
-        per_channel: flags.per_channel,
+        per_channel: flags.per_channel(),
         h: flags.h.unwrap_or(0.5),
         readout: flags.readout.into(),
     };
@@ -107,7 +107,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
         format!(
             "norm {}{}",
             args.convert.norm.label(),
-            if args.convert.per_channel {
+            if args.convert.per_channel() {
                 " per channel"
             } else {
                 ""

@@ -198,7 +198,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             "cnn_macs_per_image": report.cnn_macs_per_image,
             "input_macs_per_image": report.input_macs_per_image,
             "norm": graph.as_ref().map(|_| args.convert.norm.label()),
-            "per_channel": graph.as_ref().map(|_| args.convert.per_channel),
+            "per_channel": graph.as_ref().map(|_| args.convert.per_channel()),
             "h": snn_model.h,
             "runs": runs,
             "layers": report.layers,
@@ -227,7 +227,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             snn_model.name,
             100.0 * a,
             args.convert.norm.label(),
-            if args.convert.per_channel {
+            if args.convert.per_channel() {
                 " per channel"
             } else {
                 ""

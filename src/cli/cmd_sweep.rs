@@ -54,7 +54,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         "timesteps": timesteps, "input_bits": args.formats.input_bits,
         "rounding": quant::Rounding::from(args.formats.rounding).name(),
         "overflow": quant::Overflow::from(args.formats.overflow).name(),
-        "norm": args.convert.norm.label(), "per_channel": args.convert.per_channel,
+        "norm": args.convert.norm.label(), "per_channel": args.convert.per_channel(),
         "h": model.h,
     });
     // Only when used, so sweeps from before the cutoff still resume.

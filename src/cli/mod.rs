@@ -491,12 +491,22 @@ pub struct EvalArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConvertFlags {
     /// Activation scale: max, or a percentile of positive activations
-    /// (p99, p99.9, p99.99; p99.99 was best on the bundled examples).
-    #[arg(long, default_value = "p99.99", value_parser = cmd_simulate::parse_norm)]
+    /// (p99, p99.9, p99.99, ...). The default is the best worst case over
+    /// the model zoo (benches/zoo) and the bundled examples: lower
+    /// percentiles fire faster but clip (VGG example at p99: -1.85 pp at
+    /// T = 256), higher ones leave deep networks slow (zoo ResNet at
+    /// p99.99: -64 pp at T = 64).
+    #[arg(long, default_value = "p99.9", value_parser = cmd_simulate::parse_norm)]
     pub norm: snncc::ecc::Norm,
-    /// One scale per channel instead of per layer.
-    #[arg(long)]
-    pub per_channel: bool,
+    /// One activation scale per layer (the ECC paper's), or one per
+    /// channel. Per channel raises the firing rate of channels whose
+    /// activations are small next to the layer's largest (on the zoo's
+    /// residual networks: from chance to within 5-25 pp of the CNN at
+    /// T = 32), but it divides each channel's weights by its own scale, so
+    /// one weight format per layer must span a far wider range: in fixed
+    /// point it costs accuracy (LeNet 8-bit: +2-3 pp; 6-bit: chance).
+    #[arg(long, value_enum, default_value = "layer")]
+    pub scales: ScalesArg,
     /// Initial membrane potential as a fraction of the threshold [default:
     /// 0.5, or what a converted network directory says]. 0.5 removes the
     /// rate code's systematic under-firing; 0 is the classic conversion.
@@ -507,6 +517,19 @@ pub struct ConvertFlags {
     /// lowest class index.
     #[arg(long, value_enum, default_value = "potential")]
     pub readout: ReadoutArg,
+}
+
+/// `--scales` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScalesArg {
+    Channel,
+    Layer,
+}
+
+impl ConvertFlags {
+    pub fn per_channel(&self) -> bool {
+        self.scales == ScalesArg::Channel
+    }
 }
 
 /// `--readout` values.

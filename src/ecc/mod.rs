@@ -61,7 +61,7 @@ pub enum Readout {
 impl Default for ConvertOptions {
     fn default() -> Self {
         ConvertOptions {
-            norm: Norm::Percentile(99.99),
+            norm: Norm::Percentile(99.9),
             per_channel: false,
             h: 0.5,
             readout: Readout::Potential,

@@ -59,7 +59,8 @@ pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
                 Some(if_layer(id, weighted(g, id, &is_layer)?))
             }
             Op::Pool2d(pool) => {
-                let (source, zero_pad) = resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
+                let (source, zero_pad, _) =
+                    resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
                 if zero_pad != Pad::default() {
                     // TensorFlow averages explicit zero padding but not
                     // implicit `same` padding; one synapse rule cannot do both.
@@ -95,8 +96,13 @@ pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
                     },
                 })
             }
+            // A global average read only by Dense layers is linear: it
+            // becomes part of their synapses (`weighted`), not a spiking
+            // layer that would re-quantise the average at a rate and delay
+            // everything after it.
+            Op::GlobalAveragePool { .. } if read_only_by_dense(g, id) => None,
             Op::GlobalAveragePool { .. } => {
-                let (source, _) = resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
+                let (source, _, _) = resolve_source(g, node.inputs[0], &is_layer, &node.name)?;
                 Some(PlannedLayer {
                     node: id,
                     kind: PlannedKind::IntegrateAndFire,
@@ -219,7 +225,7 @@ fn weighted(
     is_layer: &HashMap<NodeId, ()>,
 ) -> Result<(Vec<Term>, Option<Bias<f32>>), ConvertError> {
     let node = g.node(id);
-    let (source, zero_pad) = resolve_source(g, node.inputs[0], is_layer, &node.name)?;
+    let (source, zero_pad, averaged) = resolve_source(g, node.inputs[0], is_layer, &node.name)?;
     let (synapses, bias) = match &node.op {
         Op::Conv2d(c) => {
             let hw = map_hw(g, node.inputs[0]);
@@ -235,7 +241,18 @@ fn weighted(
         }
         Op::Dense(d) => (
             Synapses::Dense {
-                kernel: d.kernel.clone(),
+                kernel: match averaged {
+                    // Through a global average of an h x w map: every pixel
+                    // of channel c connects with W[c] / (h w).
+                    Some(pixels) => {
+                        let (c, units) = d.kernel.dim();
+                        let k = 1.0 / pixels as f32;
+                        ndarray::Array2::from_shape_fn((pixels * c, units), |(i, u)| {
+                            d.kernel[[i % c, u]] * k
+                        })
+                    }
+                    None => d.kernel.clone(),
+                },
             },
             d.bias.as_ref().map(|b| Bias::Channel(b.to_vec())),
         ),
@@ -274,23 +291,41 @@ fn add_biases(a: &Bias<f32>, b: &Bias<f32>, channels: usize, neurons: usize) -> 
     }
 }
 
-/// Follow Flatten and ZeroPadding2D back to the spiking layer (or the input)
-/// that feeds `id`; the padding met on the way is returned. Anything else
-/// means two linear maps meet without a neuron between them.
+/// Whether every consumer of `id` is a Dense layer (through Flatten).
+fn read_only_by_dense(g: &Graph, id: NodeId) -> bool {
+    let consumers = g.consumers(id);
+    !consumers.is_empty()
+        && consumers.into_iter().all(|c| match g.node(c).op {
+            Op::Dense(_) => true,
+            Op::Flatten => read_only_by_dense(g, c),
+            _ => false,
+        })
+}
+
+/// Follow Flatten, ZeroPadding2D and a global average read by Dense layers
+/// back to the spiking layer (or the input) that feeds `id`; the padding met
+/// on the way is returned, and the pixels a global average spans. Anything
+/// else means two linear maps meet without a neuron between them.
 fn resolve_source(
     g: &Graph,
     mut id: NodeId,
     is_layer: &HashMap<NodeId, ()>,
     consumer: &str,
-) -> Result<(NodeId, Pad), ConvertError> {
+) -> Result<(NodeId, Pad, Option<usize>), ConvertError> {
     let mut pad = Pad::default();
+    let mut averaged = None;
     loop {
         if is_layer.contains_key(&id) {
-            return Ok((id, pad));
+            return Ok((id, pad, averaged));
         }
         let node = g.node(id);
         match &node.op {
             Op::Flatten => id = node.inputs[0],
+            Op::GlobalAveragePool { .. } if averaged.is_none() && pad == Pad::default() => {
+                let (h, w) = map_hw(g, node.inputs[0]);
+                averaged = Some(h * w);
+                id = node.inputs[0];
+            }
             Op::ZeroPad2d(p) => {
                 pad = add_pads(pad, *p);
                 id = node.inputs[0];

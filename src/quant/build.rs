@@ -83,6 +83,21 @@ pub fn quantize_model(model: &SnnModel, spec: &QuantSpec) -> Result<Quantized, Q
                         n.formats.threshold
                     ));
                 }
+                // Per-channel scales divide each output channel's weights by
+                // its own scale; one weight format per layer then spans the
+                // spread, and the channels with large scales lose its bits.
+                let positive = layer.lambda.iter().filter(|&&l| l > 0.0);
+                let (lo, hi) =
+                    positive.fold((f32::INFINITY, 0f32), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+                if hi / lo > 8.0 {
+                    warnings.push(format!(
+                        "{}: its per-channel scales span a factor of {:.0}; its weights share one format, so about {:.0} of their {} bits are lost to the spread (per-layer scales, `--scales layer`, avoid it)",
+                        layer.name,
+                        hi / lo,
+                        (hi / lo).log2().floor(),
+                        n.formats.weights.bits()
+                    ));
+                }
                 if report.membrane_bits_needed > n.formats.membrane.bits() {
                     warnings.push(format!(
                         "{}: the membrane ({} bits) can overflow within T={}: the provable range needs {} bits",
