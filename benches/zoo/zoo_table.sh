@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Conversion accuracy over the MNIST model zoo (benches/zoo/models, listed in
 # zoo.json; made by benches/zoo/make_zoo.py). For every model, with snncc's
-# DEFAULT conversion settings (p99.99 scales, h = 0.5, potential read-out):
+# DEFAULT conversion settings (as the JSON reports them; potential read-out):
 #
 #   snncc eval      MODEL                                         CNN accuracy
 #   snncc simulate  MODEL --timesteps 16,32,64,128,256 --json     float SNN
@@ -99,6 +99,7 @@ head = (["model", "writer", "CNN %"] + ([] if limited else ["Keras %"])
         + ["cutoff loss", "cutoff steps"])
 rows, cols, notes = [], {h: [] for h in head}, []
 n_seen = set()
+settings = set()
 for m in zoo:
     name = m["name"]
     ev, fl, b8, co = (load(name, k) for k in ("eval", "float", "bits8", "cutoff"))
@@ -106,6 +107,9 @@ for m in zoo:
     for doc in (ev, fl, b8, co):
         if doc:
             n_seen.add(doc["n"])
+    if fl:
+        scales = "per-channel" if fl.get("per_channel") else "per-layer"
+        settings.add(f"{fl.get('norm')} {scales} scales, h = {fl.get('h')}")
     row = {"model": name, "writer": m["writer"]}
     row["CNN %"] = 100 * cnn if cnn is not None else None
     if not limited:
@@ -139,7 +143,7 @@ def fmt(h, v):
     return f"{v:+.2f}"
 
 n = "/".join(str(x) for x in sorted(n_seen)) or "?"
-print(f"Conversion loss over the zoo (snncc defaults: p99.99 scales, h = 0.5), {n} test digits.")
+print(f"Conversion loss over the zoo (snncc defaults: {'; '.join(sorted(settings)) or '?'}), {n} test digits.")
 print("Loss columns: CNN accuracy (snncc eval) minus SNN accuracy, percentage points "
       "(positive = worse). T=...: float SNN; 8b: `--bits 8`; cutoff: `--timesteps 64 "
       "--cutoff auto` (float), loss and mean steps per digit.")
