@@ -114,6 +114,7 @@ fn network(
             ),
         ],
         h: 0.5,
+        h_layers: None,
         cnn_macs: 0,
         input_range: Some([0.0, 1.0]),
     }

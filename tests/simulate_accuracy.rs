@@ -70,12 +70,13 @@ fn vgg_meets_the_accuracy_targets() {
 #[test]
 fn per_channel_scales_convert_a_residual_network_of_the_zoo() {
     let model = "../../benches/zoo/models/resnet_id.k3.h5";
+    let uniform = ["--limit", "400", "--calibrate", "none"];
     let per_channel = losses(&simulate(
         model,
         "32,64",
-        &["--limit", "400", "--scales", "channel"],
+        &[&uniform[..], &["--scales", "channel"]].concat(),
     ));
-    let per_layer = losses(&simulate(model, "32", &["--limit", "400"]));
+    let per_layer = losses(&simulate(model, "32", &uniform));
     assert!(per_layer[0].1 > 40.0, "per-layer scales: {per_layer:?}");
     assert!(
         per_channel[0].1 < 15.0 && per_channel[1].1 < 3.0,
@@ -87,11 +88,27 @@ fn per_channel_scales_convert_a_residual_network_of_the_zoo() {
 /// examples (LeNet: 0.00 against 3.10 pp), and at T = 32 and 64 within
 /// 0.3 pp of it (on the VGG example h = 0 is 5 digits better at T = 32;
 /// over the zoo's worst case h = 0.5 wins at every T: benches/zoo).
+/// Calibrating each layer's initial potential (the default) against ECC's
+/// uniform h on a residual network of the zoo whose transient over-fires.
+#[test]
+fn calibrated_initial_potentials_speed_up_a_residual_network_of_the_zoo() {
+    let model = "../../benches/zoo/models/resnet_proj.tf2.h5";
+    let calibrated = losses(&simulate(model, "64", &["--limit", "400"]));
+    let uniform = losses(&simulate(
+        model,
+        "64",
+        &["--limit", "400", "--calibrate", "none"],
+    ));
+    assert!(uniform[0].1 > 20.0, "uniform h: {uniform:?}");
+    assert!(calibrated[0].1 < 6.0, "calibrated: {calibrated:?}");
+}
+
 #[test]
 fn half_threshold_offset_beats_the_classic_conversion_at_short_t() {
     for model in ["lenet.keras", "vgg.keras"] {
-        let with = simulate(model, "16,32,64", &["--h", "0.5"]);
-        let without = simulate(model, "16,32,64", &["--h", "0"]);
+        let uniform = ["--calibrate", "none"];
+        let with = simulate(model, "16,32,64", &[&uniform[..], &["--h", "0.5"]].concat());
+        let without = simulate(model, "16,32,64", &[&uniform[..], &["--h", "0"]].concat());
         for (a, b) in losses(&with).iter().zip(losses(&without)) {
             let margin = if a.0 == 16 { 0.0 } else { 0.3 + 1e-9 };
             assert!(

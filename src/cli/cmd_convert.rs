@@ -29,8 +29,31 @@ pub fn convert_keras(
         readout: flags.readout.into(),
     };
     let started = Instant::now();
-    let conversion = ecc::convert(&graph, calib_images.view(), options)
+    let mut conversion = ecc::convert(&graph, calib_images.view(), options)
         .with_context(|| format!("converting {}", model.display()))?;
+    if flags.calibrate == crate::cli::CalibrateArg::H {
+        if let Some(h) = flags.h {
+            eprintln!(
+                "warning: calibration chooses each layer's initial potential; --h {h} applies only where it does not (a spike-count read-out). Pass --calibrate none for a uniform h"
+            );
+        }
+        let t = flags.calibrate_timesteps.max(1);
+        let calibrated = ecc::calibrate_h(&conversion, calib_images.view(), t, 64);
+        let chosen: Vec<String> = conversion
+            .model
+            .layers
+            .iter()
+            .zip(&calibrated.h_layers)
+            .filter(|(l, _)| matches!(l.neurons, snncc::snn::Neurons::IntegrateAndFire { .. }))
+            .map(|(l, h)| format!("{} {h:.1}", l.name))
+            .collect();
+        conversion.log.changes.push(format!(
+            "calibrated the initial potentials on {} calibration images for T = {t}: {}",
+            calib_images.dim().0.min(64),
+            chosen.join(", ")
+        ));
+        conversion.model.h_layers = Some(calibrated.h_layers);
+    }
     let seconds = started.elapsed().as_secs_f64();
     for change in &conversion.log.changes {
         eprintln!("convert: {change}");

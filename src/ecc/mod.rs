@@ -7,6 +7,7 @@
 //!    `W * lambda_in / lambda_out`, biases `b / lambda_out`, threshold 1.
 //! 3. Thresholding for residual elimination: membranes start at `h * theta`.
 
+mod calibrate;
 mod fold;
 mod plan;
 mod stats;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 
 use ndarray::ArrayView4;
 
+pub use calibrate::{calibrate_h, Calibrated};
 pub use fold::RewriteLog;
 pub use stats::Norm;
 
@@ -162,6 +164,7 @@ pub fn convert(
         input_shape: graph.input_shape(),
         layers,
         h: options.h,
+        h_layers: None,
         cnn_macs: cnn_macs(graph),
         input_range: Some(input_range(calib)),
     };

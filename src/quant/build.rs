@@ -49,7 +49,7 @@ pub fn quantize_model(model: &SnnModel, spec: &QuantSpec) -> Result<Quantized, Q
     let mut layers = Vec::with_capacity(model.layers.len());
     let mut reports = Vec::new();
     let mut warnings = Vec::new();
-    for layer in &model.layers {
+    for (li, layer) in model.layers.iter().enumerate() {
         let kind = match layer.neurons {
             Neurons::MaxGate { size, strides, pad } => {
                 let Some(Source::Layer(source)) = layer.gate_source else {
@@ -68,7 +68,7 @@ pub fn quantize_model(model: &SnnModel, spec: &QuantSpec) -> Result<Quantized, Q
             _ => {
                 let ls = specs.next().expect("names were checked against the model");
                 let ctx = Ctx { model, spec, ls };
-                let (n, report) = ctx.quantize_layer(layer)?;
+                let (n, report) = ctx.quantize_layer(layer, model.h_of(li))?;
                 if report.clipped > 0 {
                     warnings.push(format!(
                         "{}: {} value(s) outside their format were {} (weights {}, bias {}, threshold {})",
@@ -218,6 +218,7 @@ impl Ctx<'_> {
     fn quantize_layer(
         &self,
         layer: &SnnLayer,
+        h: f32,
     ) -> Result<(NeuronLayer, LayerQuantReport), QuantError> {
         let f = self.ls.formats;
         let analog = layer.inputs.iter().any(|c| c.source == Source::Input);
@@ -312,8 +313,7 @@ impl Ctx<'_> {
         };
         let v0 = match theta_m {
             Some(t) => {
-                let v =
-                    arith::initial_potential(f64::from(self.model.h), t as i64, self.spec.rounding);
+                let v = arith::initial_potential(f64::from(h), t as i64, self.spec.rounding);
                 arith::fit(i128::from(v), f.membrane.bits(), self.spec.overflow).0
             }
             None => 0,

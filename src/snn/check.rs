@@ -23,6 +23,14 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
     if n == 0 {
         return Err(("<model>".into(), "has no layers".into()));
     }
+    if let Some(h) = &model.h_layers {
+        if h.len() != n || h.iter().any(|v| !v.is_finite()) {
+            return Err((
+                "<model>".into(),
+                format!("h_layers must be {n} finite values, one per layer"),
+            ));
+        }
+    }
     for (li, layer) in model.layers.iter().enumerate() {
         let fail = |reason: String| Err((layer.name.clone(), reason));
         let (h, w, c) = hwc(layer.shape);

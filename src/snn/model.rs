@@ -179,6 +179,14 @@ impl SnnLayer {
     }
 }
 
+impl SnnModel {
+    /// The initial membrane potential of layer `li`, as a fraction of its
+    /// threshold.
+    pub fn h_of(&self, li: usize) -> f32 {
+        self.h_layers.as_ref().map_or(self.h, |h| h[li])
+    }
+}
+
 /// A converted network ready to simulate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnnModel {
@@ -189,6 +197,10 @@ pub struct SnnModel {
     /// Initial membrane potential as a fraction of the threshold (ECC
     /// technique 3); 0 gives the classic Diehl/Rueckauer conversion.
     pub h: f32,
+    /// One initial fraction per layer instead (`ecc::calibrate`: chosen on
+    /// the calibration images so each layer's spike count matches the
+    /// CNN's activation over a short run); `None`: `h` everywhere.
+    pub h_layers: Option<Vec<f32>>,
     /// Multiply-accumulates per image of the CNN the network came from.
     pub cnn_macs: u64,
     /// Smallest and largest input value seen in calibration, for choosing

@@ -171,7 +171,7 @@ impl Simulator<'_> {
         for (li, layer) in model.layers.iter().enumerate() {
             let start = match layer.neurons {
                 Neurons::IntegrateAndFire { threshold }
-                | Neurons::SpikeCountReadout { threshold } => model.h * threshold,
+                | Neurons::SpikeCountReadout { threshold } => model.h_of(li) * threshold,
                 _ => 0.0,
             };
             self.v[li].fill(start);
@@ -692,6 +692,7 @@ mod tests {
         SnnModel {
             name: "chain".into(),
             input_shape: Shape::Vector { n: 1 },
+            h_layers: None,
             layers: vec![
                 layer(
                     "a",
@@ -871,6 +872,7 @@ mod tests {
         let model = SnnModel {
             name: "conv".into(),
             input_shape: Shape::Map { h: 5, w: 5, c: 1 },
+            h_layers: None,
             layers: vec![
                 SnnLayer {
                     name: "a".into(),

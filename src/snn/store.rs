@@ -44,6 +44,9 @@ struct NetDoc {
     input_shape: Vec<usize>,
     /// Initial membrane potential as a fraction of the threshold.
     h: f32,
+    /// One fraction per layer, where calibration chose them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    h_layers: Option<Vec<f32>>,
     cnn_macs: u64,
     /// `[min, max]` of the calibration inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +229,7 @@ pub fn save_net(model: &SnnModel, dir: &Path, notes: &[String]) -> Result<(), St
         name: model.name.clone(),
         input_shape: model.input_shape.dims(),
         h: model.h,
+        h_layers: model.h_layers.clone(),
         cnn_macs: model.cnn_macs,
         input_range: model.input_range,
         notes: notes.to_vec(),
@@ -383,6 +387,7 @@ pub fn load_net(dir: &Path) -> Result<SnnModel, StoreError> {
         input_shape,
         layers,
         h: doc.h,
+        h_layers: doc.h_layers,
         cnn_macs: doc.cnn_macs,
         input_range: doc.input_range,
     };

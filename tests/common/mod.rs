@@ -231,6 +231,7 @@ pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
         input_shape: Shape::Map { h: 2, w: 3, c: 2 },
         layers: vec![l0, l1, l2],
         h: 0.5,
+        h_layers: None,
         cnn_macs: 0,
         input_range: Some([0.0, 1.0]),
     }
@@ -412,6 +413,7 @@ pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
         input_shape: Shape::Map { h, w, c: cin },
         layers,
         h: 0.5,
+        h_layers: None,
         cnn_macs: 0,
         input_range: Some([0.0, 1.0]),
     }
