@@ -8,6 +8,9 @@
 //! padding must not receive (docs/ecc.md), or a global average folded into
 //! the Dense after it.
 
+mod common;
+
+use common::Lcg as Rng;
 use ndarray::{Array1, Array2, Array4};
 use proptest::prelude::*;
 use snncc::ecc::{convert, ConvertOptions, Norm};
@@ -15,19 +18,6 @@ use snncc::ir::{
     Activation, BatchNorm, Conv2d, Dense, Graph, NodeId, Op, Pad, Padding, Pool2d, PoolKind, Shape,
     Window,
 };
-
-/// A small deterministic generator (the strategy draws its seed).
-struct Rng(u64);
-
-impl Rng {
-    fn unit(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32) / (1u64 << 24) as f32
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 enum BnAt {
