@@ -73,7 +73,8 @@ Labels: .npy integer class ids or one-hot rows; or an IDX label file.")]
 
 Conversion (docs/ecc.md): BatchNormalization is folded into the weights,
 each spiking layer is normalised by its activation scale measured on the
-calibration images (--norm), and membranes start at h * threshold (--h).
+calibration images (--norm), and each layer's membranes start at its
+calibrated fraction of the threshold (--calibrate; --h with --calibrate none).
 One simulation of the largest T reads out accuracy at every requested T.
 With --bits W or --quant Q.yaml the network runs on the bit-accurate integer
 simulator (docs/fixed-point.md) and the report adds formats and overflow
@@ -518,9 +519,11 @@ pub struct ConvertFlags {
     /// The run length calibration matches spike counts over.
     #[arg(long, default_value_t = 32, value_name = "T")]
     pub calibrate_timesteps: usize,
-    /// Initial membrane potential as a fraction of the threshold [default:
-    /// 0.5, or what a converted network directory says]. 0.5 removes the
-    /// rate code's systematic under-firing; 0 is the classic conversion.
+    /// Initial membrane potential as a fraction of the threshold, for every
+    /// layer with --calibrate none (with calibration: only where it does
+    /// not choose, a spike-count read-out) [default: 0.5, or what a
+    /// converted network directory says]. 0.5 removes the rate code's
+    /// systematic under-firing; 0 is the classic conversion.
     #[arg(long)]
     pub h: Option<f32>,
     /// How the class is read out: the output layer's membrane potential, or
