@@ -200,6 +200,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             "norm": graph.as_ref().map(|_| args.convert.norm.label()),
             "per_channel": graph.as_ref().map(|_| args.convert.per_channel()),
             "h": snn_model.h,
+            "h_layers": snn_model.h_layers,
             "runs": runs,
             "layers": report.layers,
             "energy_pj": {"synop": metrics::E_AC_PJ, "mac": metrics::E_MAC_PJ,
@@ -221,9 +222,19 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
+    let h = match &snn_model.h_layers {
+        Some(hs) => format!(
+            "initial potentials calibrated per layer ({})",
+            hs.iter()
+                .map(|h| format!("{h:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => format!("h = {}", snn_model.h),
+    };
     match cnn_accuracy {
         Some(a) => println!(
-            "model '{}': CNN accuracy {:.2}% on {n} images; ECC with {} scales{}, h = {}",
+            "model '{}': CNN accuracy {:.2}% on {n} images; ECC with {} scales{}, {h}",
             snn_model.name,
             100.0 * a,
             args.convert.norm.label(),
@@ -232,13 +243,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             } else {
                 ""
             },
-            snn_model.h
         ),
         None => println!(
-            "network '{}' from {} ({n} images, h = {}); no CNN to compare with",
+            "network '{}' from {} ({n} images, {h}); no CNN to compare with",
             snn_model.name,
             args.model.display(),
-            snn_model.h
         ),
     }
     if let Some(q) = &quantized {
