@@ -38,21 +38,21 @@ pub fn convert_keras(
             );
         }
         let t = flags.calibrate_timesteps.max(1);
-        let calibrated = ecc::calibrate_h(&conversion, calib_images.view(), t, 64);
+        let h_layers = ecc::calibrate_h(&conversion, calib_images.view(), t);
         let chosen: Vec<String> = conversion
             .model
             .layers
             .iter()
-            .zip(&calibrated.h_layers)
+            .zip(&h_layers)
             .filter(|(l, _)| matches!(l.neurons, snncc::snn::Neurons::IntegrateAndFire { .. }))
             .map(|(l, h)| format!("{} {h:.1}", l.name))
             .collect();
         conversion.log.changes.push(format!(
             "calibrated the initial potentials on {} calibration images for T = {t}: {}",
-            calib_images.dim().0.min(64),
+            calib_images.dim().0.min(ecc::CALIBRATION_IMAGES),
             chosen.join(", ")
         ));
-        conversion.model.h_layers = Some(calibrated.h_layers);
+        conversion.model.h_layers = Some(h_layers);
     }
     let seconds = started.elapsed().as_secs_f64();
     for change in &conversion.log.changes {

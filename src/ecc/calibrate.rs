@@ -30,25 +30,15 @@ const GRID: [f32; 21] = [
     0.7, 0.8, 0.9, 1.0,
 ];
 
-/// What calibration chose and how far each layer's spike count was from
-/// its target before and after (spikes per image).
-#[derive(Debug, Clone)]
-pub struct Calibrated {
-    pub h_layers: Vec<f32>,
-    /// Per layer: (target, count with the uniform h, count calibrated).
-    pub counts: Vec<(f64, f64, f64)>,
-}
+/// How many calibration images calibration simulates (the first ones).
+pub const CALIBRATION_IMAGES: usize = 64;
 
-/// Choose each IF layer's initial fraction on the first `images`
-/// calibration images for runs of `timesteps` steps.
-pub fn calibrate_h(
-    conversion: &Conversion,
-    calib: ArrayView4<f32>,
-    timesteps: usize,
-    images: usize,
-) -> Calibrated {
+/// Each layer's initial fraction (the readout's and a gate's as they were),
+/// chosen on the first `CALIBRATION_IMAGES` calibration images for runs of
+/// `timesteps` steps.
+pub fn calibrate_h(conversion: &Conversion, calib: ArrayView4<f32>, timesteps: usize) -> Vec<f32> {
     let model = &conversion.model;
-    let n = images.min(calib.dim().0).max(1);
+    let n = CALIBRATION_IMAGES.min(calib.dim().0).max(1);
     let xs: Vec<_> = (0..n).map(|i| calib.index_axis(Axis(0), i)).collect();
     // Target spikes per image of every layer: the CNN's activation over the
     // layer's scale, clipped to one spike a step, times T.
@@ -91,26 +81,23 @@ pub fn calibrate_h(
         total as f64 / n as f64
     };
     let mut calibrated = model.clone();
-    let mut h_layers: Vec<f32> = (0..model.layers.len()).map(|li| model.h_of(li)).collect();
-    let mut counts = vec![(0.0, 0.0, 0.0); model.layers.len()];
-    for li in 0..model.layers.len() {
+    calibrated.h_layers = Some((0..model.layers.len()).map(|li| model.h_of(li)).collect());
+    let set = |m: &mut SnnModel, li: usize, h: f32| {
+        m.h_layers.as_mut().expect("set above")[li] = h;
+    };
+    for (li, &target) in targets.iter().enumerate() {
         if !matches!(model.layers[li].neurons, Neurons::IntegrateAndFire { .. }) {
             continue;
         }
-        let before = spikes(&calibrated, li);
-        let mut best = (f64::INFINITY, h_layers[li], before);
+        let mut best = (f64::INFINITY, model.h_of(li));
         for h in GRID {
-            h_layers[li] = h;
-            calibrated.h_layers = Some(h_layers.clone());
-            let k = spikes(&calibrated, li);
-            let err = (k - targets[li]).abs();
+            set(&mut calibrated, li, h);
+            let err = (spikes(&calibrated, li) - target).abs();
             if err < best.0 {
-                best = (err, h, k);
+                best = (err, h);
             }
         }
-        h_layers[li] = best.1;
-        calibrated.h_layers = Some(h_layers.clone());
-        counts[li] = (targets[li], before, best.2);
+        set(&mut calibrated, li, best.1);
     }
-    Calibrated { h_layers, counts }
+    calibrated.h_layers.expect("set above")
 }
