@@ -32,9 +32,16 @@ module snn_mul_reg #(
     wire signed [A_BITS+B_BITS-1:0] a_ext = {{B_BITS{a[A_BITS-1]}}, a};
     wire signed [A_BITS+B_BITS-1:0] b_ext = {{A_BITS{b[B_BITS-1]}}, b};
     /* verilator lint_on UNUSEDSIGNAL */
+    // The DSP instance where it is asked for and the factors fit it;
+    // otherwise the behavioural register (the same integers).
 `ifdef SNNCC_ECP5_DSP
+    localparam integer DSP = (A_BITS < 18 && B_BITS < 18) ? 1 : 0;
+`else
+    localparam integer DSP = 0;
+`endif
     generate
-        if (A_BITS < 18 && B_BITS < 18) begin : dsp
+        if (DSP != 0) begin : dsp
+`ifdef SNNCC_ECP5_DSP
             wire [17:0] a18 = {{(18 - A_BITS){a[A_BITS-1]}}, a};
             wire [17:0] b18 = {{(18 - B_BITS){b[B_BITS-1]}}, b};
             /* verilator lint_off UNUSEDSIGNAL */
@@ -66,18 +73,13 @@ module snn_mul_reg #(
                 .P32(p36[32]), .P33(p36[33]), .P34(p36[34]), .P35(p36[35])
             );
             assign p = p36[A_BITS+B_BITS-1:0];
-        end else begin : wide
+`endif
+        end else begin : behavioural
             reg signed [A_BITS+B_BITS-1:0] p_r;
             always @(posedge clk)
                 p_r <= clr ? {(A_BITS+B_BITS){1'b0}} : a_ext * b_ext;
             assign p = p_r;
         end
     endgenerate
-`else
-    reg signed [A_BITS+B_BITS-1:0] p_r;
-    always @(posedge clk)
-        p_r <= clr ? {(A_BITS+B_BITS){1'b0}} : a_ext * b_ext;
-    assign p = p_r;
-`endif
 endmodule
 `default_nettype wire
