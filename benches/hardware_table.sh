@@ -3,7 +3,8 @@
 # and VGG examples at several time-step counts, with and without the early
 # cutoff and at several lane limits; co-simulates DIGITS test digits of each
 # under Verilator (bit-exact check and cycles per digit); places and routes
-# each on the LFE5U-45F (CABGA381) with nextpnr-ecp5; and measures the 8-bit
+# each on an LFE5U (45F unless the config names another; CABGA381) with
+# nextpnr-ecp5; and measures the 8-bit
 # accuracy of the same configuration on the 2,000 committed test digits
 # (`simulate --bits 8`, with the same cutoff). Prints one row per design:
 #
@@ -17,8 +18,11 @@
 #   bash benches/hardware_table.sh [DIGITS=50] [CONFIGS...]
 #   TABLE_ONLY=1 bash benches/hardware_table.sh 50 CONFIGS...   (table from saved results)
 #
-# CONFIGS are model:T:cutoff:lanes[:slack] tuples (slack: `build --slack`,
-# percent, default 10); the default set is below, most telling first.
+# CONFIGS are model:T:cutoff:lanes[:slack[:device]] tuples (slack: `build
+# --slack`, percent, default 10; device: `synth --device`, default 45k, and
+# named in the result files when not the default); the default set is
+# below, most telling first. VGG needs more block RAM than a 45F has
+# (docs/hardware.md, "Known limits"), so it is placed on the 85F.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 digits=${1:-50}
@@ -27,7 +31,7 @@ configs=("$@")
 if [ ${#configs[@]} -eq 0 ]; then
     configs=(
         lenet:16:auto:16
-        vgg:16:auto:16
+        vgg:16:auto:16:10:85k
         lenet:16:auto:16:0
         lenet:16:none:16
         lenet:32:auto:16
@@ -46,9 +50,11 @@ labels=(--labels examples/data/test-labels.npy)
 calib=(--calib examples/data/calib-images.npy)
 for cfg in "${configs[@]}"; do
     [ -n "${TABLE_ONLY:-}" ] && break
-    IFS=: read -r model t cutoff lanes slack <<< "$cfg"
+    IFS=: read -r model t cutoff lanes slack device <<< "$cfg"
     slack=${slack:-10}
+    device=${device:-45k}
     name="${model}_T${t}_${cutoff}_L${lanes}_S${slack}"
+    [ "$device" != 45k ] && name="${name}_${device}"
     out="$work/$name"
     cut=()
     [ "$cutoff" != none ] && cut=(--cutoff "$cutoff")
@@ -57,20 +63,23 @@ for cfg in "${configs[@]}"; do
         --lanes "$lanes" --slack "$slack" "${cut[@]}" -o "$out" > "$res/build_$name.txt" 2>&1
     "$bin" cosim "$out" "${data[@]}" --limit "$digits" --simulator verilator --json \
         > "$res/cosim_$name.json"
-    "$bin" synth "$out" --target ecp5 --json > "$res/synth_$name.json"
+    "$bin" synth "$out" --target ecp5 --device "$device" --json > "$res/synth_$name.json"
     "$bin" simulate "examples/models/$model.keras" "${calib[@]}" "${data[@]}" "${labels[@]}" \
         --timesteps "$t" --bits 8 "${cut[@]}" --json > "$res/simulate_$name.json"
 done
 python3 - "$res" "${configs[@]}" <<'EOF'
 import json, sys
 res, configs = sys.argv[1], sys.argv[2:]
-rows = ["| model | T | cutoff | max lanes | slack | LUT4 | FF | DP16KD | MULT18 | Fmax (MHz, routed) "
+rows = ["| model | T | cutoff | max lanes | slack | device | LUT4 | FF | DP16KD | MULT18 | Fmax (MHz, routed) "
         "| cycles / digit | mean steps | digits/s | 8-bit accuracy | loss vs CNN |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for cfg in configs:
     model, t, cutoff, lanes, *rest = cfg.split(":")
     slack = rest[0] if rest else "10"
+    device = rest[1] if len(rest) > 1 else "45k"
     name = f"{model}_T{t}_{cutoff}_L{lanes}_S{slack}"
+    if device != "45k":
+        name += f"_{device}"
     cos = json.load(open(f"{res}/cosim_{name}.json"))
     syn = json.load(open(f"{res}/synth_{name}.json"))
     sim = json.load(open(f"{res}/simulate_{name}.json"))
@@ -94,13 +103,13 @@ for cfg in configs:
         # Said as it is: no routed clock, so no throughput.
         dev = syn["fit"]["device"]
         over = [k for k in ("luts", "ffs", "bram", "dsps") if (syn["fit"].get(k) or 0) > 1]
-        rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {luts:,} (Yosys) | "
+        rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {dev['name']} | {luts:,} (Yosys) | "
                     f"{ffs:,} | {brams} | {mults} | "
                     f"does not fit the {dev['name']} ({', '.join(over)}) | {cyc:,.0f} | "
                     f"{cos.get('mean_timesteps', float(t)):.2f} | - | {100 * acc:.2f} % | "
                     f"{100 * (cnn - acc):+.2f} pp |")
         continue
-    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {luts:,} | "
+    rows.append(f"| {model} | {t} | {cutoff} | {lanes} | {slack} % | {syn['fit']['device']['name']} | {luts:,} | "
                 f"{ffs:,} | {brams} | {mults} | "
                 f"{fmax:.1f} | {cyc:,.0f} | {cos.get('mean_timesteps', float(t)):.2f} | "
                 f"{fmax * 1e6 / cyc:,.0f} | {100 * acc:.2f} % | {100 * (cnn - acc):+.2f} pp |")

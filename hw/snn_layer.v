@@ -43,6 +43,13 @@
 // for it with and without, docs/fixed-point.md §4.2): the bias is added
 // once per IF unit in the update rather than written back through a mux in
 // front of every lane and slot of the banks.
+// With MERGED = 1 (docs/hardware.md, "One state word per neuron") there is
+// no membrane memory: a bank lane holds V + sum in ACC_BITS (one bit more
+// than the wider of the membrane and the sum, so it is exact), the update
+// reads it as its current with V = 0 (V0 at the first step) and writes the
+// new V back instead of 0, and `init` (issued before every image) clears
+// the banks. One word per neuron instead of two, for a write-back
+// multiplexer per lane and slot.
 //
 // No cycle holds a block-RAM read together with arithmetic on its data: the
 // scatter is a fixed pipeline (tap word -> addresses -> weight read ->
@@ -96,6 +103,7 @@ module snn_layer #(
     parameter [MEMBRANE_BITS-1:0] V0 = 0,
     parameter integer SATURATE = 1,
     parameter integer FAST_BANK = 0,       // banks in distributed RAM: add and write in one stage
+    parameter integer MERGED = 0,          // the membrane lives in the banks (ACC_BITS: V + sum)
     parameter integer X_BITS = 8,
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
@@ -160,7 +168,6 @@ module snn_layer #(
     reg [LANES*B_BITS-1:0] biases [0:B_DEPTH-1];
     reg [SLOTS*SLOT_BITS-1:0] taps [0:N_TAPW-1];
     reg [OFFS_BITS-1:0] offs [0:SRC_PX-1];
-    reg [LANES*MEMBRANE_BITS-1:0] membrane [0:N_GROUPS-1];
     reg [LANES*COUNT_BITS-1:0] counts [0:N_GROUPS-1];
     initial begin
         if (B_INIT != "") $readmemh(B_INIT, biases);
@@ -352,7 +359,7 @@ module snn_layer #(
     // in this term, whose fan-out is the whole update counter.)
     wire u_issue = u_on && usub == 0;
     reg u1;                              // the issued group's current read is on the ports
-    reg u2;                              // ... its current registered, its membrane read
+    reg u2;                              // ... its current (and membrane) registered
     // (a gate has no update: its bookkeeping is left unread)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [Q_BITS-1:0] uq1;
@@ -368,6 +375,10 @@ module snn_layer #(
     /* verilator lint_on UNUSEDSIGNAL */
     reg [LANES*MEMBRANE_BITS-1:0] v_q;
     reg [LANES*COUNT_BITS-1:0] c_q;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [LANES*MEMBRANE_BITS-1:0] v_r;   // (a gate has no update)
+    reg [LANES*COUNT_BITS-1:0] c_r;
+    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg [LANES*B_BITS-1:0] b_q, b_r;     // (a gate has no bias)
     /* verilator lint_on UNUSEDSIGNAL */
@@ -418,7 +429,10 @@ module snn_layer #(
     wire scatter_idle = phase == SCAT
         && ((ANALOG != 0) ? !a_more : (f_idx == f_count && f_last && !e_inflight))
         && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
-    wire u_busy = u_on || u1 || u2 || upd_busy;
+    // (MERGED: a group's new V is written to its bank the cycle after the
+    // update's result.)
+    reg u_wb;
+    wire u_busy = u_on || u1 || u2 || upd_busy || u_wb;
 
     // ---------------- control ----------------
     always @(posedge clk) begin
@@ -625,6 +639,8 @@ module snn_layer #(
             u2 <= u1;
         end
     end
+    always @(posedge clk)
+        u_wb <= !rst && MERGED != 0 && uo_valid;
     // (u1 is reset with the rest: the write port's address mux must not
     // see an unknown update in the first cycles after reset, when the init
     // sweep writes.)
@@ -658,13 +674,37 @@ module snn_layer #(
     end
 
     // ---------------- the update's reads ----------------
-    // A group's membrane, counts and bias are read a cycle after its
-    // current (u1), so all arrive together with the registered current (u2).
+    // A group's membrane, counts and bias are read as it is issued, like
+    // its current, and registered once more (v_r, c_r, b_r), so all arrive
+    // together with the registered current (u2) and no block-RAM output
+    // (5.8 ns clock-to-out on an ECP5, then a multiplexer where a memory
+    // spans several blocks in depth) feeds the update's capture directly.
+    // The read-out reads while the engine is idle (u_on low).
     always @(posedge clk) begin
-        v_q <= membrane[u1 ? uq1 : v_read_addr];
-        c_q <= counts[u1 ? uq1 : c_read_addr];
+        c_q <= counts[u_on ? uq : c_read_addr];
+        c_r <= c_q;
         b_r <= b_q;
     end
+    // The membrane memory, or none (MERGED: the banks hold V + sum, and the
+    // update's V is 0; snncc never merges a membrane the read-out scans).
+    generate
+        if (MERGED == 0) begin : membrane_memory
+            reg [LANES*MEMBRANE_BITS-1:0] membrane [0:N_GROUPS-1];
+            always @(posedge clk) begin
+                v_q <= membrane[u_on ? uq : v_read_addr];
+                v_r <= v_q;
+                if (uo_valid && GATE == 0) membrane[uo_q] <= uo_v;
+            end
+        end else begin : membrane_in_banks
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unread = ^v_read_addr;  // (no membrane to read)
+            /* verilator lint_on UNUSEDSIGNAL */
+            always @(posedge clk) begin
+                v_q <= {(LANES*MEMBRANE_BITS){1'b0}};
+                v_r <= {(LANES*MEMBRANE_BITS){1'b0}};
+            end
+        end
+    endgenerate
     // The bias: read as the group is issued and registered again (a large
     // bias table may be block RAM; the update adds it). B_DEPTH = N_GROUPS:
     // a bias per pixel and group (a BN folded forward through zero
@@ -679,13 +719,12 @@ module snn_layer #(
         end
     endgenerate
     always @(posedge clk)
-        wla <= k1 ? kla1 : up_la;
+        wla <= k1 ? kla1 : (MERGED != 0) ? uo_la : up_la;
     assign v_read_data = v_q;
     assign c_read_data = c_q;
 
     // The update's writes and spikes.
     always @(posedge clk) begin
-        if (uo_valid && GATE == 0) membrane[uo_q] <= uo_v;
         if (uo_valid && COUNTS != 0) counts[uo_q] <= uo_c;
         if (rst) begin
             push <= 1'b0;
@@ -734,7 +773,7 @@ module snn_layer #(
                 .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS)
             ) upd (
                 .clk(clk), .rst(rst), .in_valid(u2), .first(is_first),
-                .in_v(v_q), .in_i(cur_sel), .in_b(b_word), .in_c(c_q),
+                .in_v(v_r), .in_i(cur_sel), .in_b(b_word), .in_c(c_r),
                 .in_lanes((ug2 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
                 .in_meta({uq2, upx2, ug2, ub2, ula2}),
                 .out_valid(uo_valid), .out_v(uo_v), .out_c(uo_c), .out_fired(uo_fired),
@@ -749,6 +788,20 @@ module snn_layer #(
                 assign b_word[l*ACC_BITS +: ACC_BITS] =
                     $signed({{(ACC_BITS - B_BITS - B_SHIFT){bu[B_BITS-1]}}, bu, {B_SHIFT{1'b0}}});
             end
+        end
+    endgenerate
+
+    // MERGED: the update's new membranes, as bank lanes (sign-extended).
+    wire [LANES*ACC_BITS-1:0] v_back;
+    generate
+        if (MERGED != 0 && GATE == 0) begin : write_back
+            for (l = 0; l < LANES; l = l + 1) begin : lane
+                wire [MEMBRANE_BITS-1:0] vl = uo_v[l*MEMBRANE_BITS +: MEMBRANE_BITS];
+                assign v_back[l*ACC_BITS +: ACC_BITS] =
+                    {{(ACC_BITS - MEMBRANE_BITS){vl[MEMBRANE_BITS-1]}}, vl};
+            end
+        end else begin : no_write_back
+            assign v_back = {(LANES*ACC_BITS){1'b0}};
         end
     endgenerate
 
@@ -804,10 +857,14 @@ module snn_layer #(
             // The write port's three users never overlap; which one
             // writes is decided a cycle ahead into registers (the port's
             // address and data fan out to every RAM cell of the bank). A
-            // clear writes the adder's register, reset to 0 a cycle ahead.
+            // clear writes the adder's register, reset to 0 a cycle ahead;
+            // a merged update writes its new V, which it has a cycle later
+            // than the separate update's 0 (the result, not the pre-result).
             reg u_here;
-            wire u_next = !rst && up_valid && up_b == s && ANALOG == 0 && GATE == 0;
-            wire clr_next = u_next || k1;    // the next cycle writes a 0
+            wire u_next = !rst && ANALOG == 0 && GATE == 0
+                && ((MERGED != 0) ? (uo_valid && uo_b == s) : (up_valid && up_b == s));
+            wire clr_next = u_next || k1;    // the next cycle writes a 0 (or V)
+            wire back_s = MERGED != 0 && u_next;
             always @(posedge clk)
                 u_here <= u_next;
             wire v_w = (FAST != 0) ? v5 : v6;
@@ -833,7 +890,10 @@ module snn_layer #(
                 qa4 <= qa3;
                 px4 <= px3;
                 // stage 4 -> 5: the term, and which earlier write to forward
-                term <= clr_next ? {(LANES*ACC_BITS){1'b0}} : term_next;
+                // (FAST writes the adder's output: V comes through the term,
+                // the base masked by zero5.)
+                term <= (back_s && FAST != 0) ? v_back
+                    : clr_next ? {(LANES*ACC_BITS){1'b0}} : term_next;
                 i_b <= i_q;
                 sel_f <= v5 && qa5 == qa4;
                 zero5 <= clr_next;
@@ -844,7 +904,8 @@ module snn_layer #(
                 qa5 <= qa4;
                 px5 <= px4;
                 // stage 5 -> 6: the sum (or the gate's counts)
-                sum6 <= clr_next ? {(LANES*ACC_BITS){1'b0}} : sum_next_s;
+                sum6 <= (back_s && FAST == 0) ? v_back
+                    : clr_next ? {(LANES*ACC_BITS){1'b0}} : sum_next_s;
                 sum_r <= sum_next_s;
                 fire6 <= fire_next;
                 v6 <= v5 && !rst;

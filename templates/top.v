@@ -93,7 +93,7 @@ module {{ top }} (
         .WB_BITS({{ e.routing.wbase_bits() }}), .PXS_BITS({{ e.pxs_bits() }}),
         .W_DEPTH({{ e.w_depth() }}), .WA_BITS({{ e.wa_bits() }}), .ACC_BITS({{ e.acc_bits() }}),
         .MEMBRANE_BITS({{ e.membrane_bits() }}), .COUNT_BITS({{ d.count_bits }}), .X_BITS({{ d.input_bits }}),
-        .SATURATE({% if e.saturates() %}1{% else %}0{% endif %}), .FAST_BANK({% if e.fast_bank() %}1{% else %}0{% endif %}),
+        .SATURATE({% if e.saturates() %}1{% else %}0{% endif %}), .FAST_BANK({% if e.fast_bank() %}1{% else %}0{% endif %}),{% if e.merged() %} .MERGED(1),{% endif %}
 {%- match e.kind %}{% when EngineKind::Neurons with (n) %}
         .FIRES({% if n.fires %}1{% else %}0{% endif %}),
         .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}), .B_DEPTH({{ n.bias.len() }}),
@@ -201,11 +201,19 @@ module {{ top }} (
                 S_LOAD: begin
 {%- for e in d.engines %}{% if e.is_analog() %}
                     load_{{ loop.index0 }} <= 1'b1;
+{%- else if e.merged() %}
+                    // its banks hold the last image's membranes: cleared
+                    // while the input loads
+                    init_{{ loop.index0 }} <= 1'b1;
 {%- endif %}{% endfor %}
                     settle <= 1'b1;
                     state <= S_LOADW;
                 end
+{%- if d.has_merged() %}
+                S_LOADW: if (!settle && &dones) begin
+{%- else %}
                 S_LOADW: if (!settle && done_0) begin
+{%- endif %}
                     beat <= 0;
                     t_out <= 0;
                     act <= {{ d.engines.len() }}'d1;

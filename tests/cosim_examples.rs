@@ -64,6 +64,28 @@ fn vgg_is_bit_exact_spike_for_spike_in_both_simulators() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("vgg");
     build("vgg.keras", "16", &out);
+    // The 28x28 and 14x14 spiking layers keep their membranes in their
+    // banks (--state auto: fewer block RAMs), so the merged write-back on
+    // block RAM banks is what the co-simulation checks; the analog layer
+    // and the potential read-out never merge.
+    let manifest: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(out.join("manifest.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["state_word"], "auto");
+    let merged: Vec<(&str, bool)> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["engine"] == "layer")
+        .map(|l| {
+            let name = l["name"].as_str().unwrap();
+            (name, l["membrane_in_banks"].as_bool().unwrap())
+        })
+        .collect();
+    for (name, in_banks) in &merged {
+        let expected = matches!(*name, "relu2" | "relu3" | "relu4");
+        assert_eq!(*in_banks, expected, "{name}: {merged:?}");
+    }
     assert_exact(&out, "iverilog", 2);
     assert_exact(&out, "verilator", 6);
 }

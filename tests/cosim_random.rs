@@ -13,7 +13,7 @@ mod common;
 use common::{border_bias, cnn, cnn_residual, mlp, simulate_both, Lcg};
 use ndarray::Array3;
 use snncc::bitsim::{readout_quantized, readout_run_cutoff, trace_quantized};
-use snncc::codegen::{design, write_design, write_testbench, DesignOptions};
+use snncc::codegen::{design, write_design, write_testbench, DesignOptions, StateWord};
 use snncc::quant::{choose_formats, quantize_model, Overflow, QuantOptions};
 use snncc::snn::{Potentials, SnnModel};
 
@@ -100,6 +100,14 @@ fn cosim(
     }
     // Random update units per layer: 1, 2 or 4 cycles per group.
     let serial = (0..q.layers.len()).map(|_| 1 << rng.range(0, 2)).collect();
+    // Half the designs keep their spiking layers' membranes in the banks
+    // (these small layers would keep them apart under `Auto`).
+    let state = if rng.unit() < 0.5 {
+        StateWord::Merged
+    } else {
+        StateWord::Separate
+    };
+    eprintln!("state word: {}", state.name());
     let options = DesignOptions {
         timesteps: steps,
         lanes,
@@ -108,6 +116,7 @@ fn cosim(
         layer_serial: Some(serial),
         layer_slots: None,
         cutoff,
+        state,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -268,6 +277,7 @@ fn a_wrong_expectation_fails_the_testbench() {
             layer_serial: None,
             layer_slots: None,
             cutoff: None,
+            state: StateWord::Merged,
         },
     )
     .unwrap();

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{cnn, mlp, root, Lcg};
-use snncc::codegen::{design, write_design, DesignOptions};
+use snncc::codegen::{design, write_design, DesignOptions, StateWord};
 use snncc::quant::{choose_formats, quantize_model, QuantOptions};
 
 /// Render `model` at 8-bit weights, T = 32, with at most `lanes` lanes and
@@ -29,6 +29,7 @@ fn check(name: &str, model: &snncc::snn::SnnModel, (lanes, slots): (usize, usize
         layer_serial: None,
         layer_slots: None,
         cutoff: None,
+        state: StateWord::Auto,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();

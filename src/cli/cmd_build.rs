@@ -51,6 +51,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         layer_serial: None,
         layer_slots: None,
         cutoff: None,
+        state: args.state.into(),
     };
     // The early cutoff's raw margin, compared by the read-out as by the
     // bit-accurate simulator.
@@ -153,6 +154,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         "layer_lanes": design.engines.iter().map(|e| e.lanes()).collect::<Vec<_>>(),
         "layer_update_cycles": design.engines.iter().map(|e| e.upd_ser).collect::<Vec<_>>(),
         "layer_slots": design.engines.iter().map(|e| e.slots()).collect::<Vec<_>>(),
+        "state_word": options.state.name(),
         "cutoff_margin_raw": design.cutoff,
         "overflow": if design.saturate { "saturate" } else { "wrap" },
         "rtl": rtl.iter().map(|p| rel(p)).collect::<Vec<_>>(),
@@ -194,9 +196,14 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         let what = match &e.kind {
             codegen::EngineKind::MaxGate => "max gate".to_string(),
             codegen::EngineKind::Neurons(n) => format!(
-                "weights {}b, membrane {}b{}{}{}{}",
+                "weights {}b, membrane {}b{}{}{}{}{}",
                 n.w_bits,
                 n.membrane_bits,
+                if n.merged {
+                    format!(" in the banks ({}b state)", n.state_bits())
+                } else {
+                    String::new()
+                },
                 if n.analog { ", analog input" } else { "" },
                 if n.depthwise { ", pooling" } else { "" },
                 if n.fires { "" } else { ", readout" },
@@ -270,6 +277,11 @@ fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::
             entry["bias_bits"] = json!(n.b_bits);
             entry["accumulator_bits"] = json!(n.acc_bits);
             entry["membrane_bits"] = json!(n.membrane_bits);
+            // The banks' lanes hold V + sum (state_bits) instead of the sum.
+            entry["membrane_in_banks"] = json!(n.merged);
+            if n.merged {
+                entry["state_bits"] = json!(n.state_bits());
+            }
             entry["threshold"] = json!(n.theta);
             entry["v0"] = json!(n.v0);
             entry["cycles_per_step"] = json!(if n.analog {

@@ -44,6 +44,17 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let layer_lanes = per_layer("layer_lanes")?;
     let layer_serial = per_layer("layer_update_cycles")?;
     let layer_slots = per_layer("layer_slots")?;
+    // Designs built before the choice existed kept every membrane apart.
+    let state = match built
+        .field("state_word")
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+    {
+        None => codegen::StateWord::Separate,
+        Some(name) => codegen::StateWord::from_name(&name).with_context(|| {
+            format!("state_word '{name}' in the manifest is not auto, merged or separate")
+        })?,
+    };
     let cutoff = built
         .field("cutoff_margin_raw")
         .ok()
@@ -58,6 +69,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             layer_serial,
             layer_slots,
             cutoff,
+            state,
         },
     )?;
     let mut images = data::read_images(&args.data)?;

@@ -289,6 +289,14 @@ pub struct BuildArgs {
     /// stay within this; 0 keeps only what costs no time. Needs --calib.
     #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_slack)]
     pub slack: f64,
+    /// Where a spiking layer keeps its membrane potentials: `merged` in
+    /// its current banks (one state word per neuron, V + sum: about half
+    /// the block RAM of a large layer, for a write-back multiplexer per
+    /// lane and slot), `separate` in a memory of its own, `auto` merged
+    /// where that takes fewer block RAMs. The analog first layer and a
+    /// potential read-out always keep theirs separate.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHERE")]
+    pub state: StateWordArg,
     /// Output directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
@@ -298,6 +306,24 @@ pub struct BuildArgs {
     pub cutoff: CutoffFlags,
     #[command(flatten)]
     pub convert: ConvertFlags,
+}
+
+/// `--state` values of `build`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StateWordArg {
+    Auto,
+    Merged,
+    Separate,
+}
+
+impl From<StateWordArg> for snncc::codegen::StateWord {
+    fn from(arg: StateWordArg) -> Self {
+        match arg {
+            StateWordArg::Auto => snncc::codegen::StateWord::Auto,
+            StateWordArg::Merged => snncc::codegen::StateWord::Merged,
+            StateWordArg::Separate => snncc::codegen::StateWord::Separate,
+        }
+    }
 }
 
 /// `--target` values.

@@ -43,7 +43,14 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
         .filter(|(_, &x)| x != 0)
         .map(|(i, _)| words(first, i / c_in) * first.out.g)
         .sum();
-    let load = (first.lq_depth() + load_ops.max(input.len())) as u64;
+    // Engines whose banks hold their membranes clear them meanwhile.
+    let clears = engines
+        .iter()
+        .filter(|e| e.merged())
+        .map(Engine::lq_depth)
+        .max()
+        .unwrap_or(0);
+    let load = (first.lq_depth() + load_ops.max(input.len())).max(clears) as u64;
     // The read-out's last step is in beat steps - 1 + (engines - 1); the
     // others run up to the design's steps in the meantime.
     let steps_run = steps.min(design.timesteps);

@@ -54,6 +54,42 @@ pub struct DesignOptions {
     /// Early cutoff: the raw read-out margin (docs/fixed-point.md §4.6) at
     /// which an image stops; `None` runs every image `timesteps` steps.
     pub cutoff: Option<i64>,
+    /// Where the spiking layers keep their membranes.
+    pub state: StateWord,
+}
+
+/// Where a spiking layer keeps its membrane potentials (docs/hardware.md,
+/// "One state word per neuron").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateWord {
+    /// Merged where that takes fewer block RAMs than separate memories.
+    #[default]
+    Auto,
+    /// In the current banks: the scatter adds into `V + sum`, the update
+    /// writes the new `V` back (one word per neuron, a write-back
+    /// multiplexer per lane and slot). Not the analog layer, whose
+    /// current is kept for the whole image, nor a potential read-out,
+    /// whose membranes the read-out scans.
+    Merged,
+    /// A membrane memory beside the current banks.
+    Separate,
+}
+
+impl StateWord {
+    /// The manifest's name of the policy.
+    pub fn name(self) -> &'static str {
+        match self {
+            StateWord::Auto => "auto",
+            StateWord::Merged => "merged",
+            StateWord::Separate => "separate",
+        }
+    }
+    /// The policy a manifest names (`None`: not a policy).
+    pub fn from_name(name: &str) -> Option<StateWord> {
+        [StateWord::Auto, StateWord::Merged, StateWord::Separate]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
 }
 
 impl DesignOptions {
@@ -67,6 +103,7 @@ impl DesignOptions {
             layer_serial: None,
             layer_slots: None,
             cutoff: None,
+            state: StateWord::Auto,
         }
     }
 }
@@ -177,6 +214,9 @@ pub struct NeuronEngine {
     /// multiplexer of every IF unit would never select.
     pub saturate: bool,
     pub theta_bits: u32,
+    /// The membrane lives in the current banks (StateWord::Merged): a
+    /// bank's lane is `state_bits()` wide and holds `V + sum`.
+    pub merged: bool,
     /// Aligned threshold (membrane units); 1 for the readout (unused).
     pub theta: i64,
     pub v0: i64,
@@ -189,6 +229,14 @@ pub struct NeuronEngine {
 }
 
 impl NeuronEngine {
+    /// Bits of a merged state lane: `V + sum` is exact in one bit more
+    /// than the wider of the membrane and the accumulator (the sum alone,
+    /// with or without the bias, fits the accumulator), so a partial sum
+    /// that wraps comes back by the step's end, as in the banks today
+    /// (docs/fixed-point.md §4.2).
+    pub fn state_bits(&self) -> u32 {
+        self.membrane_bits.max(self.acc_bits) + 1
+    }
     /// The initial potential as the bits of its membrane format (two's
     /// complement), for a Verilog `'d` literal.
     pub fn v0_bits(&self) -> u64 {
@@ -325,9 +373,31 @@ impl Engine {
         };
         self.src.px_bits + self.src_field_bits() + self.src.lanes as u32 + counts
     }
-    /// Bits of a lane of the current memory (a gate's: its count).
+    /// Bits of a lane of the current memory (a gate's: its count; a
+    /// merged state's: `V + sum`).
     pub fn acc_bits(&self) -> u32 {
-        self.neurons().map_or(self.count_bits, |n| n.acc_bits)
+        self.neurons().map_or(self.count_bits, |n| {
+            if n.merged {
+                n.state_bits()
+            } else {
+                n.acc_bits
+            }
+        })
+    }
+    /// The membrane lives in the current banks.
+    pub fn merged(&self) -> bool {
+        self.neurons().is_some_and(|n| n.merged)
+    }
+    /// Block RAMs of the current banks and the membrane (docs/hardware.md,
+    /// "Memories"): what `StateWord::Auto` minimises.
+    pub fn state_blocks(&self) -> usize {
+        let membrane = match self.neurons() {
+            Some(n) if !n.merged => {
+                memory_blocks(self.out.groups(), self.out.lanes * n.membrane_bits as usize)
+            }
+            _ => 0,
+        };
+        bank_blocks(self.out, self.slots(), self.acc_bits()) + membrane
     }
     /// Bits of a tap slot's output pixel (only a gate pushes it).
     pub fn pxs_bits(&self) -> u32 {
@@ -417,6 +487,11 @@ impl Design {
     pub fn cutoff_margin(&self) -> u64 {
         let max = (1u64 << (self.out_value_bits() + 1)) - 1;
         self.cutoff.map_or(0, |m| (m.max(0) as u64).min(max))
+    }
+    /// Whether an engine keeps its membranes in its banks (then the
+    /// sequencer clears them while each input loads).
+    pub fn has_merged(&self) -> bool {
+        self.engines.iter().any(Engine::merged)
     }
     /// Whether an engine adds two synapse groups (a residual add).
     pub fn has_residual(&self) -> bool {
@@ -707,9 +782,35 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     .layer_slots
                     .as_ref()
                     .and_then(|s| s.get(li).copied());
+                // The membrane in the banks or beside them (StateWord), and
+                // more banks only where they cost at most one block RAM more
+                // than one bank (a bank's depth shrinks, its width does not:
+                // the rounding of the banks' depths may add one; LeNet's
+                // first layer takes 2 slots for one block more).
+                let state_bits = f.membrane.bits().max(acc_bits) + 1;
+                let mergeable = !analog && fires && options.state != StateWord::Separate;
+                let membrane_blocks =
+                    memory_blocks(out.groups(), out.lanes * f.membrane.bits() as usize);
+                let blocks = |p: usize, merged: bool| {
+                    if merged {
+                        bank_blocks(out, p, state_bits)
+                    } else {
+                        bank_blocks(out, p, acc_bits) + membrane_blocks
+                    }
+                };
+                // Auto merges block-RAM banks only: merged banks in
+                // distributed RAM would move the membrane into LUTs (LeNet's
+                // conv2: 8 block RAMs saved for about 3,000 LUT4).
+                let merge_at = |p: usize| {
+                    mergeable
+                        && (options.state == StateWord::Merged
+                            || (!bank_in_lutram(out, p, state_bits)
+                                && blocks(p, true) < blocks(p, false)))
+                };
+                let blocks_at = |p: usize| blocks(p, merge_at(p));
                 let allowed = |p: usize| match fixed {
                     Some(f) => p == f,
-                    None => bank_blocks(out, p, acc_bits) <= bank_blocks(out, 1, acc_bits),
+                    None => blocks_at(p) <= blocks_at(1) + 1,
                 };
                 let max_slots = fixed.unwrap_or(options.slots).clamp(1, 16);
                 let (routing, weights, src) = match residual {
@@ -748,6 +849,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 // bias varies over the map (a BN folded through padding).
                 let bias = n.bias.clone().unwrap_or(Bias::Channel(vec![0; out.c]));
                 let bias_pixels = if bias.per_neuron() { out.px } else { 1 };
+                let merged = merge_at(routing.slots);
                 engines.push(Engine {
                     name: layer.name.clone(),
                     out,
@@ -777,6 +879,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         saturate: model.overflow == Overflow::Saturate
                             && !(n.membrane_proven && timesteps <= model.timesteps),
                         theta_bits: bits_for_range(0, theta).unwrap_or(64),
+                        merged,
                         theta: theta as i64,
                         v0: n.v0,
                         p_shift,
@@ -819,17 +922,43 @@ fn bank_in_lutram(out: Geometry, slots: usize, lane_bits: u32) -> bool {
     depth * out.lanes * lane_bits as usize <= LUTRAM_MAX_BITS
 }
 
-/// Block RAMs (512 x 36 bits, the ECP5's widest shape; other families are
-/// alike) the current banks of `slots` banks take: more banks are spent
-/// only where they cost no more block RAM than one (a bank's depth halves,
-/// its width does not) or fit in distributed RAM.
+/// Block RAMs the current banks of `slots` banks take (none where they fit
+/// in distributed RAM).
 fn bank_blocks(out: Geometry, slots: usize, lane_bits: u32) -> usize {
     if bank_in_lutram(out, slots, lane_bits) {
         return 0;
     }
     let depth = out.px.div_ceil(slots) * out.g;
-    let width = out.lanes * lane_bits as usize;
-    slots * width.div_ceil(36) * depth.div_ceil(512)
+    slots * block_tiles(depth, out.lanes * lane_bits as usize)
+}
+
+/// Block RAMs a `depth x width` memory takes, none where it is small
+/// enough for distributed RAM.
+fn memory_blocks(depth: usize, width: usize) -> usize {
+    if depth * width <= LUTRAM_MAX_BITS {
+        0
+    } else {
+        block_tiles(depth, width)
+    }
+}
+
+/// The fewest 18-kbit block RAMs (the ECP5's DP16KD, as deep x wide as
+/// 512 x 36 ... 16384 x 1; Yosys picks the shape) that tile a `depth x
+/// width` memory. Xilinx' RAMB18 has the same shapes.
+fn block_tiles(depth: usize, width: usize) -> usize {
+    const SHAPES: [(usize, usize); 6] = [
+        (512, 36),
+        (1024, 18),
+        (2048, 9),
+        (4096, 4),
+        (8192, 2),
+        (16384, 1),
+    ];
+    SHAPES
+        .iter()
+        .map(|&(d, w)| depth.div_ceil(d) * width.div_ceil(w))
+        .min()
+        .unwrap_or(0)
 }
 
 /// The taps `(kk, out_px)` of every source pixel of a fan-out table, `kk`
@@ -910,7 +1039,30 @@ fn route(
 
 #[cfg(test)]
 mod tests {
-    use super::addr_bits;
+    use super::{addr_bits, block_tiles, memory_blocks, StateWord};
+
+    #[test]
+    fn block_rams_tile_the_best_shape() {
+        // 524 deep just misses 512 x 36: 1024 x 18 halves of width.
+        assert_eq!(block_tiles(524, 104), 6);
+        assert_eq!(block_tiles(512, 104), 3);
+        // 2048 x 9 for 1568 words of 104 bits.
+        assert_eq!(block_tiles(1568, 104), 12);
+        // VGG's dense-like relu5: 25,088 words of 2 x 8 bits.
+        assert_eq!(block_tiles(25088, 16), 25);
+        assert_eq!(block_tiles(1, 1), 1);
+        // Small memories go to distributed RAM.
+        assert_eq!(memory_blocks(64, 128), 0);
+        assert_eq!(memory_blocks(64, 272), 8);
+    }
+
+    #[test]
+    fn state_word_names_round_trip() {
+        for s in [StateWord::Auto, StateWord::Merged, StateWord::Separate] {
+            assert_eq!(StateWord::from_name(s.name()), Some(s));
+        }
+        assert_eq!(StateWord::from_name("both"), None);
+    }
 
     #[test]
     fn address_bits() {

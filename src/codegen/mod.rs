@@ -14,7 +14,7 @@ pub use balance::{balance_lanes, logic_estimate, Balance};
 pub use cycles::{mean_work_bound, trace_as_run, work_bound, MeanWorkBound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
-    Geometry, NeuronEngine, Problem, Readout, STEP_OVERHEAD,
+    Geometry, NeuronEngine, Problem, Readout, StateWord, STEP_OVERHEAD,
 };
 pub use mem::{render_mem, render_words};
 pub use render::{top_name, write_design, write_testbench};
