@@ -38,6 +38,15 @@ fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     apt_install "${need_apt[@]}"
 fi
+# The test command checks formatting and lints too (README, .ci/run).
+if ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+    if command -v rustup >/dev/null 2>&1; then
+        rustup component add rustfmt clippy
+    else
+        echo "error: cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy)." >&2
+        exit 1
+    fi
+fi
 
 # The version the README's routed figures were measured with: a newer
 # nextpnr places differently, and so reaches a different Fmax.

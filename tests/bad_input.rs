@@ -217,3 +217,30 @@ fn empty_selections_and_zero_timesteps_are_refused() {
     );
     assert_fails_with(&simulate(&["--limit", "0"]), &["no images to simulate"]);
 }
+
+#[test]
+fn initial_potentials_outside_minus_one_to_one_or_nan_are_refused() {
+    for h in ["nan", "1.5", "-2", "inf"] {
+        let out = snncc([
+            "simulate".as_ref(),
+            example("models/lenet.keras").as_os_str(),
+            "--calib".as_ref(),
+            example("data/calib-images.npy").as_os_str(),
+            "--data".as_ref(),
+            example("data/test-images.npy").as_os_str(),
+            "--labels".as_ref(),
+            example("data/test-labels.npy").as_os_str(),
+            "--calibrate".as_ref(),
+            "none".as_ref(),
+            "--h".as_ref(),
+            h.as_ref(),
+        ]);
+        assert_fails_with(
+            &out,
+            &[
+                &format!("--h {}", h.parse::<f32>().unwrap()),
+                "from -1 to 1",
+            ],
+        );
+    }
+}

@@ -12,18 +12,24 @@ use common::*;
 use serde_json::Value;
 
 fn build(out: &std::path::Path) {
-    let res = snncc([
-        "build".as_ref(),
-        fixture("mlp_flat.keras").as_os_str(),
-        "--calib".as_ref(),
-        fixture("mlp_flat.inputs.npy").as_os_str(),
-        "--bits".as_ref(),
-        "8".as_ref(),
-        "--timesteps".as_ref(),
-        "16".as_ref(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ]);
+    build_with(out, &[]);
+}
+
+fn build_with(out: &std::path::Path, extra: &[&str]) {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "build".into(),
+        fixture("mlp_flat.keras").into(),
+        "--calib".into(),
+        fixture("mlp_flat.inputs.npy").into(),
+        "--bits".into(),
+        "8".into(),
+        "--timesteps".into(),
+        "16".into(),
+        "-o".into(),
+        out.into(),
+    ];
+    args.extend(extra.iter().map(|a| a.into()));
+    let res = snncc(args);
     assert!(res.status.success(), "{}", stderr(&res));
     for f in [
         "manifest.yaml",
@@ -104,7 +110,15 @@ fn mlp_is_bit_exact_in_both_simulators_and_corruption_is_caught() {
 fn generated_rtl_is_lint_clean() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    build(&out);
+    // A negative initial potential (once printed as `22'd-45387`): V0 is a
+    // two's complement literal of the membrane's width.
+    build_with(&out, &["--calibrate", "none", "--h", "-0.5"]);
+    let top = std::fs::read_to_string(out.join("rtl/snn_mlp_flat.v")).unwrap();
+    assert!(
+        !top.contains("'d-"),
+        "a negative literal printed as unsigned"
+    );
+    assert!(top.contains(".V0("), "the engines take V0");
     let rtl: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("rtl"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -10,6 +10,20 @@ use snncc::{data, import, reference, snn};
 
 use super::{ConvertArgs, ConvertFlags};
 
+impl ConvertFlags {
+    /// `--h`, checked: finite and from -1 to 1 (the range calibration
+    /// searches; beyond it a neuron fires before any input, or needs more
+    /// than a threshold's worth to fire at all), else an error (exit 1).
+    pub fn h(&self) -> anyhow::Result<Option<f32>> {
+        match self.h {
+            Some(h) if !(h.is_finite() && (-1.0..=1.0).contains(&h)) => {
+                bail!("--h {h}: the initial potential is a fraction of the threshold from -1 to 1")
+            }
+            h => Ok(h),
+        }
+    }
+}
+
 /// Load a Keras model and convert it with the flags, printing what
 /// conversion did to stderr. Returns the graph, the conversion and the
 /// seconds conversion took (calibration data already read).
@@ -18,6 +32,7 @@ pub fn convert_keras(
     calib: &Path,
     flags: &ConvertFlags,
 ) -> anyhow::Result<(Graph, Conversion, f64)> {
+    let h = flags.h()?;
     let graph = import::load_model(model)?.graph;
     let calib_images = data::read_images(calib)?;
     reference::check_input(&graph, calib_images.dim())
@@ -25,14 +40,14 @@ pub fn convert_keras(
     let options = ConvertOptions {
         norm: flags.norm,
         per_channel: flags.per_channel(),
-        h: flags.h.unwrap_or(0.5),
+        h: h.unwrap_or(0.5),
         readout: flags.readout.into(),
     };
     let started = Instant::now();
     let mut conversion = ecc::convert(&graph, calib_images.view(), options)
         .with_context(|| format!("converting {}", model.display()))?;
     if flags.calibrate == crate::cli::CalibrateArg::H {
-        if let Some(h) = flags.h {
+        if let Some(h) = h {
             eprintln!(
                 "warning: calibration chooses each layer's initial potential; --h {h} applies only where it does not (a spike-count read-out). Pass --calibrate none for a uniform h"
             );
@@ -92,7 +107,7 @@ pub fn load_network(
 ) -> anyhow::Result<Network> {
     if snncc::snn::is_net_dir(model) {
         let mut net = snncc::snn::load_net(model)?;
-        if let Some(h) = flags.h {
+        if let Some(h) = flags.h()? {
             net.h = h;
         }
         // Directories written before the input range was recorded: take it

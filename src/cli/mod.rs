@@ -549,8 +549,10 @@ pub struct ConvertFlags {
     /// layer with --calibrate none (with calibration: only where it does
     /// not choose, a spike-count read-out) [default: 0.5, or what a
     /// converted network directory says]. 0.5 removes the rate code's
-    /// systematic under-firing; 0 is the classic conversion.
-    #[arg(long)]
+    /// systematic under-firing; 0 is the classic conversion. From -1 to 1
+    /// (below 0 a neuron first makes up a deficit, as calibration may
+    /// choose).
+    #[arg(long, value_name = "H", allow_hyphen_values = true)]
     pub h: Option<f32>,
     /// How the class is read out: the output layer's membrane potential, or
     /// the spike counts of an output layer that fires too. Ties go to the

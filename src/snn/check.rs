@@ -23,11 +23,23 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
     if n == 0 {
         return Err(("<model>".into(), "has no layers".into()));
     }
+    // Initial potentials are fractions of the threshold from -1 to 1 (what
+    // the converter and calibration choose; the quantiser sizes V0 by it).
+    let fraction = |v: f32| v.is_finite() && (-1.0..=1.0).contains(&v);
+    if !fraction(model.h) {
+        return Err((
+            "<model>".into(),
+            format!(
+                "h = {} must be a fraction of the threshold from -1 to 1",
+                model.h
+            ),
+        ));
+    }
     if let Some(h) = &model.h_layers {
-        if h.len() != n || h.iter().any(|v| !v.is_finite()) {
+        if h.len() != n || !h.iter().all(|&v| fraction(v)) {
             return Err((
                 "<model>".into(),
-                format!("h_layers must be {n} finite values, one per layer"),
+                format!("h_layers must be {n} values from -1 to 1, one per layer"),
             ));
         }
     }
