@@ -19,12 +19,28 @@ fn eval_args(model: &std::path::Path, data: &std::path::Path) -> Vec<std::ffi::O
 #[test]
 fn truncated_h5_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    for (kind, keep) in [("tf2.h5", 0.5), ("k3.h5", 0.9), ("tf2.h5", 0.05)] {
+    // 0.999: only the tail (optimizer state) is lost; the model would read.
+    for (kind, keep) in [
+        ("tf2.h5", 0.5),
+        ("k3.h5", 0.9),
+        ("tf2.h5", 0.05),
+        ("tf2.h5", 0.999),
+        ("k3.h5", 0.999),
+    ] {
         let bytes = std::fs::read(example(&format!("models/lenet.{kind}"))).unwrap();
         let path = dir.path().join(format!("cut-{keep}.{kind}"));
         std::fs::write(&path, &bytes[..(bytes.len() as f64 * keep) as usize]).unwrap();
         let out = snncc(["inspect".as_ref(), path.as_os_str()]);
         assert_fails_with(&out, &[path.file_name().unwrap().to_str().unwrap()]);
+        if keep > 0.99 {
+            assert_fails_with(
+                &out,
+                &[
+                    "truncated",
+                    &format!("has {} bytes", (bytes.len() as f64 * keep) as usize),
+                ],
+            );
+        }
     }
 }
 
@@ -243,4 +259,31 @@ fn initial_potentials_outside_minus_one_to_one_or_nan_are_refused() {
             ],
         );
     }
+}
+
+#[test]
+fn a_keras_member_larger_than_the_limit_is_refused_unread() {
+    // A decompression bomb: 1 GiB + 1 of spaces deflates to about 1 MB.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("config.json", opts).unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..1024 {
+            zip.write_all(&chunk).unwrap();
+        }
+        zip.write_all(b" ").unwrap();
+        zip.finish().unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.keras");
+    std::fs::write(&path, buf.into_inner()).unwrap();
+    let out = snncc(["inspect".as_ref(), path.as_os_str()]);
+    assert_fails_with(
+        &out,
+        &["bomb.keras", "config.json", "1073741825 bytes", "limit"],
+    );
 }

@@ -157,6 +157,10 @@ fn open_container(path: &Path) -> Result<Container, ImportError> {
     }
 }
 
+/// The most bytes one member of a `.keras` archive may decompress to (a
+/// model an FPGA can hold is far smaller; 1 GiB).
+pub const MAX_MEMBER_BYTES: u64 = 1 << 30;
+
 fn open_keras_zip(bytes: Vec<u8>, path: &Path) -> Result<Container, ImportError> {
     let container = |reason: String| ImportError::Container {
         file: path.to_path_buf(),
@@ -170,10 +174,24 @@ fn open_keras_zip(bytes: Vec<u8>, path: &Path) -> Result<Container, ImportError>
                 "the archive has no '{name}'; a .keras file saved by Keras 3 has config.json and model.weights.h5"
             ))
         })?;
+        // A member is read whole, so its size is bounded: a decompression
+        // bomb must not exhaust memory, whatever its header declares.
+        if entry.size() > MAX_MEMBER_BYTES {
+            return Err(container(format!(
+                "'{name}' declares {} bytes uncompressed, more than the {MAX_MEMBER_BYTES}-byte limit of a .keras member",
+                entry.size()
+            )));
+        }
         let mut buf = Vec::new();
-        entry
+        (&mut entry)
+            .take(MAX_MEMBER_BYTES + 1)
             .read_to_end(&mut buf)
             .map_err(|e| container(format!("cannot decompress '{name}': {e}")))?;
+        if buf.len() as u64 > MAX_MEMBER_BYTES {
+            return Err(container(format!(
+                "'{name}' decompresses to more than the {MAX_MEMBER_BYTES}-byte limit of a .keras member"
+            )));
+        }
         Ok(buf)
     };
     let config = read_member("config.json")?;
@@ -200,10 +218,25 @@ fn open_keras_zip(bytes: Vec<u8>, path: &Path) -> Result<Container, ImportError>
 }
 
 fn open_hdf5(bytes: Vec<u8>, path: &Path, what: &str) -> Result<Hdf5File, ImportError> {
-    Hdf5File::from_vec(bytes).map_err(|e| ImportError::Container {
+    let len = bytes.len() as u64;
+    let file = Hdf5File::from_vec(bytes).map_err(|e| ImportError::Container {
         file: path.to_path_buf(),
         reason: format!("{what}HDF5 data is unreadable (truncated or corrupt?): {e}"),
-    })
+    })?;
+    // A file cut short in a copy or download may still parse when the lost
+    // tail held only optimizer state; its superblock records where it ends
+    // (libhdf5 refuses such a file too).
+    let sb = file.superblock();
+    let end = sb.base_address.saturating_add(sb.eof_address);
+    if len < end {
+        return Err(ImportError::Container {
+            file: path.to_path_buf(),
+            reason: format!(
+                "{what}HDF5 data is truncated: its superblock says it ends at byte {end}, but it has {len} bytes"
+            ),
+        });
+    }
+    Ok(file)
 }
 
 fn root_attr_string(file: &Hdf5File, name: &str) -> Option<String> {
