@@ -230,3 +230,40 @@ fn synth_reports_resources_and_throughput() {
     let expected = 100e6 / r["cycles_per_image"].as_f64().unwrap();
     assert!((r["images_per_s"].as_f64().unwrap() - expected).abs() < 1e-6 * expected);
 }
+
+#[test]
+fn a_moved_build_folder_still_simulates_and_its_core_copies_the_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = dir.path().join("built");
+    build(&built);
+    // Memory paths are relative to the folder: moved, it still co-simulates.
+    let moved = dir.path().join("elsewhere").join("moved");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&built, &moved).unwrap();
+    let (res, report) = cosim(&moved, "iverilog");
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(report["mismatches"], 0, "{report}");
+    let top = std::fs::read_to_string(moved.join("rtl/snn_mlp_flat.v")).unwrap();
+    assert!(
+        top.contains("\"mem/h1_weights.mem\""),
+        "relative memory paths"
+    );
+    assert!(!top.contains(&dir.path().display().to_string()));
+    // The FuseSoC core copies every image to the same relative place.
+    let core: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(moved.join("snn_mlp_flat.core")).unwrap())
+            .unwrap();
+    let mem = core["filesets"]["mem"]["files"].as_array().unwrap();
+    assert!(
+        mem.iter()
+            .any(|f| f["mem/h1_weights.mem"]["copyto"] == "mem/h1_weights.mem"),
+        "{mem:?}"
+    );
+    assert_eq!(
+        core["filesets"]["tb_mem"]["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

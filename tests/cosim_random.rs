@@ -295,6 +295,7 @@ fn a_wrong_expectation_fails_the_testbench() {
     let out = std::process::Command::new("vvp")
         .arg("-n")
         .arg(&sim)
+        .current_dir(dir.path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

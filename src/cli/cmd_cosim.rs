@@ -102,6 +102,9 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         SimulatorArg::Verilator => "verilator",
     });
     std::fs::create_dir_all(&work)?;
+    // The simulation runs in the build folder (relative memory paths), so
+    // its own files are named absolutely.
+    let work = std::fs::canonicalize(&work)?;
     let simulator: Box<dyn RtlSimulator> = match args.simulator {
         SimulatorArg::Iverilog => Box::new(Icarus),
         SimulatorArg::Verilator => Box::new(Verilator),
@@ -110,7 +113,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         waves: args.vcd,
         trace: args.trace,
     };
-    let compiled = simulator.compile(&work, &tb, &rtl, options)?;
+    let compiled = simulator.compile(dir, &work, &tb, &rtl, options)?;
     // Waveforms of the whole run go to one file: one part.
     let jobs = if args.vcd {
         1

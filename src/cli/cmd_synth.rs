@@ -25,7 +25,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let work = dir.join("synth");
     std::fs::create_dir_all(&work)?;
     let spinner = super::progress::spinner();
-    let report = synth::synthesize(&built.rtl, top, target, &work, &mut |stage| {
+    let report = synth::synthesize(dir, &built.rtl, top, target, &work, &mut |stage| {
         spinner.set_message(stage.to_string())
     });
     spinner.finish_and_clear();

@@ -17,7 +17,7 @@ pub use design::{
     Geometry, NeuronEngine, Problem, Readout, StateWord, STEP_OVERHEAD,
 };
 pub use mem::{render_mem, render_words};
-pub use render::{top_name, write_design, write_testbench};
+pub use render::{top_name, write_design, write_testbench, MEM_DIR};
 pub use residual::Residual;
 pub use routing::{Slot, TapWords};
 

@@ -81,13 +81,17 @@ pub fn top_name(design: &Design) -> String {
     format!("snn_{clean}")
 }
 
+/// The memory images' folder, relative to the build folder: every
+/// `$readmemh` path is, so simulate and synthesise with the build folder as
+/// the working directory.
+pub const MEM_DIR: &str = "mem";
+
 /// Write `rtl/` (top level and primitives) and `mem/` (weights and biases)
 /// under `out`; returns the RTL files in compile order.
 pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>> {
     let (rtl, mem) = (out.join("rtl"), out.join("mem"));
     std::fs::create_dir_all(&rtl)?;
     std::fs::create_dir_all(&mem)?;
-    let mem = std::fs::canonicalize(&mem)?;
     for e in &design.engines {
         write_memories(e, &mem)?;
     }
@@ -103,7 +107,9 @@ pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>
         d: design,
         last,
         top: &top,
-        mem_dir: mem.display().to_string(),
+        // `$readmemh` paths are relative to the build folder (simulators
+        // and Yosys run there), so a folder moved or copied still works.
+        mem_dir: MEM_DIR.to_string(),
     }
     .render()
     .expect("the template only prints decided values");
@@ -232,7 +238,8 @@ pub fn write_testbench(
 ) -> std::io::Result<PathBuf> {
     let tb = out.join("tb");
     std::fs::create_dir_all(&tb)?;
-    let tb = std::fs::canonicalize(&tb)?;
+    // What the testbench reads, by paths relative to the build folder.
+    let rel = |name: &str| format!("tb/{name}");
     let flat = |rows: &[Vec<i64>]| rows.iter().flatten().copied().collect::<Vec<_>>();
     let inputs_mem = tb.join("inputs.mem");
     std::fs::write(
@@ -275,10 +282,10 @@ pub fn write_testbench(
         top: &top_name(design),
         images: inputs.len(),
         signed,
-        inputs_mem: inputs_mem.display().to_string(),
-        expected_mem: expected_mem.display().to_string(),
-        steps_mem: steps_mem.display().to_string(),
-        vcd_path: tb.join("waves.vcd").display().to_string(),
+        inputs_mem: rel("inputs.mem"),
+        expected_mem: rel("expected.mem"),
+        steps_mem: rel("steps.mem"),
+        vcd_path: rel("waves.vcd"),
     }
     .render()
     .expect("the template only prints decided values");

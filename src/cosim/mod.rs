@@ -28,6 +28,9 @@ pub struct CompileOptions {
 pub struct Compiled {
     program: PathBuf,
     args: Vec<OsString>,
+    /// The build folder, the working directory of a run (the memory
+    /// images' paths are relative to it).
+    root: PathBuf,
 }
 
 impl Compiled {
@@ -37,7 +40,8 @@ impl Compiled {
         tool(
             Command::new(&self.program)
                 .args(&self.args)
-                .args(plusargs.iter().map(|p| format!("+{p}"))),
+                .args(plusargs.iter().map(|p| format!("+{p}")))
+                .current_dir(&self.root),
         )
     }
 
@@ -88,9 +92,11 @@ impl Compiled {
 /// An RTL simulator that can compile a testbench (top module `tb`).
 pub trait RtlSimulator: Sync {
     fn name(&self) -> &'static str;
-    /// Compile `tb` with `sources` in `work`.
+    /// Compile `tb` with `sources` in `work` (absolute), to run in the
+    /// build folder `root`.
     fn compile(
         &self,
+        root: &Path,
         work: &Path,
         tb: &Path,
         sources: &[PathBuf],
@@ -108,6 +114,7 @@ impl RtlSimulator for Icarus {
 
     fn compile(
         &self,
+        root: &Path,
         work: &Path,
         tb: &Path,
         sources: &[PathBuf],
@@ -125,6 +132,7 @@ impl RtlSimulator for Icarus {
         Ok(Compiled {
             program: "vvp".into(),
             args: vec!["-n".into(), sim.into()],
+            root: root.to_path_buf(),
         })
     }
 }
@@ -140,6 +148,7 @@ impl RtlSimulator for Verilator {
 
     fn compile(
         &self,
+        root: &Path,
         work: &Path,
         tb: &Path,
         sources: &[PathBuf],
@@ -168,6 +177,7 @@ impl RtlSimulator for Verilator {
         Ok(Compiled {
             program: obj.join("Vtb"),
             args: Vec::new(),
+            root: root.to_path_buf(),
         })
     }
 }

@@ -137,10 +137,13 @@ pub struct SynthReport {
     pub fit: Option<Fit>,
 }
 
-/// Synthesise `rtl` (top module `top`) for `target`; scratch files, the
-/// netlist and nextpnr's log go to `work`. `progress` is told each stage
-/// as it starts (place and route takes minutes on a LeNet-sized design).
+/// Synthesise `rtl` (top module `top`) of the build folder `root` (Yosys
+/// runs there: the memory images' paths are relative to it) for `target`;
+/// scratch files, the netlist and nextpnr's log go to `work`. `progress` is
+/// told each stage as it starts (place and route takes minutes on a
+/// LeNet-sized design).
 pub fn synthesize(
+    root: &Path,
     rtl: &[PathBuf],
     top: &str,
     target: SynthTarget,
@@ -179,10 +182,16 @@ pub fn synthesize(
         }),
         SynthTarget::Generic | SynthTarget::Xilinx => None,
     };
+    // Absolute names: Yosys runs in `root`.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let work = &absolute(work);
     let stat = work.join(format!("stat_{}.json", target.name()));
     let netlist_name = format!("netlist_{}.json", target.name());
     let netlist = work.join(&netlist_name);
-    let files: Vec<String> = rtl.iter().map(|p| p.display().to_string()).collect();
+    let files: Vec<String> = rtl
+        .iter()
+        .map(|p| absolute(p).display().to_string())
+        .collect();
     let synth = match target {
         SynthTarget::Generic => format!("synth -top {top} -flatten -lut 4"),
         SynthTarget::Ice40 => format!("synth_ice40 -top {top} -json {}", netlist.display()),
@@ -205,7 +214,11 @@ pub fn synthesize(
         "yosys: {}",
         synth.split(' ').next().unwrap_or("synth")
     ));
-    crate::external::run(Command::new("yosys").args(["-q", "-p", &script]))?;
+    crate::external::run(
+        Command::new("yosys")
+            .args(["-q", "-p", &script])
+            .current_dir(root),
+    )?;
     let cells = read_stat(&stat)?;
     let sum = |pred: &dyn Fn(&str) -> bool| -> u64 {
         cells.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v).sum()

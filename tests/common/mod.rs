@@ -108,7 +108,8 @@ pub fn run_tool(cmd: &mut std::process::Command) -> String {
 }
 
 /// Run a self-checking testbench `tb.v` (top module `tb`) with the given
-/// sources under Icarus Verilog and under Verilator; both must print
+/// sources under Icarus Verilog and under Verilator, in `dir` (a generated
+/// design's memory paths are relative to its folder); both must print
 /// `expect`, and neither may report a problem (a missing `$readmemh` file
 /// is only a message in both, not a failure).
 pub fn simulate_both(dir: &Path, tb: &Path, sources: &[PathBuf], expect: &str) {
@@ -126,7 +127,8 @@ pub fn simulate_both(dir: &Path, tb: &Path, sources: &[PathBuf], expect: &str) {
         std::process::Command::new("vvp")
             .arg("-n")
             .arg(&sim)
-            .arg("+stall"),
+            .arg("+stall")
+            .current_dir(dir),
     );
     let clean =
         |out: &str| !out.contains("WARNING") && !out.contains("ERROR") && !out.contains("%Warning");
@@ -146,7 +148,11 @@ pub fn simulate_both(dir: &Path, tb: &Path, sources: &[PathBuf], expect: &str) {
             .arg(tb)
             .args(sources),
     );
-    let out = run_tool(std::process::Command::new(obj.join("Vtb")).arg("+stall"));
+    let out = run_tool(
+        std::process::Command::new(obj.join("Vtb"))
+            .arg("+stall")
+            .current_dir(dir),
+    );
     assert!(out.contains(expect) && clean(&out), "verilator:\n{out}");
 }
 

@@ -76,8 +76,8 @@ module snn_cnn (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(15), .B_SHIFT(0), .B_DEPTH(2),
         .THETA_BITS(17), .THETA(17'd42698),
         .V0(23'd21349), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/conv1_weights.mem"), .B_INIT("<OUT>/mem/conv1_bias.mem"),
-        .TAP_INIT("<OUT>/mem/conv1_taps.mem"), .OFFS_INIT("<OUT>/mem/conv1_offsets.mem")
+        .W_INIT("mem/conv1_weights.mem"), .B_INIT("mem/conv1_bias.mem"),
+        .TAP_INIT("mem/conv1_taps.mem"), .OFFS_INIT("mem/conv1_offsets.mem")
     ) layer_0 (
         .clk(clk), .rst(rst), .init(init_0), .load(load_0),
         .start(start_0), .first(first_0), .done(done_0),
@@ -131,7 +131,7 @@ module snn_cnn (
         .MEMBRANE_BITS(1), .COUNT_BITS(6), .X_BITS(9),
         .SATURATE(0), .FAST_BANK(0),
         .FIRES(1),
-        .TAP_INIT("<OUT>/mem/pool1_taps.mem"), .OFFS_INIT("<OUT>/mem/pool1_offsets.mem")
+        .TAP_INIT("mem/pool1_taps.mem"), .OFFS_INIT("mem/pool1_offsets.mem")
     ) layer_1 (
         .clk(clk), .rst(rst), .init(init_1), .load(1'b0),
         .start(start_1), .first(first_1), .done(done_1),
@@ -188,8 +188,8 @@ module snn_cnn (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0), .B_DEPTH(1),
         .THETA_BITS(8), .THETA(8'd124),
         .V0(16'd62), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/conv2_weights.mem"), .B_INIT("<OUT>/mem/conv2_bias.mem"),
-        .TAP_INIT("<OUT>/mem/conv2_taps.mem"), .OFFS_INIT("<OUT>/mem/conv2_offsets.mem")
+        .W_INIT("mem/conv2_weights.mem"), .B_INIT("mem/conv2_bias.mem"),
+        .TAP_INIT("mem/conv2_taps.mem"), .OFFS_INIT("mem/conv2_offsets.mem")
     ) layer_2 (
         .clk(clk), .rst(rst), .init(init_2), .load(1'b0),
         .start(start_2), .first(first_2), .done(done_2),
@@ -246,8 +246,8 @@ module snn_cnn (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0), .B_DEPTH(2),
         .THETA_BITS(9), .THETA(9'd173),
         .V0(16'd86), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/fc1_weights.mem"), .B_INIT("<OUT>/mem/fc1_bias.mem"),
-        .TAP_INIT("<OUT>/mem/fc1_taps.mem"), .OFFS_INIT("<OUT>/mem/fc1_offsets.mem")
+        .W_INIT("mem/fc1_weights.mem"), .B_INIT("mem/fc1_bias.mem"),
+        .TAP_INIT("mem/fc1_taps.mem"), .OFFS_INIT("mem/fc1_offsets.mem")
     ) layer_3 (
         .clk(clk), .rst(rst), .init(init_3), .load(1'b0),
         .start(start_3), .first(first_3), .done(done_3),
@@ -297,8 +297,8 @@ module snn_cnn (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0), .B_DEPTH(1),
         .THETA_BITS(8), .THETA(8'd125),
         .V0(14'd62), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/out_weights.mem"), .B_INIT("<OUT>/mem/out_bias.mem"),
-        .TAP_INIT("<OUT>/mem/out_taps.mem"), .OFFS_INIT("<OUT>/mem/out_offsets.mem")
+        .W_INIT("mem/out_weights.mem"), .B_INIT("mem/out_bias.mem"),
+        .TAP_INIT("mem/out_taps.mem"), .OFFS_INIT("mem/out_offsets.mem")
     ) layer_4 (
         .clk(clk), .rst(rst), .init(init_4), .load(1'b0),
         .start(start_4), .first(first_4), .done(done_4),

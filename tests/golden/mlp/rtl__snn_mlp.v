@@ -76,8 +76,8 @@ module snn_mlp (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(15), .B_SHIFT(0), .B_DEPTH(9),
         .THETA_BITS(17), .THETA(17'd33078),
         .V0(24'd16539), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/fc1_weights.mem"), .B_INIT("<OUT>/mem/fc1_bias.mem"),
-        .TAP_INIT("<OUT>/mem/fc1_taps.mem"), .OFFS_INIT("<OUT>/mem/fc1_offsets.mem")
+        .W_INIT("mem/fc1_weights.mem"), .B_INIT("mem/fc1_bias.mem"),
+        .TAP_INIT("mem/fc1_taps.mem"), .OFFS_INIT("mem/fc1_offsets.mem")
     ) layer_0 (
         .clk(clk), .rst(rst), .init(init_0), .load(load_0),
         .start(start_0), .first(first_0), .done(done_0),
@@ -134,8 +134,8 @@ module snn_mlp (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0), .B_DEPTH(6),
         .THETA_BITS(9), .THETA(9'd130),
         .V0(15'd65), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/fc2_weights.mem"), .B_INIT("<OUT>/mem/fc2_bias.mem"),
-        .TAP_INIT("<OUT>/mem/fc2_taps.mem"), .OFFS_INIT("<OUT>/mem/fc2_offsets.mem")
+        .W_INIT("mem/fc2_weights.mem"), .B_INIT("mem/fc2_bias.mem"),
+        .TAP_INIT("mem/fc2_taps.mem"), .OFFS_INIT("mem/fc2_offsets.mem")
     ) layer_1 (
         .clk(clk), .rst(rst), .init(init_1), .load(1'b0),
         .start(start_1), .first(first_1), .done(done_1),
@@ -185,8 +185,8 @@ module snn_mlp (
         .W_BITS(8), .W_SHIFT(0), .B_BITS(7), .B_SHIFT(0), .B_DEPTH(4),
         .THETA_BITS(2), .THETA(2'd1),
         .V0(15'd0), .P_SHIFT(0),
-        .W_INIT("<OUT>/mem/fc3_weights.mem"), .B_INIT("<OUT>/mem/fc3_bias.mem"),
-        .TAP_INIT("<OUT>/mem/fc3_taps.mem"), .OFFS_INIT("<OUT>/mem/fc3_offsets.mem")
+        .W_INIT("mem/fc3_weights.mem"), .B_INIT("mem/fc3_bias.mem"),
+        .TAP_INIT("mem/fc3_taps.mem"), .OFFS_INIT("mem/fc3_offsets.mem")
     ) layer_2 (
         .clk(clk), .rst(rst), .init(init_2), .load(1'b0),
         .start(start_2), .first(first_2), .done(done_2),
