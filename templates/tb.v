@@ -11,6 +11,8 @@
 // design decided.
 // Plusargs: +first=N +count=M run inputs N..N+M-1 only (parallel parts);
 // +stall holds valid and ready low at pseudo-random cycles (back-pressure);
+// +abort=K streams the first input, lets the design run K cycles, resets it
+// in the middle of that image and starts over (the result must not change);
 // +vcd writes waveforms.
 `default_nettype none
 `timescale 1ns/1ps
@@ -29,7 +31,7 @@ module tb;
     wire [{{ d.class_bits() - 1 }}:0] o_class;
     wire [{{ d.step_bits() - 1 }}:0] o_steps;
     reg {% if signed %}signed {% endif %}[BITS-1:0] value, want, best;
-    integer img, i, n, errors, cycles, started, first, count, last, stall, lfsr, want_class;
+    integer img, i, n, errors, cycles, started, first, count, last, stall, lfsr, want_class, abort;
     {{ top }} dut (.clk(clk), .rst(rst), .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
         .o_valid(o_valid), .o_ready(o_ready), .o_value(o_value), .o_last(o_last),
         .o_class(o_class), .o_steps(o_steps));
@@ -58,6 +60,24 @@ module tb;
         if (last > {{ images }}) last = {{ images }};
         repeat (3) @(negedge clk);
         rst = 1'b0;
+        if ($value$plusargs("abort=%d", abort) && first < last) begin
+            // A reset in the middle of an image: the next one is computed
+            // from scratch.
+            i = 0;
+            while (i < N_IN) begin
+                @(negedge clk);
+                s_valid = 1'b1;
+                s_data = inputs[first * N_IN + i];
+                if (s_ready) i = i + 1;
+            end
+            @(negedge clk);
+            s_valid = 1'b0;
+            repeat (abort) @(negedge clk);
+            rst = 1'b1;
+            repeat (2) @(negedge clk);
+            rst = 1'b0;
+            $display("RESET after %0d cycles of image %0d", abort, first);
+        end
         started = cycles;
         for (img = first; img < last; img = img + 1) begin
             $display("IMAGE %0d", img);
