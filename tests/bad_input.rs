@@ -287,3 +287,39 @@ fn a_keras_member_larger_than_the_limit_is_refused_unread() {
         &["bomb.keras", "config.json", "1073741825 bytes", "limit"],
     );
 }
+
+#[test]
+fn pooling_windows_over_a_vector_are_refused_by_the_network_check() {
+    // An edited snn.yaml once passed the check with a 1x1 average pool over
+    // a vector and then panicked in the quantiser.
+    use snncc::ir::Pad;
+    use snncc::snn::Synapses;
+    let mut model = common::mlp(&mut common::Lcg(3));
+    // (The generator's scales are one per layer; the check wants one per
+    // channel.)
+    for layer in &mut model.layers {
+        layer.lambda = vec![layer.lambda[0]; layer.size()];
+    }
+    snncc::snn::check_model(&model).unwrap();
+    let n = model.layers[0].size();
+    model.layers[1].shape = snncc::ir::Shape::Vector { n };
+    model.layers[1].lambda = vec![1.0; n];
+    model.layers[1].bias = None;
+    model.layers[1].inputs[0].synapses = Synapses::AvgPool {
+        size: (1, 1),
+        strides: (1, 1),
+        pad: Pad::default(),
+        scale: vec![1.0; n],
+    };
+    let (layer, reason) = snncc::snn::check_model(&model).unwrap_err();
+    assert_eq!(layer, model.layers[1].name);
+    assert!(reason.contains("do not fit"), "{reason}");
+    let dir = tempfile::tempdir().unwrap();
+    // What a user gets from an edited directory: an error naming the layer.
+    let out = dir.path().join("net");
+    snncc::snn::save_net(&model, &out, &[]).ok();
+    if out.join("snn.yaml").exists() {
+        let res = snncc(["inspect".as_ref(), out.as_os_str()]);
+        assert_fails_with(&res, &[model.layers[1].name.as_str()]);
+    }
+}

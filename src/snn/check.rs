@@ -4,6 +4,10 @@
 use super::model::{Bias, Neurons, SnnModel, Source, Synapses};
 use crate::ir::Shape;
 
+fn is_map(s: Shape) -> bool {
+    matches!(s, Shape::Map { .. })
+}
+
 fn hwc(s: Shape) -> (usize, usize, usize) {
     match s {
         Shape::Map { h, w, c } => (h, w, c),
@@ -91,6 +95,12 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
                 return fail("a max gate needs an earlier spiking layer as its source".into());
             };
             let (sh, sw, sc) = hwc(model.layers[src].shape);
+            if !is_map(model.layers[src].shape) || !is_map(layer.shape) {
+                return fail(
+                    "a max gate pools a feature map: its source and shape must be maps (h, w, c)"
+                        .into(),
+                );
+            }
             if out_len(sh, size.0, strides.0, pad.top, pad.bottom) != Some(h)
                 || out_len(sw, size.1, strides.1, pad.left, pad.right) != Some(w)
                 || sc != c
@@ -108,13 +118,17 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
             };
             let (sh, sw, sc) = hwc(src);
             let ok = match &conn.synapses {
+                // Windows slide over maps: a vector is not a 1x1 map to them
+                // (the later stages index a map's height and width).
                 Synapses::Conv {
                     kernel,
                     strides,
                     pad,
                 } => {
                     let (kh, kw, cin, cout) = kernel.dim();
-                    cin == sc
+                    is_map(src)
+                        && is_map(layer.shape)
+                        && cin == sc
                         && cout == c
                         && out_len(sh, kh, strides.0, pad.top, pad.bottom) == Some(h)
                         && out_len(sw, kw, strides.1, pad.left, pad.right) == Some(w)
@@ -130,7 +144,9 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
                     pad,
                     scale,
                 } => {
-                    sc == c
+                    is_map(src)
+                        && is_map(layer.shape)
+                        && sc == c
                         && scale.len() == c
                         && out_len(sh, size.0, strides.0, pad.top, pad.bottom) == Some(h)
                         && out_len(sw, size.1, strides.1, pad.left, pad.right) == Some(w)
