@@ -419,6 +419,22 @@ impl Engine {
     pub fn w_depth(&self) -> usize {
         self.neurons().map_or(1, |n| n.weights.len().max(1))
     }
+    /// Words per chunk of the weight table (`w_depth()`: one table). A
+    /// table deeper than `WEIGHT_CHUNK_ABOVE` is read in chunks of 1,024
+    /// words (more where there would be over 99), each registered before
+    /// the chunks' multiplexer (hw/snn_layer.v, W_CHUNK). Not the analog
+    /// layer, whose word feeds a multiplier.
+    pub fn w_chunk(&self) -> usize {
+        let depth = self.w_depth();
+        if self.is_analog() || depth <= WEIGHT_CHUNK_ABOVE {
+            return depth;
+        }
+        depth.div_ceil(99).next_power_of_two().max(1024)
+    }
+    /// Chunks of the weight table.
+    pub fn w_chunks(&self) -> usize {
+        self.w_depth().div_ceil(self.w_chunk())
+    }
 }
 
 /// What the design reads out after the last step.
@@ -576,6 +592,10 @@ pub fn check_lanes(lanes: usize) -> Result<(), DesignError> {
 fn lanes_for(c: usize, max: usize) -> usize {
     c.next_power_of_two().clamp(1, max)
 }
+
+/// Weight tables deeper than this are read in chunks (`Engine::w_chunk`):
+/// one 2048 x 9 block deep, whose multiplexer stays small.
+const WEIGHT_CHUNK_ABOVE: usize = 2048;
 
 /// Current banks this small are assumed to go to distributed RAM (Yosys
 /// maps small memories there on the ECP5 and Xilinx parts): block RAM
