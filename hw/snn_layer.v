@@ -108,12 +108,12 @@ module snn_layer #(
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
     parameter W_INIT = "",
-    // Deep weight tables in chunks of W_CHUNK words (a power of two), each
-    // read into a register of its own before the chunks' multiplexer, so no
-    // block-RAM output crosses a multiplexer over many blocks (a table of
-    // 25,088 words spans 25 or more, spread over the die). Chunk c's image
-    // is W_CHUNK_BASE + "_cc.mem" (two digits); W_CHUNK = W_DEPTH: one
-    // table, W_INIT.
+    // Deep weight tables in chunks of W_CHUNK words (a power of two; the
+    // last chunk holds the rest), each read into a register of its own
+    // before the chunks' multiplexer, so no block-RAM output crosses a
+    // multiplexer over the whole table (VGG's relu5: 50,176 words in 45
+    // blocks spread over the die). Chunk c's image is W_CHUNK_BASE +
+    // "_cc.mem" (two digits); W_CHUNK = W_DEPTH: one table, W_INIT.
     parameter integer W_CHUNK = W_DEPTH,
     parameter W_CHUNK_BASE = "",
     parameter B_INIT = "",
@@ -397,11 +397,12 @@ module snn_layer #(
     /* verilator lint_on UNUSEDSIGNAL */
     // The update's result (hw/snn_update.v) and its bookkeeping.
     localparam integer META_BITS = Q_BITS + PX_BITS + G_BITS + UB_BITS + LQ_BITS;
-    wire uo_valid, upd_busy, up_valid;
+    wire uo_valid, upd_busy, up_valid, up2_valid;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [META_BITS-1:0] up_meta;        // (only its bank is read ahead)
+    wire [META_BITS-1:0] up_meta, up2_meta;  // (only their bank is read ahead)
     /* verilator lint_on UNUSEDSIGNAL */
     wire [UB_BITS-1:0] up_b = up_meta[UB_BITS+LQ_BITS-1 -: UB_BITS];
+    wire [UB_BITS-1:0] up2_b = up2_meta[UB_BITS+LQ_BITS-1 -: UB_BITS];
     wire [LQ_BITS-1:0] up_la = up_meta[LQ_BITS-1:0];
     wire [LANES*MEMBRANE_BITS-1:0] uo_v;
     wire [LANES*COUNT_BITS-1:0] uo_c;
@@ -776,6 +777,8 @@ module snn_layer #(
             assign uo_meta = {META_BITS{1'b0}};
             assign up_valid = 1'b0;
             assign up_meta = {META_BITS{1'b0}};
+            assign up2_valid = 1'b0;
+            assign up2_meta = {META_BITS{1'b0}};
         end else begin : update
             snn_update #(
                 .LANES(LANES), .SER(UPD_SER), .MEMBRANE_BITS(MEMBRANE_BITS), .ACC_BITS(ACC_BITS),
@@ -787,7 +790,8 @@ module snn_layer #(
                 .in_lanes((ug2 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
                 .in_meta({uq2, upx2, ug2, ub2, ula2}),
                 .out_valid(uo_valid), .out_v(uo_v), .out_c(uo_c), .out_fired(uo_fired),
-                .out_meta(uo_meta), .busy(upd_busy), .pre_valid(up_valid), .pre_meta(up_meta));
+                .out_meta(uo_meta), .busy(upd_busy), .pre_valid(up_valid), .pre_meta(up_meta),
+                .pre2_valid(up2_valid), .pre2_meta(up2_meta));
         end
         // Bias words aligned to the accumulator.
         if (GATE != 0) begin : no_bias
@@ -859,12 +863,16 @@ module snn_layer #(
                     localparam [7:0] D1 = 8'd48 + c / 10;
                     localparam [7:0] D0 = 8'd48 + c % 10;
                     localparam FILE = {W_CHUNK_BASE, "_", D1, D0, ".mem"};
-                    reg [LANES*W_BITS-1:0] words [0:W_CHUNK-1];
+                    // The last chunk holds what is left (no padding: Yosys
+                    // gives a memory blocks for its whole depth).
+                    localparam integer DEPTH_C = (c == W_CHUNKS - 1) ? W_DEPTH - c * W_CHUNK : W_CHUNK;
+                    localparam integer AB_C = (DEPTH_C > 1) ? $clog2(DEPTH_C) : 1;
+                    reg [LANES*W_BITS-1:0] words [0:DEPTH_C-1];
                     initial if (W_CHUNK_BASE != "") $readmemh(FILE, words);
                     reg [LANES*W_BITS-1:0] q, r;
                     reg s3, s4;
                     always @(posedge clk) begin
-                        q <= words[wa2[WC_BITS-1:0]];
+                        q <= words[wa2[AB_C-1:0]];
                         r <= q;
                         s3 <= wa2[WA_BITS-1:WC_BITS] == c;
                         s4 <= s3;
@@ -909,9 +917,14 @@ module snn_layer #(
             // clear writes the adder's register, reset to 0 a cycle ahead;
             // a merged update writes its new V, which it has a cycle later
             // than the separate update's 0 (the result, not the pre-result).
-            reg u_here;
-            wire u_next = !rst && ANALOG == 0 && GATE == 0
-                && ((MERGED != 0) ? (uo_valid && uo_b == s) : (up_valid && up_b == s));
+            // u_next is itself a register, decided from the update's
+            // state a cycle earlier still: the update's valid fans out to
+            // every lane of every bank (LeNet's conv2: 4.7 ns of route).
+            reg u_here, u_pre;
+            always @(posedge clk)
+                u_pre <= !rst && ANALOG == 0 && GATE == 0
+                    && ((MERGED != 0) ? (up_valid && up_b == s) : (up2_valid && up2_b == s));
+            wire u_next = !rst && u_pre;
             wire clr_next = u_next || k1;    // the next cycle writes a 0 (or V)
             wire back_s = MERGED != 0 && u_next;
             always @(posedge clk)

@@ -48,7 +48,12 @@ module snn_update #(
     // What out_valid and out_meta become at the next edge (so the engine
     // can register decisions about the result's write).
     output wire pre_valid,
-    output wire [META_BITS-1:0] pre_meta
+    output wire [META_BITS-1:0] pre_meta,
+    // ... and what pre_valid and pre_meta become at the next edge (so the
+    // engine can register a decision about the result's write a cycle
+    // before it is due: pre_valid itself fans out to every bank).
+    output wire pre2_valid,
+    output wire [META_BITS-1:0] pre2_meta
 );
     localparam integer U = LANES / SER;    // IF units
     localparam integer M = MEMBRANE_BITS;
@@ -236,5 +241,7 @@ module snn_update #(
     assign busy = w_on || k_on || p_on || s_on || f_on || out_valid;
     assign pre_valid = f_on && f_last;
     assign pre_meta = f_meta;
+    assign pre2_valid = s_on && s_last;
+    assign pre2_meta = s_meta;
 endmodule
 `default_nettype wire

@@ -420,16 +420,16 @@ impl Engine {
         self.neurons().map_or(1, |n| n.weights.len().max(1))
     }
     /// Words per chunk of the weight table (`w_depth()`: one table). A
-    /// table deeper than `WEIGHT_CHUNK_ABOVE` is read in chunks of 1,024
-    /// words (more where there would be over 99), each registered before
-    /// the chunks' multiplexer (hw/snn_layer.v, W_CHUNK). Not the analog
-    /// layer, whose word feeds a multiplier.
+    /// table deeper than `WEIGHT_CHUNK` words is read in chunks of that
+    /// many (more where there would be over 99), each registered before the
+    /// chunks' multiplexer (hw/snn_layer.v, W_CHUNK). Not the analog layer,
+    /// whose word feeds a multiplier.
     pub fn w_chunk(&self) -> usize {
         let depth = self.w_depth();
-        if self.is_analog() || depth <= WEIGHT_CHUNK_ABOVE {
+        if self.is_analog() || depth <= WEIGHT_CHUNK {
             return depth;
         }
-        depth.div_ceil(99).next_power_of_two().max(1024)
+        depth.div_ceil(99).next_power_of_two().max(WEIGHT_CHUNK)
     }
     /// Chunks of the weight table.
     pub fn w_chunks(&self) -> usize {
@@ -593,9 +593,11 @@ fn lanes_for(c: usize, max: usize) -> usize {
     c.next_power_of_two().clamp(1, max)
 }
 
-/// Weight tables deeper than this are read in chunks (`Engine::w_chunk`):
-/// one 2048 x 9 block deep, whose multiplexer stays small.
-const WEIGHT_CHUNK_ABOVE: usize = 2048;
+/// Words of a weight chunk (`Engine::w_chunk`): as deep as a block RAM in
+/// its deepest shape, so a chunk of 8-bit lanes packs as densely as a whole
+/// table does (Yosys fills the 9th bit of each byte lane: VGG's relu5 takes
+/// 45 blocks whole, 49 in 1,024-word chunks, 46 in these).
+const WEIGHT_CHUNK: usize = 16384;
 
 /// Current banks this small are assumed to go to distributed RAM (Yosys
 /// maps small memories there on the ECP5 and Xilinx parts): block RAM

@@ -215,11 +215,7 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
     if e.w_chunks() > 1 {
         let chunk = e.w_chunk();
         for (c, words) in n.weights.chunks(chunk).enumerate() {
-            // The last chunk padded with zero words (never read), so every
-            // simulator loads its whole memory without a short-file warning.
-            let mut words = words.to_vec();
             let real = words.len();
-            words.resize(chunk, vec![0; lanes]);
             write(
                 &format!("weights_{c:02}"),
                 render_words(
@@ -232,7 +228,7 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
                         n.w_bits
                     ),
                     &format!("index = word - {}; {layout}", c * chunk),
-                    &words,
+                    words,
                     n.w_bits,
                 ),
             )?;
