@@ -323,3 +323,45 @@ fn pooling_windows_over_a_vector_are_refused_by_the_network_check() {
         assert_fails_with(&res, &[model.layers[1].name.as_str()]);
     }
 }
+
+#[test]
+fn weight_bits_the_datapath_cannot_hold_are_refused_not_panicked() {
+    // 60-bit weights and 9-bit inputs: the first layer's products would
+    // need 67 fractional bits (this once panicked in the quantiser).
+    for bits in ["60", "64", "65"] {
+        let out = snncc([
+            "simulate".as_ref(),
+            example("models/lenet.keras").as_os_str(),
+            "--calib".as_ref(),
+            example("data/calib-images.npy").as_os_str(),
+            "--data".as_ref(),
+            example("data/test-images.npy").as_os_str(),
+            "--labels".as_ref(),
+            example("data/test-labels.npy").as_os_str(),
+            "--timesteps".as_ref(),
+            "8".as_ref(),
+            "--limit".as_ref(),
+            "5".as_ref(),
+            "--bits".as_ref(),
+            bits.as_ref(),
+        ]);
+        assert_fails_with(&out, &[&format!("--bits {bits}")]);
+    }
+}
+
+#[test]
+fn a_zero_calibration_length_is_refused() {
+    let out = snncc([
+        "simulate".as_ref(),
+        example("models/lenet.keras").as_os_str(),
+        "--calib".as_ref(),
+        example("data/calib-images.npy").as_os_str(),
+        "--data".as_ref(),
+        example("data/test-images.npy").as_os_str(),
+        "--labels".as_ref(),
+        example("data/test-labels.npy").as_os_str(),
+        "--calibrate-timesteps".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert_fails_with(&out, &["--calibrate-timesteps must be positive"]);
+}

@@ -33,6 +33,9 @@ pub fn convert_keras(
     flags: &ConvertFlags,
 ) -> anyhow::Result<(Graph, Conversion, f64)> {
     let h = flags.h()?;
+    if flags.calibrate_timesteps == 0 {
+        bail!("--calibrate-timesteps must be positive (the run length calibration matches spike counts over)");
+    }
     let graph = import::load_model(model)?.graph;
     let calib_images = data::read_images(calib)?;
     reference::check_input(&graph, calib_images.dim())
@@ -52,7 +55,7 @@ pub fn convert_keras(
                 "warning: calibration chooses each layer's initial potential; --h {h} applies only where it does not (a spike-count read-out). Pass --calibrate none for a uniform h"
             );
         }
-        let t = flags.calibrate_timesteps.max(1);
+        let t = flags.calibrate_timesteps;
         let h_layers = ecc::calibrate_h(&conversion, calib_images.view(), t);
         let chosen: Vec<String> = conversion
             .model

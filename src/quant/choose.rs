@@ -49,7 +49,14 @@ pub fn choose_formats(model: &SnnModel, options: &QuantOptions) -> Result<QuantS
             scale *= input.scale;
         }
         let m = wq.frac() + if analog { iq.frac() } else { 0 };
-        let wide = QFormat::new(64, m).expect("64 bits hold any frac <= 2 x 63");
+        // The analog layer's products carry the weights' and the input's
+        // fractional bits together: at most 63 of a 64-bit word.
+        let wide = QFormat::new(64, m).map_err(|_| {
+            QuantError::Option(format!(
+                "--bits {weight_bits} with --input-bits {}: layer {}'s products need {m} fractional bits, more than the 63 a 64-bit datapath holds",
+                options.input_bits, layer.name
+            ))
+        })?;
         layers.push(LayerSpec {
             name: layer.name.clone(),
             scale,
