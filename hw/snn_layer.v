@@ -108,14 +108,6 @@ module snn_layer #(
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
     parameter W_INIT = "",
-    // Deep weight tables in chunks of W_CHUNK words (a power of two; the
-    // last chunk holds the rest), each read into a register of its own
-    // before the chunks' multiplexer, so no block-RAM output crosses a
-    // multiplexer over the whole table (VGG's relu5: 50,176 words in 45
-    // blocks spread over the die). Chunk c's image is W_CHUNK_BASE +
-    // "_cc.mem" (two digits); W_CHUNK = W_DEPTH: one table, W_INIT.
-    parameter integer W_CHUNK = W_DEPTH,
-    parameter W_CHUNK_BASE = "",
     parameter B_INIT = "",
     parameter integer B_DEPTH = G,          // G (per channel) or N_GROUPS (per pixel too)
     parameter TAP_INIT = "",
@@ -160,8 +152,6 @@ module snn_layer #(
     localparam integer GQ_N = (FULL != 0) ? G : 1;   // ops per tap word
     localparam integer GQ_BITS = G_BITS;
     localparam integer J_BITS = (UPD_SER > 1) ? $clog2(UPD_SER) : 1;
-    localparam integer W_CHUNKS = (W_DEPTH + W_CHUNK - 1) / W_CHUNK;
-    localparam integer WC_BITS = (W_CHUNKS > 1) ? $clog2(W_CHUNK) : 1;
     localparam integer UB_BITS = (SLOTS > 1) ? $clog2(SLOTS) : 1;
     localparam [31:0] SLOTS32 = SLOTS;
     localparam [UB_BITS-1:0] UB_LAST = SLOTS32[UB_BITS-1:0] - 1'b1;
@@ -850,51 +840,14 @@ module snn_layer #(
             /* verilator lint_off UNUSEDSIGNAL */
             wire [31:0] wa_sum = {{(32 - WB_BITS){1'b0}}, wbase} + {{(32 - WA_BITS){1'b0}}, wo1};
             /* verilator lint_on UNUSEDSIGNAL */
-            // The weight word of the item at stage 4 (its read at 2 -> 3).
-            wire [LANES*W_BITS-1:0] w_r;
-            if (W_CHUNKS == 1) begin : table_one
-                reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
-                initial if (W_INIT != "") $readmemh(W_INIT, weights);
-                reg [LANES*W_BITS-1:0] w_q, w_q2;
-                always @(posedge clk) begin
-                    w_q <= weights[wa2];
-                    w_q2 <= w_q;
-                end
-                assign w_r = w_q2;
-            end else begin : table_chunks
-                wire [W_CHUNKS*LANES*W_BITS-1:0] ck_word;
-                wire [W_CHUNKS-1:0] ck_sel;
-                genvar c;
-                for (c = 0; c < W_CHUNKS; c = c + 1) begin : chunk
-                    localparam [7:0] D1 = 8'd48 + c / 10;
-                    localparam [7:0] D0 = 8'd48 + c % 10;
-                    localparam FILE = {W_CHUNK_BASE, "_", D1, D0, ".mem"};
-                    // The last chunk holds what is left (no padding: Yosys
-                    // gives a memory blocks for its whole depth).
-                    localparam integer DEPTH_C = (c == W_CHUNKS - 1) ? W_DEPTH - c * W_CHUNK : W_CHUNK;
-                    localparam integer AB_C = (DEPTH_C > 1) ? $clog2(DEPTH_C) : 1;
-                    reg [LANES*W_BITS-1:0] words [0:DEPTH_C-1];
-                    initial if (W_CHUNK_BASE != "") $readmemh(FILE, words);
-                    reg [LANES*W_BITS-1:0] q, r;
-                    reg s3, s4;
-                    always @(posedge clk) begin
-                        q <= words[wa2[AB_C-1:0]];
-                        r <= q;
-                        s3 <= wa2[WA_BITS-1:WC_BITS] == c;
-                        s4 <= s3;
-                    end
-                    assign ck_word[c*LANES*W_BITS +: LANES*W_BITS] = r;
-                    assign ck_sel[c] = s4;
-                end
-                // One-hot AND-OR from registers (the term's stage).
-                reg [LANES*W_BITS-1:0] w_mux;
-                integer cc;
-                always @(*) begin
-                    w_mux = {(LANES*W_BITS){1'b0}};
-                    for (cc = 0; cc < W_CHUNKS; cc = cc + 1)
-                        if (ck_sel[cc]) w_mux = w_mux | ck_word[cc*LANES*W_BITS +: LANES*W_BITS];
-                end
-                assign w_r = w_mux;
+            // The weight word of the item at stage 4 (read at 2 -> 3 and
+            // registered again).
+            reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
+            initial if (W_INIT != "") $readmemh(W_INIT, weights);
+            reg [LANES*W_BITS-1:0] w_q, w_r;
+            always @(posedge clk) begin
+                w_q <= weights[wa2];
+                w_r <= w_q;
             end
             reg [LANES*ACC_BITS-1:0] i_q, i_u, i_b, sum6, sum7, sum8;
             /* verilator lint_off UNUSEDSIGNAL */
@@ -947,7 +900,7 @@ module snn_layer #(
                 wa2 <= wa_sum[WA_BITS-1:0];
                 qa2 <= qbase + qo1;
                 px2 <= spx;
-                // stage 2 -> 3: the weight (read in table_one / table_chunks)
+                // stage 2 -> 3: the weight (read above)
                 v3 <= v2 && !rst;
                 qa3 <= qa2;
                 px3 <= px2;

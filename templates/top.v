@@ -99,11 +99,7 @@ module {{ top }} (
         .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}), .B_DEPTH({{ n.bias.len() }}),
         .THETA_BITS({{ n.theta_bits }}), .THETA({{ n.theta_bits }}'d{{ n.theta }}),
         .V0({{ n.membrane_bits }}'d{{ n.v0_bits() }}), .P_SHIFT({{ n.p_shift }}),
-{%- if e.w_chunks() > 1 %}
-        .W_CHUNK({{ e.w_chunk() }}), .W_CHUNK_BASE("{{ mem_dir }}/{{ e.name }}_weights"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),
-{%- else %}
         .W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),
-{%- endif %}
 {%- when EngineKind::MaxGate %}
         .FIRES(1),
 {%- endmatch %}

@@ -419,22 +419,6 @@ impl Engine {
     pub fn w_depth(&self) -> usize {
         self.neurons().map_or(1, |n| n.weights.len().max(1))
     }
-    /// Words per chunk of the weight table (`w_depth()`: one table). A
-    /// table deeper than `WEIGHT_CHUNK` words is read in chunks of that
-    /// many (more where there would be over 99), each registered before the
-    /// chunks' multiplexer (hw/snn_layer.v, W_CHUNK). Not the analog layer,
-    /// whose word feeds a multiplier.
-    pub fn w_chunk(&self) -> usize {
-        let depth = self.w_depth();
-        if self.is_analog() || depth <= WEIGHT_CHUNK {
-            return depth;
-        }
-        depth.div_ceil(99).next_power_of_two().max(WEIGHT_CHUNK)
-    }
-    /// Chunks of the weight table.
-    pub fn w_chunks(&self) -> usize {
-        self.w_depth().div_ceil(self.w_chunk())
-    }
 }
 
 /// What the design reads out after the last step.
@@ -592,12 +576,6 @@ pub fn check_lanes(lanes: usize) -> Result<(), DesignError> {
 fn lanes_for(c: usize, max: usize) -> usize {
     c.next_power_of_two().clamp(1, max)
 }
-
-/// Words of a weight chunk (`Engine::w_chunk`): as deep as a block RAM in
-/// its deepest shape, so a chunk of 8-bit lanes packs as densely as a whole
-/// table does (Yosys fills the 9th bit of each byte lane: VGG's relu5 takes
-/// 45 blocks whole, 49 in 1,024-word chunks, 46 in these).
-const WEIGHT_CHUNK: usize = 16384;
 
 /// Current banks this small are assumed to go to distributed RAM (Yosys
 /// maps small memories there on the ECP5 and Xilinx parts): block RAM

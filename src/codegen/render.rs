@@ -210,30 +210,6 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
             n.w_bits,
         ),
     )?;
-    // A deep table is read in chunks, one image each (the whole table above
-    // is what they split).
-    if e.w_chunks() > 1 {
-        let chunk = e.w_chunk();
-        for (c, words) in n.weights.chunks(chunk).enumerate() {
-            let real = words.len();
-            write(
-                &format!("weights_{c:02}"),
-                render_words(
-                    &format!(
-                        "{} weights, words {}..{} of {}_weights.mem (chunk {c}), {}-bit raw values",
-                        e.name,
-                        c * chunk,
-                        c * chunk + real,
-                        e.name,
-                        n.w_bits
-                    ),
-                    &format!("index = word - {}; {layout}", c * chunk),
-                    words,
-                    n.w_bits,
-                ),
-            )?;
-        }
-    }
     write(
         "bias",
         render_words(
