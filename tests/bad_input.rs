@@ -202,6 +202,22 @@ fn usage_errors_exit_with_status_2_and_help_teaches() {
     }
 }
 
+/// `snncc simulate` on the LeNet example and its data, with `extra`.
+fn simulate_lenet(extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "simulate".into(),
+        example("models/lenet.keras").into(),
+        "--calib".into(),
+        example("data/calib-images.npy").into(),
+        "--data".into(),
+        example("data/test-images.npy").into(),
+        "--labels".into(),
+        example("data/test-labels.npy").into(),
+    ];
+    args.extend(extra.iter().map(|a| a.into()));
+    snncc(args)
+}
+
 #[test]
 fn empty_selections_and_zero_timesteps_are_refused() {
     let out = snncc([
@@ -213,20 +229,7 @@ fn empty_selections_and_zero_timesteps_are_refused() {
         "0".as_ref(),
     ]);
     assert_fails_with(&out, &["no images to evaluate"]);
-    let simulate = |extra: &[&str]| {
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "simulate".into(),
-            example("models/lenet.keras").into(),
-            "--calib".into(),
-            example("data/calib-images.npy").into(),
-            "--data".into(),
-            example("data/test-images.npy").into(),
-            "--labels".into(),
-            example("data/test-labels.npy").into(),
-        ];
-        args.extend(extra.iter().map(|a| a.into()));
-        snncc(args)
-    };
+    let simulate = simulate_lenet;
     assert_fails_with(
         &simulate(&["--timesteps", "0,8"]),
         &["--timesteps must be positive"],
@@ -237,20 +240,7 @@ fn empty_selections_and_zero_timesteps_are_refused() {
 #[test]
 fn initial_potentials_outside_minus_one_to_one_or_nan_are_refused() {
     for h in ["nan", "1.5", "-2", "inf"] {
-        let out = snncc([
-            "simulate".as_ref(),
-            example("models/lenet.keras").as_os_str(),
-            "--calib".as_ref(),
-            example("data/calib-images.npy").as_os_str(),
-            "--data".as_ref(),
-            example("data/test-images.npy").as_os_str(),
-            "--labels".as_ref(),
-            example("data/test-labels.npy").as_os_str(),
-            "--calibrate".as_ref(),
-            "none".as_ref(),
-            "--h".as_ref(),
-            h.as_ref(),
-        ]);
+        let out = simulate_lenet(&["--calibrate", "none", "--h", h]);
         assert_fails_with(
             &out,
             &[
@@ -329,39 +319,13 @@ fn weight_bits_the_datapath_cannot_hold_are_refused_not_panicked() {
     // 60-bit weights and 9-bit inputs: the first layer's products would
     // need 67 fractional bits (this once panicked in the quantiser).
     for bits in ["60", "64", "65"] {
-        let out = snncc([
-            "simulate".as_ref(),
-            example("models/lenet.keras").as_os_str(),
-            "--calib".as_ref(),
-            example("data/calib-images.npy").as_os_str(),
-            "--data".as_ref(),
-            example("data/test-images.npy").as_os_str(),
-            "--labels".as_ref(),
-            example("data/test-labels.npy").as_os_str(),
-            "--timesteps".as_ref(),
-            "8".as_ref(),
-            "--limit".as_ref(),
-            "5".as_ref(),
-            "--bits".as_ref(),
-            bits.as_ref(),
-        ]);
+        let out = simulate_lenet(&["--timesteps", "8", "--limit", "5", "--bits", bits]);
         assert_fails_with(&out, &[&format!("--bits {bits}")]);
     }
 }
 
 #[test]
 fn a_zero_calibration_length_is_refused() {
-    let out = snncc([
-        "simulate".as_ref(),
-        example("models/lenet.keras").as_os_str(),
-        "--calib".as_ref(),
-        example("data/calib-images.npy").as_os_str(),
-        "--data".as_ref(),
-        example("data/test-images.npy").as_os_str(),
-        "--labels".as_ref(),
-        example("data/test-labels.npy").as_os_str(),
-        "--calibrate-timesteps".as_ref(),
-        "0".as_ref(),
-    ]);
+    let out = simulate_lenet(&["--calibrate-timesteps", "0"]);
     assert_fails_with(&out, &["--calibrate-timesteps must be positive"]);
 }
