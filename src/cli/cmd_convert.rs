@@ -16,7 +16,7 @@ impl ConvertFlags {
     /// than a threshold's worth to fire at all), else an error (exit 1).
     pub fn h(&self) -> anyhow::Result<Option<f32>> {
         match self.h {
-            Some(h) if !(h.is_finite() && (-1.0..=1.0).contains(&h)) => {
+            Some(h) if !snn::is_initial_fraction(h) => {
                 bail!("--h {h}: the initial potential is a fraction of the threshold from -1 to 1")
             }
             h => Ok(h),

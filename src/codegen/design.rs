@@ -129,6 +129,14 @@ fn list(problems: &[Problem]) -> String {
 /// sequencer's handshake (hw/snn_layer.v, templates/top.v).
 pub const STEP_OVERHEAD: usize = 20;
 
+/// Bits of a merged state lane holding `V + sum`: exact in one bit more
+/// than the wider of the membrane and the accumulator (`V` is in the
+/// membrane's range and every partial sum in the accumulator's,
+/// docs/fixed-point.md §4.2).
+fn state_bits(membrane_bits: u32, acc_bits: u32) -> u32 {
+    membrane_bits.max(acc_bits) + 1
+}
+
 /// Address bits for `n` distinct values (at least 1).
 pub fn addr_bits(n: usize) -> u32 {
     (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
@@ -229,13 +237,9 @@ pub struct NeuronEngine {
 }
 
 impl NeuronEngine {
-    /// Bits of a merged state lane: `V + sum` is exact in one bit more
-    /// than the wider of the membrane and the accumulator (the sum alone,
-    /// with or without the bias, fits the accumulator), so a partial sum
-    /// that wraps comes back by the step's end, as in the banks today
-    /// (docs/fixed-point.md §4.2).
+    /// Bits of a merged state lane (`state_bits`).
     pub fn state_bits(&self) -> u32 {
-        self.membrane_bits.max(self.acc_bits) + 1
+        state_bits(self.membrane_bits, self.acc_bits)
     }
     /// The initial potential as the bits of its membrane format (two's
     /// complement), for a Verilog `'d` literal.
@@ -387,17 +391,6 @@ impl Engine {
     /// The membrane lives in the current banks.
     pub fn merged(&self) -> bool {
         self.neurons().is_some_and(|n| n.merged)
-    }
-    /// Block RAMs of the current banks and the membrane (docs/hardware.md,
-    /// "Memories"): what `StateWord::Auto` minimises.
-    pub fn state_blocks(&self) -> usize {
-        let membrane = match self.neurons() {
-            Some(n) if !n.merged => {
-                memory_blocks(self.out.groups(), self.out.lanes * n.membrane_bits as usize)
-            }
-            _ => 0,
-        };
-        bank_blocks(self.out, self.slots(), self.acc_bits()) + membrane
     }
     /// Bits of a tap slot's output pixel (only a gate pushes it).
     pub fn pxs_bits(&self) -> u32 {
@@ -787,7 +780,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 // than one bank (a bank's depth shrinks, its width does not:
                 // the rounding of the banks' depths may add one; LeNet's
                 // first layer takes 2 slots for one block more).
-                let state_bits = f.membrane.bits().max(acc_bits) + 1;
+                let state_bits = state_bits(f.membrane.bits(), acc_bits);
                 let mergeable = !analog && fires && options.state != StateWord::Separate;
                 let membrane_blocks =
                     memory_blocks(out.groups(), out.lanes * f.membrane.bits() as usize);

@@ -89,7 +89,7 @@ pub const MEM_DIR: &str = "mem";
 /// Write `rtl/` (top level and primitives) and `mem/` (weights and biases)
 /// under `out`; returns the RTL files in compile order.
 pub fn write_design(design: &Design, out: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let (rtl, mem) = (out.join("rtl"), out.join("mem"));
+    let (rtl, mem) = (out.join("rtl"), out.join(MEM_DIR));
     std::fs::create_dir_all(&rtl)?;
     std::fs::create_dir_all(&mem)?;
     for e in &design.engines {

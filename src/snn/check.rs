@@ -4,6 +4,13 @@
 use super::model::{Bias, Neurons, SnnModel, Source, Synapses};
 use crate::ir::Shape;
 
+/// Whether `h` can be an initial potential: a finite fraction of the
+/// threshold from -1 to 1 (what the converter and calibration choose; the
+/// quantiser sizes V0 by it).
+pub fn is_initial_fraction(h: f32) -> bool {
+    h.is_finite() && (-1.0..=1.0).contains(&h)
+}
+
 fn is_map(s: Shape) -> bool {
     matches!(s, Shape::Map { .. })
 }
@@ -27,10 +34,7 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
     if n == 0 {
         return Err(("<model>".into(), "has no layers".into()));
     }
-    // Initial potentials are fractions of the threshold from -1 to 1 (what
-    // the converter and calibration choose; the quantiser sizes V0 by it).
-    let fraction = |v: f32| v.is_finite() && (-1.0..=1.0).contains(&v);
-    if !fraction(model.h) {
+    if !is_initial_fraction(model.h) {
         return Err((
             "<model>".into(),
             format!(
@@ -40,7 +44,7 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
         ));
     }
     if let Some(h) = &model.h_layers {
-        if h.len() != n || !h.iter().all(|&v| fraction(v)) {
+        if h.len() != n || !h.iter().all(|&v| is_initial_fraction(v)) {
             return Err((
                 "<model>".into(),
                 format!("h_layers must be {n} values from -1 to 1, one per layer"),

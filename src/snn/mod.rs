@@ -13,7 +13,7 @@ pub mod sim;
 pub mod store;
 pub mod trace;
 
-pub use check::check_model;
+pub use check::{check_model, is_initial_fraction};
 pub use fanout::Value;
 pub use metrics::{
     simulate_dataset, simulate_dataset_cutoff, simulate_dataset_with, LayerSummary, RunSummary,
