@@ -21,6 +21,11 @@ use snncc::ecc::{self, ConvertOptions};
 use snncc::snn::{self, Propagation};
 use snncc::{bitsim, data, import, quant};
 
+/// One simulation length.
+fn ts(t: usize) -> snn::Timesteps {
+    snn::Timesteps::one(t).expect("positive timesteps")
+}
+
 /// A memory figure of this process from /proc/self/status (Linux), in MiB:
 /// `VmHWM` is the peak resident set, `VmRSS` the current one.
 fn status_mib(key: &str) -> f64 {
@@ -54,7 +59,7 @@ fn vgg16_load_test() {
     for (n, t) in [(2usize, 64usize), (2, 256), (6, 256)] {
         let x = vgg16::random_images(n, 3);
         let started = Instant::now();
-        let report = snn::simulate_dataset(&conv.model, x.view(), None, &[t], None, &|| {});
+        let report = snn::simulate_dataset(&conv.model, x.view(), None, &ts(t), None, &|| {});
         let secs = started.elapsed().as_secs_f64();
         println!(
             "  T={t:3}, {n} images: {:.2} images/s, {:.2} G SynOps/s; RSS now {:.0} MiB, peak {:.0} MiB",
@@ -75,7 +80,7 @@ fn sweep_bench(calib: &ndarray::Array4<f32>, images: &ndarray::Array4<f32>, labe
         .expect("model")
         .graph;
     let conv = ecc::convert(&graph, calib.view(), ConvertOptions::default()).expect("convert");
-    let timesteps = [16, 32, 64, 128, 256];
+    let timesteps = snn::Timesteps::new(vec![16, 32, 64, 128, 256]).expect("timesteps");
     let started = Instant::now();
     for bits in [4, 5, 6, 8, 10, 12, 16] {
         let spec = quant::choose_formats(&conv.model, &quant::QuantOptions::with_bits(bits, 256))
@@ -130,7 +135,7 @@ fn main() {
                     &conv.model,
                     x,
                     Some(&labels[..n]),
-                    &[t],
+                    &ts(t),
                     None,
                     &|| {},
                     mode,
@@ -161,7 +166,7 @@ fn main() {
                     .model;
                 let started = Instant::now();
                 let report =
-                    bitsim::simulate_quantized(&q, x, Some(&labels[..n]), &[t], None, &|| {});
+                    bitsim::simulate_quantized(&q, x, Some(&labels[..n]), &ts(t), None, &|| {});
                 let secs = started.elapsed().as_secs_f64();
                 let rate = n as f64 / secs;
                 let r = &report.runs[0];

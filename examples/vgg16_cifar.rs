@@ -44,7 +44,14 @@ fn main() {
     );
     let x = net::random_images(images, 3);
     let started = Instant::now();
-    let report = snn::simulate_dataset(&conv.model, x.view(), None, &[64, 256], None, &|| {});
+    let report = snn::simulate_dataset(
+        &conv.model,
+        x.view(),
+        None,
+        &snn::Timesteps::new(vec![64, 256]).expect("timesteps"),
+        None,
+        &|| {},
+    );
     let secs = started.elapsed().as_secs_f64();
     for r in &report.runs {
         println!(

@@ -35,7 +35,7 @@ fn network(
         inputs,
         gate_source: None,
         bias,
-        lambda: vec![1.0],
+        lambda: vec![1.0; Shape::channels(&shape)],
     };
     let flat = pooled * pooled * cout;
     SnnModel {

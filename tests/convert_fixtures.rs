@@ -45,7 +45,7 @@ fn fixture_models_convert_and_agree_with_their_cnn() {
                 &conv.model,
                 inputs.view(),
                 Some(&folded_classes),
-                &[1024],
+                &snn::Timesteps::one(1024).unwrap(),
                 None,
                 &|| {},
             );

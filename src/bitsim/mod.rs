@@ -16,7 +16,7 @@ use crate::snn::metrics::{
     simulate_engine, track_leads, Engine, LayerInfo, ReferenceActivations, SimReport,
 };
 use crate::snn::sim::ImageRun;
-use crate::snn::{Potentials, SpikeTrace};
+use crate::snn::{Potentials, SpikeTrace, Timesteps};
 
 /// Describe the layers of a quantised model for reports.
 pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
@@ -67,7 +67,7 @@ pub fn simulate_quantized(
     model: &QuantModel,
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
-    timesteps: &[usize],
+    timesteps: &Timesteps,
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),
 ) -> SimReport {
@@ -93,7 +93,7 @@ pub fn simulate_quantized_cutoff(
     model: &QuantModel,
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
-    timesteps: &[usize],
+    timesteps: &Timesteps,
     margin_raw: i64,
     progress: &(dyn Fn() + Sync),
 ) -> SimReport {

@@ -32,12 +32,8 @@ pub fn parse_norm(s: &str) -> Result<Norm, String> {
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     // Checked first: a bad option should not cost a conversion.
-    let mut timesteps = args.timesteps.clone();
-    timesteps.sort_unstable();
-    timesteps.dedup();
-    if timesteps.is_empty() || timesteps[0] == 0 {
-        bail!("--timesteps must be positive");
-    }
+    let timesteps = snn::Timesteps::new(args.timesteps.clone())
+        .map_err(|e| anyhow::anyhow!("--timesteps: {e}"))?;
     if args.cutoff.cutoff == Some(CutoffArg::Auto) && args.calib.is_none() {
         bail!(
             "--cutoff auto chooses the margin on the calibration images: pass --calib XC \
@@ -59,7 +55,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         Ok(c) => &c.model,
         Err(m) => m,
     };
-    let t_max = *timesteps.last().expect("checked non-empty");
+    let t_max = timesteps.longest();
     let trace_kind = match &args.trace {
         None => None,
         Some(path) => match path.extension().and_then(|e| e.to_str()) {
@@ -108,7 +104,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let bar = progress::bar(n, &format!("snn T={}", timesteps.last().unwrap_or(&0)));
+    let bar = progress::bar(n, &format!("snn T={}", timesteps.longest()));
     let started = Instant::now();
     let report = match &quantized {
         Some(q) => snncc::bitsim::simulate_quantized(

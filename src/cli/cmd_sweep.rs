@@ -17,12 +17,8 @@ use super::cutoff::{self, CutoffArg};
 use super::{dataset, progress, SweepArgs};
 
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
-    let mut timesteps = args.timesteps.clone();
-    timesteps.sort_unstable();
-    timesteps.dedup();
-    if timesteps.is_empty() || timesteps[0] == 0 {
-        bail!("--timesteps must be positive");
-    }
+    let timesteps = snn::Timesteps::new(args.timesteps.clone())
+        .map_err(|e| anyhow::anyhow!("--timesteps: {e}"))?;
     if args.cutoff.cutoff == Some(CutoffArg::Auto) && args.calib.is_none() {
         bail!(
             "--cutoff auto chooses the margin on the calibration images: pass --calib XC \
@@ -46,12 +42,12 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let model = network.model();
     let (images, labels) = dataset::load(&args.data, &args.labels, args.limit, model)?;
     let n = images.dim().0;
-    let t_max = *timesteps.last().expect("checked non-empty");
+    let t_max = timesteps.longest();
 
     // What makes two sweeps comparable; a resumed sweep must match.
     let mut settings = json!({
         "model": args.model, "data": args.data, "labels": args.labels, "images": n,
-        "timesteps": timesteps, "input_bits": args.formats.input_bits,
+        "timesteps": *timesteps, "input_bits": args.formats.input_bits,
         "rounding": quant::Rounding::from(args.formats.rounding).name(),
         "overflow": quant::Overflow::from(args.formats.overflow).name(),
         "norm": args.convert.norm.label(), "per_channel": args.convert.per_channel(),

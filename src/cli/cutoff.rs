@@ -187,7 +187,7 @@ pub fn simulate(
     cutoff: &Resolved,
     images: ArrayView4<f32>,
     labels: &[usize],
-    timesteps: &[usize],
+    timesteps: &snn::Timesteps,
 ) -> SimReport {
     let bar = progress::bar(images.dim().0, "cutoff");
     let report = match (sim, cutoff.margin_raw) {

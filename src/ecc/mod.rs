@@ -168,6 +168,10 @@ pub fn convert(
         cnn_macs: cnn_macs(graph),
         input_range: Some(input_range(calib)),
     };
+    // What every later stage relies on, checked where the network is made
+    // as where it is loaded.
+    crate::snn::check_model(&model)
+        .map_err(|(layer, reason)| ConvertError::Structure { layer, reason })?;
     Ok(Conversion {
         model,
         log,
@@ -361,7 +365,7 @@ mod tests {
             &a.model,
             calib.view(),
             Some(&labels),
-            &[16, 64],
+            &crate::snn::Timesteps::new(vec![16, 64]).unwrap(),
             None,
             &|| {},
         );
@@ -369,7 +373,7 @@ mod tests {
             &b.model,
             calib.view(),
             Some(&labels),
-            &[16, 64],
+            &crate::snn::Timesteps::new(vec![16, 64]).unwrap(),
             None,
             &|| {},
         );

@@ -131,6 +131,15 @@ pub fn plan_layers(g: &Graph) -> Result<Vec<PlannedLayer>, ConvertError> {
         }
     }
     check_linear_nodes_used(g, &is_layer)?;
+    if layers.is_empty() {
+        // A model that is only its input (or only reshapes it) has no
+        // read-out for a network to end in.
+        return Err(ConvertError::Structure {
+            layer: g.node(0).name.clone(),
+            reason: "the model has no layer after its input, so there is no network to convert"
+                .into(),
+        });
+    }
     Ok(layers)
 }
 

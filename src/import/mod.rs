@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use hdf5_reader::Hdf5File;
 
 use crate::ir::Graph;
-pub use build::{build_graph, LayerClasses};
+pub use build::{build_graph, survey as survey_config, LayerClasses};
+pub use weights::StoredWeights;
 use weights::WeightLayout;
 
 /// Errors of the import stage. Every variant names the file; layer problems

@@ -44,6 +44,7 @@ pub struct Quantized {
 
 /// Round every parameter of `model` into the formats of `spec`.
 pub fn quantize_model(model: &SnnModel, spec: &QuantSpec) -> Result<Quantized, QuantError> {
+    super::check_network(model)?;
     check_layer_names(model, spec)?;
     let mut specs = spec.layers.iter();
     let mut layers = Vec::with_capacity(model.layers.len());

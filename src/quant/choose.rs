@@ -13,6 +13,7 @@ use crate::snn::{Connection, Neurons, SnnModel, Source, Synapses};
 
 /// Propose a quantisation of `model` for `options`.
 pub fn choose_formats(model: &SnnModel, options: &QuantOptions) -> Result<QuantSpec, QuantError> {
+    super::check_network(model)?;
     let weight_bits = options.weight_bits;
     let wq = QFormat::new(weight_bits, weight_bits - weight_bits.min(1))
         .map_err(|e| QuantError::Option(format!("--bits {weight_bits}: {e}")))?;

@@ -46,4 +46,12 @@ pub enum QuantError {
     NoInputRange,
     #[error("{0}")]
     Option(String),
+    #[error("the network is inconsistent at layer {layer}: {reason}")]
+    Network { layer: String, reason: String },
+}
+
+/// The network check (`snn::check_model`) every entry to this stage makes:
+/// a caller of the library may hand in a model no loader checked.
+fn check_network(model: &crate::snn::SnnModel) -> Result<(), QuantError> {
+    crate::snn::check_model(model).map_err(|(layer, reason)| QuantError::Network { layer, reason })
 }

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::cutoff::{LeadTrack, Margin, Watch};
 use super::model::{Neurons, SnnModel};
 use super::sim::{ImageRun, Propagation, Simulator};
+use super::timesteps::Timesteps;
 
 /// A time-stepped simulator of one image at a time (the float one here, the
 /// integer one in `bitsim`); one per worker thread, reused across images.
@@ -201,7 +202,7 @@ pub fn simulate_dataset(
     model: &SnnModel,
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
-    timesteps: &[usize],
+    timesteps: &Timesteps,
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),
 ) -> SimReport {
@@ -291,7 +292,7 @@ pub fn simulate_dataset_with(
     model: &SnnModel,
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
-    timesteps: &[usize],
+    timesteps: &Timesteps,
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),
     propagation: Propagation,
@@ -319,7 +320,7 @@ pub fn simulate_dataset_cutoff(
     model: &SnnModel,
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
-    timesteps: &[usize],
+    timesteps: &Timesteps,
     margin: f64,
     progress: &(dyn Fn() + Sync),
 ) -> SimReport {
@@ -383,7 +384,7 @@ pub fn simulate_engine<E: Engine>(
     cnn_macs: u64,
     images: ArrayView4<f32>,
     labels: Option<&[usize]>,
-    timesteps: &[usize],
+    timesteps: &Timesteps,
     cutoff: Option<E::Margin>,
     reference: Option<ReferenceActivations>,
     progress: &(dyn Fn() + Sync),

@@ -11,6 +11,7 @@ pub(crate) mod pack;
 pub mod rates;
 pub mod sim;
 pub mod store;
+mod timesteps;
 pub mod trace;
 
 pub use check::{check_model, is_initial_fraction};
@@ -22,4 +23,5 @@ pub use metrics::{
 pub use model::{Bias, Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
 pub use sim::Propagation;
 pub use store::{is_net_dir, load_net, save_net, StoreError};
+pub use timesteps::{Timesteps, TimestepsError};
 pub use trace::{LayerTrace, Potentials, SpikeTrace};

@@ -207,7 +207,7 @@ pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
         inputs: vec![Connection { source, synapses }],
         gate_source: None,
         bias: Some(Bias::Channel(bias)),
-        lambda: vec![1.0],
+        lambda: vec![1.0; n],
     };
     let if_neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
     let b = |rng: &mut Lcg, n: usize| (0..n).map(|_| rng.unit() * 0.2 - 0.1).collect();
@@ -278,7 +278,7 @@ pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
         inputs,
         gate_source: None,
         bias,
-        lambda: vec![1.0],
+        lambda: vec![1.0; Shape::channels(&shape)],
     };
     let mut layers = Vec::new();
     // conv1: analog input.
@@ -528,7 +528,7 @@ pub fn cnn_residual(rng: &mut Lcg) -> snncc::snn::SnnModel {
         bias: Some(Bias::Channel(
             (0..cr).map(|_| rng.unit() * 0.2 - 0.1).collect(),
         )),
-        lambda: vec![1.0],
+        lambda: vec![1.0; cr],
     };
     model.layers.insert(3, res);
     // fc1 reads the block; the readout follows it.
