@@ -14,7 +14,9 @@ use snncc::quant::{
     choose_formats, quantize_model, Overflow, QLayerKind, QNeurons, QSynapses, QuantModel,
     QuantOptions, Rounding,
 };
-use snncc::snn::{Bias, Connection, Neurons, Potentials, SnnLayer, SnnModel, Source, Synapses};
+use snncc::snn::{
+    Bias, Connection, InitialFraction, Neurons, Potentials, SnnLayer, SnnModel, Source, Synapses,
+};
 
 /// A random network: input 6x6x2 -> conv -> IF -> avgpool 2x2 -> IF ->
 /// dense -> readout.
@@ -114,7 +116,13 @@ fn network(
             ),
         ],
         h: 0.5,
-        h_layers: None,
+        // The conv layer's channels start at different fractions (as
+        // per-channel calibration chooses them), the others at h.
+        h_layers: Some(vec![
+            InitialFraction::Channels((0..cout).map(|k| [0.5, -0.6, 0.9, 0.0][k % 4]).collect()),
+            InitialFraction::Layer(0.5),
+            InitialFraction::Layer(0.5),
+        ]),
         cnn_macs: 0,
         input_range: Some([0.0, 1.0]),
     }
@@ -157,7 +165,13 @@ fn reference(q: &QuantModel, image: &Array3<f32>, steps: usize) -> (SpikeLog, Po
         let QLayerKind::Neurons(n) = &l.kind else {
             unreachable!()
         };
-        v.push(vec![i128::from(n.v0); l.shape.len()]);
+        // Channels last: neuron i starts at its channel's V0.
+        let c = l.shape.channels();
+        v.push(
+            (0..l.shape.len())
+                .map(|i| i128::from(n.v0_at(i % c)))
+                .collect(),
+        );
     }
     let mut spikes_log = vec![Vec::new(); n_layers];
     let mut v_log: Vec<Vec<Vec<i128>>> = v.iter().map(|v| vec![v.clone()]).collect();

@@ -123,6 +123,15 @@ fn generated_rtl_is_lint_clean() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
+    // An undeclared net is an error in every file, not a silent 1-bit wire.
+    for file in &rtl {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.contains("`default_nettype none"),
+            "{} lacks `default_nettype none",
+            file.display()
+        );
+    }
     run_tool(
         std::process::Command::new("verilator")
             .args(["--lint-only", "-Wall", "--top-module", "snn_mlp_flat"])

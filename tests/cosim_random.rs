@@ -183,7 +183,11 @@ fn random_cnns_are_bit_exact_in_both_simulators() {
         // (as calibration chooses them), so each engine has its own V0.
         if seed % 3 == 0 {
             let n = model.layers.len();
-            model.h_layers = Some((0..n).map(|i| [-0.7, 0.3, 0.9, 0.0][i % 4]).collect());
+            model.h_layers = Some(
+                (0..n)
+                    .map(|i| snncc::snn::InitialFraction::Layer([-0.7, 0.3, 0.9, 0.0][i % 4]))
+                    .collect(),
+            );
         }
         let lanes = [1, 2, 4, 8][rng.range(0, 3)];
         let slots = rng.range(1, 6);

@@ -71,3 +71,39 @@ fn an_empty_network_is_refused_by_every_stage() {
         assert!(err.contains("no layers"), "{err}");
     }
 }
+
+#[test]
+fn per_channel_initial_fractions_round_trip_and_are_checked() {
+    use snncc::snn::InitialFraction;
+    let mut model = mlp(&mut Lcg(7));
+    let channels: Vec<usize> = model.layers.iter().map(|l| l.shape.channels()).collect();
+    model.h_layers = Some(vec![
+        InitialFraction::Channels((0..channels[0]).map(|i| i as f32 / 10.0 - 0.3).collect()),
+        InitialFraction::Layer(-0.2),
+        InitialFraction::Layer(0.5),
+    ]);
+    snncc::snn::check_model(&model).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    snncc::snn::save_net(&model, dir.path(), &[]).unwrap();
+    assert_eq!(snncc::snn::load_net(dir.path()).unwrap(), model);
+    // Per channel, the quantiser gives each channel its own V0, and the
+    // bit-accurate simulator starts each neuron at its channel's.
+    let q = quantize_model(
+        &model,
+        &choose_formats(&model, &QuantOptions::with_bits(8, 16)).unwrap(),
+    )
+    .unwrap()
+    .model;
+    let snncc::quant::QLayerKind::Neurons(n) = &q.layers[0].kind else {
+        panic!("fc1 has a datapath")
+    };
+    assert_eq!(n.v0.len(), channels[0]);
+    assert!(n.v0[0] < 0 && n.v0[channels[0] - 1] > 0, "{:?}", n.v0);
+    // A list that does not match the channels is refused, naming the layer.
+    model.h_layers.as_mut().unwrap()[0] = InitialFraction::Channels(vec![0.1, 0.2]);
+    let (layer, reason) = snncc::snn::check_model(&model).unwrap_err();
+    assert_eq!(layer, "fc1");
+    assert!(reason.contains("2 initial fractions"), "{reason}");
+    model.h_layers.as_mut().unwrap()[0] = InitialFraction::Channels(vec![1.5; channels[0]]);
+    assert!(snncc::snn::check_model(&model).is_err());
+}

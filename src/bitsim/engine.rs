@@ -79,7 +79,8 @@ enum Plan<W> {
         narrow: bool,
         /// No overflow possible for runs of at most `model.timesteps`.
         proven: bool,
-        v0: W,
+        /// Per output channel, or one for every neuron.
+        v0: Vec<W>,
         out: Dims,
     },
     Gate {
@@ -200,7 +201,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                         membrane_bits: n.formats.membrane.bits(),
                         narrow: n.accumulator_bits <= 31,
                         proven: n.membrane_proven,
-                        v0: W::from_raw(n.v0),
+                        v0: n.v0.iter().map(|&v| W::from_raw(v)).collect(),
                         out: dims[li],
                     }
                 }
@@ -493,8 +494,22 @@ impl<W: Word + Value> BitSimulator<'_, W> {
         for li in 0..n_layers {
             self.counts[li].fill(0);
             self.spikes[li].clear();
-            if let Plan::Neurons { v0, analog, .. } = &self.plans[li] {
-                self.v[li].fill(*v0);
+            if let Plan::Neurons {
+                v0,
+                analog,
+                out: dims,
+                ..
+            } = &self.plans[li]
+            {
+                match v0.as_slice() {
+                    [v0] => self.v[li].fill(*v0),
+                    // Channels last: neuron i is channel i % c.
+                    per_channel => {
+                        for (i, v) in self.v[li].iter_mut().enumerate() {
+                            *v = per_channel[i % dims.c];
+                        }
+                    }
+                }
                 if analog.is_some() {
                     out.input_macs += self.analog_current(li);
                 }

@@ -49,14 +49,19 @@ pub fn convert_keras(
     let started = Instant::now();
     let mut conversion = ecc::convert(&graph, calib_images.view(), options)
         .with_context(|| format!("converting {}", model.display()))?;
-    if flags.calibrate == crate::cli::CalibrateArg::H {
+    let granularity = match flags.calibrate {
+        crate::cli::CalibrateArg::None => None,
+        crate::cli::CalibrateArg::H => Some(ecc::Granularity::Layer),
+        crate::cli::CalibrateArg::HChannel => Some(ecc::Granularity::Channel),
+    };
+    if let Some(granularity) = granularity {
         if let Some(h) = h {
             eprintln!(
                 "warning: calibration chooses each layer's initial potential; --h {h} applies only where it does not (a spike-count read-out). Pass --calibrate none for a uniform h"
             );
         }
         let t = flags.calibrate_timesteps;
-        let h_layers = ecc::calibrate_h(&conversion, calib_images.view(), t);
+        let h_layers = ecc::calibrate_h(&conversion, calib_images.view(), t, granularity);
         let chosen: Vec<String> = conversion
             .model
             .layers

@@ -220,7 +220,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     }
     let h = match &snn_model.h_layers {
         Some(hs) => format!(
-            "initial potentials calibrated per layer ({})",
+            "initial potentials calibrated ({})",
             hs.iter()
                 .map(|h| format!("{h:.1}"))
                 .collect::<Vec<_>>()

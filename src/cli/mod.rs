@@ -567,6 +567,9 @@ pub enum CalibrateArg {
     None,
     /// One initial membrane potential per layer.
     H,
+    /// One initial membrane potential per output channel (simulators only:
+    /// the hardware holds one per layer).
+    HChannel,
 }
 
 /// `--scales` values.

@@ -673,6 +673,10 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 });
             }
             QLayerKind::Neurons(n) => {
+                if n.v0.iter().any(|&v| v != n.v0[0]) {
+                    refuse("its initial potentials differ per channel (--calibrate h-channel), which the hardware does not hold yet (one V0 per layer): convert with --calibrate h".into());
+                    continue;
+                }
                 // A residual add: the chained group first, then the shortcut.
                 let (conn, shortcut) = match n.inputs.as_slice() {
                     [conn] => (conn, None),
@@ -874,7 +878,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         theta_bits: bits_for_range(0, theta).unwrap_or(64),
                         merged,
                         theta: theta as i64,
-                        v0: n.v0,
+                        v0: n.v0[0],
                         p_shift,
                         weights,
                         bias: depthwise_words(bias_pixels, out, |px, c| {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use ndarray::ArrayView4;
 
-pub use calibrate::{calibrate_h, CALIBRATION_IMAGES};
+pub use calibrate::{calibrate_h, Granularity, CALIBRATION_IMAGES};
 pub use fold::RewriteLog;
 pub use stats::Norm;
 

@@ -15,7 +15,7 @@ use super::model::{
 use super::spec::{LayerSpec, QuantSpec};
 use super::QuantError;
 use crate::ir::{window_range, Pad, Shape};
-use crate::snn::{Bias, Neurons, SnnLayer, SnnModel, Source, Synapses};
+use crate::snn::{Bias, InitialFraction, Neurons, SnnLayer, SnnModel, Source, Synapses};
 
 /// What quantising a layer found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -219,7 +219,7 @@ impl Ctx<'_> {
     fn quantize_layer(
         &self,
         layer: &SnnLayer,
-        h: f32,
+        h: InitialFraction,
     ) -> Result<(NeuronLayer, LayerQuantReport), QuantError> {
         let f = self.ls.formats;
         let analog = layer.inputs.iter().any(|c| c.source == Source::Input);
@@ -312,13 +312,21 @@ impl Ctx<'_> {
             }
             QNeurons::Readout => None,
         };
-        let v0 = match theta_m {
-            Some(t) => {
-                let v = arith::initial_potential(f64::from(h), t as i64, self.spec.rounding);
-                arith::fit(i128::from(v), f.membrane.bits(), self.spec.overflow).0
-            }
-            None => 0,
-        };
+        let v0: Vec<i64> = h
+            .values()
+            .iter()
+            .map(|&h| match theta_m {
+                Some(t) => {
+                    let v = arith::initial_potential(f64::from(h), t as i64, self.spec.rounding);
+                    arith::fit(i128::from(v), f.membrane.bits(), self.spec.overflow).0
+                }
+                None => 0,
+            })
+            .collect();
+        // The reachable range grows with V0 at both ends (§5): the
+        // smallest and the largest of a layer's V0s bound it.
+        let v0_lo = i128::from(*v0.iter().min().expect("at least one fraction"));
+        let v0_hi = i128::from(*v0.iter().max().expect("at least one fraction"));
         let ((lo, hi), (sum_lo, sum_hi)) =
             self.current_range(&inputs, bias.as_ref(), layer, analog);
         // The hardware's current banks hold the synaptic sum without the
@@ -329,7 +337,12 @@ impl Ctx<'_> {
                 "one step's current (with or without its bias) can reach [{acc_lo}, {acc_hi}], more than 64 bits hold; use narrower weights"
             ))
         })?;
-        let membrane_range = membrane_range(theta_m, i128::from(v0), (lo, hi), self.spec.timesteps);
+        let membrane_range = {
+            let t = self.spec.timesteps;
+            let low = membrane_range(theta_m, v0_lo, (lo, hi), t);
+            let high = membrane_range(theta_m, v0_hi, (lo, hi), t);
+            (low.0.min(high.0), low.1.max(high.1))
+        };
         let membrane_bits_needed =
             bits_for_range(membrane_range.0, membrane_range.1).unwrap_or(u32::MAX);
         let report = LayerQuantReport {

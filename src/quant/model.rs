@@ -78,8 +78,20 @@ pub struct NeuronLayer {
     /// `timesteps` steps can reach (docs/fixed-point.md §5): then no
     /// overflow can happen in runs of at most that many steps.
     pub membrane_proven: bool,
-    /// Initial membrane potential, raw in the membrane format.
-    pub v0: i64,
+    /// Initial membrane potential, raw in the membrane format: one for
+    /// every neuron, or one per output channel.
+    pub v0: Vec<i64>,
+}
+
+impl NeuronLayer {
+    /// The initial potential of output channel `channel`.
+    pub fn v0_at(&self, channel: usize) -> i64 {
+        if self.v0.len() == 1 {
+            self.v0[0]
+        } else {
+            self.v0[channel]
+        }
+    }
 }
 
 /// A layer of the quantised network.

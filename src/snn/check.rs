@@ -1,7 +1,7 @@
 //! Consistency checks of an `SnnModel` (one read from an edited directory
 //! must never make the simulator index out of bounds).
 
-use super::model::{Bias, Neurons, SnnModel, Source, Synapses};
+use super::model::{Bias, InitialFraction, Neurons, SnnModel, Source, Synapses};
 use crate::ir::Shape;
 
 /// Whether `h` can be an initial potential: a finite fraction of the
@@ -44,11 +44,31 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
         ));
     }
     if let Some(h) = &model.h_layers {
-        if h.len() != n || !h.iter().all(|&v| is_initial_fraction(v)) {
+        if h.len() != n {
             return Err((
                 "<model>".into(),
-                format!("h_layers must be {n} values from -1 to 1, one per layer"),
+                format!("h_layers must have {n} entries, one per layer"),
             ));
+        }
+        for (layer, h) in model.layers.iter().zip(h) {
+            let c = layer.shape.channels();
+            if let InitialFraction::Channels(hs) = h {
+                if hs.len() != c {
+                    return Err((
+                        layer.name.clone(),
+                        format!(
+                            "has {} initial fractions (h_layers) for {c} channels",
+                            hs.len()
+                        ),
+                    ));
+                }
+            }
+            if !h.values().iter().all(|&v| is_initial_fraction(v)) {
+                return Err((
+                    layer.name.clone(),
+                    "its initial fractions (h_layers) must be from -1 to 1".into(),
+                ));
+            }
         }
     }
     for (li, layer) in model.layers.iter().enumerate() {

@@ -20,7 +20,7 @@ pub use metrics::{
     simulate_dataset, simulate_dataset_cutoff, simulate_dataset_with, LayerSummary, RunSummary,
     SimReport,
 };
-pub use model::{Bias, Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+pub use model::{Bias, Connection, InitialFraction, Neurons, SnnLayer, SnnModel, Source, Synapses};
 pub use sim::Propagation;
 pub use store::{is_net_dir, load_net, save_net, StoreError};
 pub use timesteps::{Timesteps, TimestepsError};

@@ -179,11 +179,56 @@ impl SnnLayer {
     }
 }
 
+/// A layer's initial membrane potential as a fraction of its threshold:
+/// one for the whole layer, or one per output channel (`ecc::calibrate`
+/// chooses either). In `snn.yaml` a number or a list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum InitialFraction {
+    Layer(f32),
+    Channels(Vec<f32>),
+}
+
+impl InitialFraction {
+    /// The fraction of output channel `channel` (the network check makes a
+    /// per-channel list as long as the layer's channels).
+    pub fn at(&self, channel: usize) -> f32 {
+        match self {
+            InitialFraction::Layer(h) => *h,
+            InitialFraction::Channels(hs) => hs[channel],
+        }
+    }
+
+    /// Every fraction it holds (one for a layer).
+    pub fn values(&self) -> &[f32] {
+        match self {
+            InitialFraction::Layer(h) => std::slice::from_ref(h),
+            InitialFraction::Channels(hs) => hs,
+        }
+    }
+}
+
+impl std::fmt::Display for InitialFraction {
+    /// `0.3`, or `-0.4..0.8` (the range of a per-channel list).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitialFraction::Layer(h) => write!(f, "{h:.1}"),
+            InitialFraction::Channels(hs) => {
+                let lo = hs.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = hs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                write!(f, "{lo:.1}..{hi:.1}")
+            }
+        }
+    }
+}
+
 impl SnnModel {
-    /// The initial membrane potential of layer `li`, as a fraction of its
+    /// The initial membrane potential of layer `li`, as fractions of its
     /// threshold.
-    pub fn h_of(&self, li: usize) -> f32 {
-        self.h_layers.as_ref().map_or(self.h, |h| h[li])
+    pub fn h_of(&self, li: usize) -> InitialFraction {
+        self.h_layers
+            .as_ref()
+            .map_or(InitialFraction::Layer(self.h), |h| h[li].clone())
     }
 }
 
@@ -197,10 +242,11 @@ pub struct SnnModel {
     /// Initial membrane potential as a fraction of the threshold (ECC
     /// technique 3); 0 gives the classic Diehl/Rueckauer conversion.
     pub h: f32,
-    /// One initial fraction per layer instead (`ecc::calibrate`: chosen on
-    /// the calibration images so each layer's spike count matches the
-    /// CNN's activation over a short run); `None`: `h` everywhere.
-    pub h_layers: Option<Vec<f32>>,
+    /// Initial fractions per layer (or per channel of a layer) instead
+    /// (`ecc::calibrate`: chosen on the calibration images so each layer's
+    /// spike counts match the CNN's activations over a short run); `None`:
+    /// `h` everywhere.
+    pub h_layers: Option<Vec<InitialFraction>>,
     /// Multiply-accumulates per image of the CNN the network came from.
     pub cnn_macs: u64,
     /// Smallest and largest input value seen in calibration, for choosing

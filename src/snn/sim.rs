@@ -169,12 +169,18 @@ impl Simulator<'_> {
             ..Default::default()
         };
         for (li, layer) in model.layers.iter().enumerate() {
-            let start = match layer.neurons {
+            match layer.neurons {
                 Neurons::IntegrateAndFire { threshold }
-                | Neurons::SpikeCountReadout { threshold } => model.h_of(li) * threshold,
-                _ => 0.0,
-            };
-            self.v[li].fill(start);
+                | Neurons::SpikeCountReadout { threshold } => {
+                    // Channels last: neuron i is channel i % c.
+                    let h = model.h_of(li);
+                    let c = layer.shape.channels();
+                    for (i, v) in self.v[li].iter_mut().enumerate() {
+                        *v = h.at(i % c) * threshold;
+                    }
+                }
+                _ => self.v[li].fill(0.0),
+            }
             self.counts[li].fill(0);
             self.spikes[li].clear();
             if self.constant[li] {

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, Array4};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Bias, Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+use super::model::{
+    Bias, Connection, InitialFraction, Neurons, SnnLayer, SnnModel, Source, Synapses,
+};
 use crate::data;
 use crate::ir::{Pad, Shape};
 
@@ -46,7 +48,7 @@ struct NetDoc {
     h: f32,
     /// One fraction per layer, where calibration chose them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    h_layers: Option<Vec<f32>>,
+    h_layers: Option<Vec<InitialFraction>>,
     cnn_macs: u64,
     /// `[min, max]` of the calibration inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
