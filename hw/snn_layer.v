@@ -109,6 +109,9 @@ module snn_layer #(
     parameter integer COUNT_BITS = 1,      // spike count bits
     parameter W_INIT = "",
     parameter B_INIT = "",
+    // Per-channel initial potentials: G words of LANES x MEMBRANE_BITS
+    // (lane l of word g: channel g * LANES + l), or "" for V0 everywhere.
+    parameter V0_INIT = "",
     parameter integer B_DEPTH = G,          // G (per channel) or N_GROUPS (per pixel too)
     parameter TAP_INIT = "",
     parameter OFFS_INIT = ""
@@ -381,6 +384,7 @@ module snn_layer #(
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg [LANES*B_BITS-1:0] b_q, b_r;     // (a gate has no bias)
+    reg [LANES*MEMBRANE_BITS-1:0] v0_r;  // each lane's initial potential
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [LANES*ACC_BITS-1:0] cur_sel;   // bank ub2's current (no update in a gate)
@@ -725,6 +729,22 @@ module snn_layer #(
                 b_q <= biases[uq];
         end
     endgenerate
+    // The initial potentials, read and registered like the bias (the
+    // update takes them at an image's first step).
+    generate
+        if (V0_INIT != "") begin : v0_per_channel
+            reg [LANES*MEMBRANE_BITS-1:0] v0s [0:G-1];
+            initial $readmemh(V0_INIT, v0s);
+            reg [LANES*MEMBRANE_BITS-1:0] v0_q;
+            always @(posedge clk) begin
+                v0_q <= v0s[ug];
+                v0_r <= v0_q;
+            end
+        end else begin : v0_per_layer
+            always @(posedge clk)
+                v0_r <= {LANES{V0}};
+        end
+    endgenerate
     always @(posedge clk)
         wla <= k1 ? kla1 : (MERGED != 0) ? uo_la : up_la;
     assign v_read_data = v_q;
@@ -778,11 +798,11 @@ module snn_layer #(
         end else begin : update
             snn_update #(
                 .LANES(LANES), .SER(UPD_SER), .MEMBRANE_BITS(MEMBRANE_BITS), .ACC_BITS(ACC_BITS),
-                .THETA_BITS(THETA_BITS), .THETA(THETA), .V0(V0), .SATURATE(SATURATE), .FIRES(FIRES),
+                .THETA_BITS(THETA_BITS), .THETA(THETA), .SATURATE(SATURATE), .FIRES(FIRES),
                 .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS)
             ) upd (
                 .clk(clk), .rst(rst), .in_valid(u2), .first(is_first),
-                .in_v(v_r), .in_i(cur_sel), .in_b(b_word), .in_c(c_r),
+                .in_v(v_r), .in_v0(v0_r), .in_i(cur_sel), .in_b(b_word), .in_c(c_r),
                 .in_lanes((ug2 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
                 .in_meta({uq2, upx2, ug2, ub2, ula2}),
                 .out_valid(uo_valid), .out_v(uo_v), .out_c(uo_c), .out_fired(uo_fired),

@@ -3,6 +3,7 @@
 // biases). Writes take effect at the clock edge; a read in the same cycle
 // as a write to the same address returns the old value (read-first).
 `timescale 1ns/1ps
+`default_nettype none
 module snn_ram #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 16,
@@ -27,3 +28,4 @@ module snn_ram #(
         rdata <= mem[addr];
     end
 endmodule
+`default_nettype wire

@@ -23,7 +23,6 @@ module snn_update #(
     parameter integer ACC_BITS = 16,
     parameter integer THETA_BITS = 16,
     parameter [THETA_BITS-1:0] THETA = 1,
-    parameter [MEMBRANE_BITS-1:0] V0 = 0,
     parameter integer SATURATE = 1,
     parameter integer FIRES = 1,
     parameter integer COUNT_BITS = 1,
@@ -34,6 +33,7 @@ module snn_update #(
     input  wire in_valid,
     input  wire first,                     // the image's first step: V0 and count 0
     input  wire [LANES*MEMBRANE_BITS-1:0] in_v,
+    input  wire [LANES*MEMBRANE_BITS-1:0] in_v0,  // each lane's V0 (taken at the first step)
     input  wire [LANES*ACC_BITS-1:0] in_i,
     input  wire [LANES*ACC_BITS-1:0] in_b,
     input  wire [LANES*COUNT_BITS-1:0] in_c,
@@ -64,7 +64,7 @@ module snn_update #(
     localparam integer J_BITS = (SER > 1) ? $clog2(SER) : 1;
 
     // Captured group.
-    reg w_on, w_first;
+    reg w_on;
     reg [J_BITS-1:0] w_j;
     reg [LANES*M-1:0] w_v;
     reg [LANES*A-1:0] w_i, w_b;
@@ -97,7 +97,7 @@ module snn_update #(
     end
 
     // Chunk stage.
-    reg k_on, k_last, k_first;
+    reg k_on, k_last;
     reg [J_BITS-1:0] k_j;
     reg [U*M-1:0] k_v;
     reg [U*A-1:0] k_i, k_b;
@@ -105,7 +105,7 @@ module snn_update #(
     reg [U-1:0] k_lanes;
     reg [META_BITS-1:0] k_meta;
     // Current stage: I = bias + sum, exact in A bits.
-    reg p_on, p_last, p_first;
+    reg p_on, p_last;
     reg [J_BITS-1:0] p_j;
     reg [U*M-1:0] p_v;
     reg [U*A-1:0] p_i;
@@ -140,7 +140,7 @@ module snn_update #(
     generate
         for (l = 0; l < U; l = l + 1) begin : unit
             assign i_next[l*A +: A] = k_i[l*A +: A] + k_b[l*A +: A];
-            wire signed [M-1:0] v_old = p_first ? V0 : p_v[l*M +: M];
+            wire signed [M-1:0] v_old = p_v[l*M +: M];
             wire signed [A-1:0] i_old = p_i[l*A +: A];
             assign sum_next[l*SUM_BITS +: SUM_BITS] =
                 $signed({{(SUM_BITS - M){v_old[M-1]}}, v_old})
@@ -172,7 +172,6 @@ module snn_update #(
             if (in_valid) begin
                 w_on <= 1'b1;
                 w_j <= 0;
-                w_first <= first;
             end else if (w_on) begin
                 if (w_last) w_on <= 1'b0;
                 w_j <= w_j + 1'b1;
@@ -184,7 +183,9 @@ module snn_update #(
             out_valid <= f_on && f_last;
         end
         if (in_valid) begin
-            w_v <= in_v;
+            // The image's first step starts from V0 (a merged state word
+            // reads V = 0 then, and its bank holds the sum alone).
+            w_v <= first ? in_v0 : in_v;
             w_i <= in_i;
             w_b <= in_b;
             w_c <= first ? {(LANES*C){1'b0}} : in_c;
@@ -195,7 +196,6 @@ module snn_update #(
         k_v <= ch_v;
         k_i <= ch_i;
         k_b <= ch_b;
-        k_first <= w_first;
         k_c <= ch_c;
         k_lanes <= ch_lanes;
         k_j <= w_j;
@@ -204,7 +204,6 @@ module snn_update #(
         // current
         p_i <= i_next;
         p_v <= k_v;
-        p_first <= k_first;
         p_c <= k_c;
         p_lanes <= k_lanes;
         p_j <= k_j;

@@ -99,7 +99,7 @@ module {{ top }} (
         .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}), .B_DEPTH({{ n.bias.len() }}),
         .THETA_BITS({{ n.theta_bits }}), .THETA({{ n.theta_bits }}'d{{ n.theta }}),
         .V0({{ n.membrane_bits }}'d{{ n.v0_bits() }}), .P_SHIFT({{ n.p_shift }}),
-        .W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),
+        .W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),{% if n.v0_words.is_some() %} .V0_INIT("{{ mem_dir }}/{{ e.name }}_v0.mem"),{% endif %}
 {%- when EngineKind::MaxGate %}
         .FIRES(1),
 {%- endmatch %}

@@ -232,7 +232,7 @@ fn empty_selections_and_zero_timesteps_are_refused() {
     let simulate = simulate_lenet;
     assert_fails_with(
         &simulate(&["--timesteps", "0,8"]),
-        &["--timesteps must be positive"],
+        &["--timesteps", "timesteps must be positive"],
     );
     assert_fails_with(&simulate(&["--limit", "0"]), &["no images to simulate"]);
 }

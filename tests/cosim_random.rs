@@ -189,6 +189,25 @@ fn random_cnns_are_bit_exact_in_both_simulators() {
                     .collect(),
             );
         }
+        // Seeds 10, 13 (and 12's odd twin): one initial potential per
+        // channel in every layer (--calibrate h-channel), so each lane of
+        // each group starts at its own V0 (mem/<layer>_v0.mem).
+        if seed % 3 == 1 {
+            use snncc::snn::InitialFraction;
+            model.h_layers = Some(
+                model
+                    .layers
+                    .iter()
+                    .map(|l| {
+                        InitialFraction::Channels(
+                            (0..l.shape.channels())
+                                .map(|c| [-0.8, 0.6, 0.1, 0.95, -0.3][c % 5])
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            );
+        }
         let lanes = [1, 2, 4, 8][rng.range(0, 3)];
         let slots = rng.range(1, 6);
         let bits = rng.range(4, 8) as u32;

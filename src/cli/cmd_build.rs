@@ -291,6 +291,9 @@ fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::
         codegen::EngineKind::Neurons(n) => {
             memories.push(mem("weights", n.weights.len(), lanes * n.w_bits));
             memories.push(mem("bias", n.bias.len(), lanes * n.b_bits));
+            if let Some(v0) = &n.v0_words {
+                memories.push(mem("v0", v0.len(), lanes * n.membrane_bits));
+            }
             entry["engine"] = json!("layer");
             entry["synapses"] = json!(if n.depthwise { "depthwise" } else { "full" });
             entry["analog"] = json!(n.analog);
@@ -306,7 +309,11 @@ fn layer_manifest(design: &codegen::Design, e: &codegen::Engine) -> serde_json::
                 entry["state_bits"] = json!(n.state_bits());
             }
             entry["threshold"] = json!(n.theta);
-            entry["v0"] = json!(n.v0);
+            // One V0 for the layer, or one per channel (mem/<layer>_v0.mem).
+            entry["v0"] = match &n.v0_words {
+                Some(words) => json!(words.iter().flatten().take(e.out.c).collect::<Vec<_>>()),
+                None => json!(n.v0),
+            };
             entry["cycles_per_step"] = json!(if n.analog {
                 format!(
                     "{} (the current is computed once per image, 1 cycle per (non-zero input, tap word, output group))",

@@ -228,6 +228,9 @@ pub struct NeuronEngine {
     /// Aligned threshold (membrane units); 1 for the readout (unused).
     pub theta: i64,
     pub v0: i64,
+    /// Per-channel initial potentials, where they differ: words per group,
+    /// `lanes` raw V0s each (`mem/<layer>_v0.mem`); `None`: `v0` for all.
+    pub v0_words: Option<Vec<Vec<i64>>>,
     /// Shift of a product `w * x` (analog layer only).
     pub p_shift: u32,
     /// Weight words, `lanes` raw weights each (docs/hardware.md, Memories).
@@ -673,10 +676,6 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 });
             }
             QLayerKind::Neurons(n) => {
-                if n.v0.iter().any(|&v| v != n.v0[0]) {
-                    refuse("its initial potentials differ per channel (--calibrate h-channel), which the hardware does not hold yet (one V0 per layer): convert with --calibrate h".into());
-                    continue;
-                }
                 // A residual add: the chained group first, then the shortcut.
                 let (conn, shortcut) = match n.inputs.as_slice() {
                     [conn] => (conn, None),
@@ -879,6 +878,11 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                         merged,
                         theta: theta as i64,
                         v0: n.v0[0],
+                        v0_words: n
+                            .v0
+                            .iter()
+                            .any(|&v| v != n.v0[0])
+                            .then(|| depthwise_words(1, out, |_, c| n.v0_at(c))),
                         p_shift,
                         weights,
                         bias: depthwise_words(bias_pixels, out, |px, c| {

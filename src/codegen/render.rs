@@ -222,7 +222,22 @@ fn write_memories(e: &Engine, mem: &Path) -> std::io::Result<()> {
             &n.bias,
             n.b_bits,
         ),
-    )
+    )?;
+    if let Some(v0) = &n.v0_words {
+        write(
+            "v0",
+            render_words(
+                &format!(
+                    "{} initial potentials, {}-bit raw values",
+                    e.name, n.membrane_bits
+                ),
+                &format!("index = g; lane l = channel g * {lanes} + l"),
+                v0,
+                n.membrane_bits,
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 /// Write `tb/tb.v` with its input and expected-output images (run with
