@@ -14,6 +14,7 @@ pub mod ecc;
 pub mod external;
 pub mod import;
 pub mod ir;
+pub mod pipeline;
 pub mod quant;
 pub mod reference;
 pub mod report;

@@ -119,10 +119,7 @@ fn generated_rtl_is_lint_clean() {
         "a negative literal printed as unsigned"
     );
     assert!(top.contains(".V0("), "the engines take V0");
-    let rtl: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("rtl"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let rtl = common::rtl_files(&out);
     // An undeclared net is an error in every file, not a silent 1-bit wire.
     for file in &rtl {
         let text = std::fs::read_to_string(file).unwrap();

@@ -150,10 +150,7 @@ fn build_and_lint(o: &Options) -> Result<(), TestCaseError> {
     let manifest: serde_json::Value =
         serde_norway::from_slice(&std::fs::read(out.join("manifest.yaml")).unwrap()).unwrap();
     let top = manifest["top"].as_str().unwrap().to_string();
-    let rtl: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("rtl"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let rtl = common::rtl_files(&out);
     for file in &rtl {
         let text = std::fs::read_to_string(file).unwrap();
         prop_assert!(

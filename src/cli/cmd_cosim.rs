@@ -2,76 +2,24 @@
 //! [--trace] [--jobs J]`: the built design against the bit-accurate
 //! simulator, value for value (and with `--trace` spike for spike).
 
-use anyhow::{bail, Context};
-use ndarray::{s, Axis};
-use rayon::prelude::*;
+use anyhow::bail;
+use ndarray::s;
 use serde_json::json;
 use snncc::cosim::{self, CompileOptions, Icarus, RtlSimulator, Verilator};
-use snncc::{bitsim, codegen, config, data, quant, snn};
+use snncc::{codegen, config, data, pipeline, quant, snn};
 
 use super::{CosimArgs, SimulatorArg};
 
 pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let dir = &args.design;
-    let built = super::built::Built::read(dir)?;
-    let number = |key: &str| -> anyhow::Result<usize> {
-        Ok(built
-            .field(key)?
-            .as_u64()
-            .with_context(|| format!("{key} in the manifest is not a number"))? as usize)
-    };
-    let timesteps = number("timesteps")?;
-    let lanes = number("lanes")?;
-    let slots = number("slots")?;
+    let manifest = codegen::Manifest::read(dir)?;
+    let options = manifest.design_options();
+    let (timesteps, lanes, slots) = (options.timesteps, options.lanes, options.slots);
     // The golden model, rebuilt from what build saved.
     let model = snn::load_net(&dir.join("net"))?;
     let spec = config::quant::read(&dir.join("quant.yaml"))?;
     let q = quant::quantize_model(&model, &spec)?.model;
-    // What build chose per layer (absent: the widest, fastest).
-    let per_layer = |key: &str| -> anyhow::Result<Option<Vec<usize>>> {
-        built
-            .field(key)
-            .ok()
-            .and_then(|v| v.as_array().cloned())
-            .map(|a| {
-                a.iter()
-                    .map(|v| v.as_u64().map(|n| n as usize))
-                    .collect::<Option<Vec<usize>>>()
-                    .with_context(|| format!("{key} in the manifest is not a list of numbers"))
-            })
-            .transpose()
-    };
-    let layer_lanes = per_layer("layer_lanes")?;
-    let layer_serial = per_layer("layer_update_cycles")?;
-    let layer_slots = per_layer("layer_slots")?;
-    // Designs built before the choice existed kept every membrane apart.
-    let state = match built
-        .field("state_word")
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-    {
-        None => codegen::StateWord::Separate,
-        Some(name) => codegen::StateWord::from_name(&name).with_context(|| {
-            format!("state_word '{name}' in the manifest is not auto, merged or separate")
-        })?,
-    };
-    let cutoff = built
-        .field("cutoff_margin_raw")
-        .ok()
-        .and_then(|v| v.as_i64());
-    let design = codegen::design(
-        &q,
-        &codegen::DesignOptions {
-            timesteps,
-            lanes,
-            slots,
-            layer_lanes,
-            layer_serial,
-            layer_slots,
-            cutoff,
-            state,
-        },
-    )?;
+    let design = codegen::design(&q, &options)?;
     let mut images = data::read_images(&args.data)?;
     let n = args.limit.min(images.dim().0);
     if n == 0 {
@@ -89,14 +37,14 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
             model.input_shape
         );
     }
-    let (inputs, golden) = golden(&q, images.view(), timesteps, design.cutoff);
+    let (inputs, golden) = pipeline::golden(&q, images.view(), timesteps, design.cutoff);
     let expected: Vec<Vec<i64>> = golden.iter().map(|g| g.readout.clone()).collect();
     let steps: Vec<usize> = golden.iter().map(|g| g.steps).collect();
     // Every input's spikes: the trace comparison and the work bound.
-    let run_traces = golden_traces(&q, images.view(), timesteps, &golden);
+    let run_traces = pipeline::golden_traces(&q, images.view(), timesteps, &golden);
     let tb = codegen::write_testbench(&design, dir, &inputs, &expected, &steps)?;
     // The design as built (not regenerated): that is what is being checked.
-    let rtl = built.rtl;
+    let rtl = manifest.rtl_paths(dir);
     let work = dir.join("sim").join(match args.simulator {
         SimulatorArg::Iverilog => "iverilog",
         SimulatorArg::Verilator => "verilator",
@@ -221,64 +169,6 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The bit-accurate simulator's read-out of one input, the steps it ran
-/// (fewer than the design's with a cutoff) and the run's activity
-/// (SynOps, MACs).
-pub(super) struct GoldenRun {
-    pub readout: Vec<i64>,
-    pub steps: usize,
-    pub run: snn::sim::ImageRun,
-}
-
-/// Per input: its raw words (what the testbench feeds) and its golden run,
-/// with the early cutoff at raw margin `cutoff` if any.
-pub(super) fn golden(
-    q: &quant::QuantModel,
-    images: ndarray::ArrayView4<f32>,
-    timesteps: usize,
-    cutoff: Option<i64>,
-) -> (Vec<Vec<i64>>, Vec<GoldenRun>) {
-    let inputs = images
-        .axis_iter(Axis(0))
-        .map(|x| {
-            x.iter()
-                .map(|&v| q.input.raw(v, q.rounding, q.overflow).0)
-                .collect()
-        })
-        .collect();
-    let runs = (0..images.dim().0)
-        .into_par_iter()
-        .map(|i| {
-            let (readout, steps, run) =
-                bitsim::readout_run_cutoff(q, images.index_axis(Axis(0), i), timesteps, cutoff);
-            GoldenRun {
-                readout,
-                steps,
-                run,
-            }
-        })
-        .collect();
-    (inputs, runs)
-}
-
-/// Per input, the spikes the hardware produces: every layer's steps up to
-/// the beat its golden run stops in (with a cutoff, each engine's steps up
-/// to the stop; codegen::trace_as_run).
-pub(super) fn golden_traces(
-    q: &quant::QuantModel,
-    images: ndarray::ArrayView4<f32>,
-    timesteps: usize,
-    golden: &[GoldenRun],
-) -> Vec<snn::SpikeTrace> {
-    (0..images.dim().0)
-        .into_par_iter()
-        .map(|i| {
-            let full = bitsim::trace_quantized(q, images.index_axis(Axis(0), i), timesteps);
-            codegen::trace_as_run(&full, golden[i].steps)
-        })
-        .collect()
 }
 
 fn default_jobs() -> usize {

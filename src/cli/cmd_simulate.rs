@@ -10,11 +10,11 @@ use snncc::reference;
 use snncc::report::Table;
 use snncc::snn::{self, metrics};
 
-use super::cmd_convert::Network;
 use super::cutoff::{self, CutoffArg};
 use super::SimulateArgs;
 use super::{dataset, progress};
 use anyhow::Context;
+use snncc::pipeline::Network;
 use snncc::report::trace_files;
 
 /// Parse `max`, `p99`, `p99.9`, `p99.99` (any `pNN.N` percentile).
@@ -41,8 +41,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         );
     }
     // A converted directory carries no CNN: no CNN accuracy, no correlation.
-    let network =
-        super::cmd_convert::load_network(&args.model, args.calib.as_deref(), &args.convert)?;
+    let network = super::network::load(&args.model, args.calib.as_deref(), &args.convert)?;
     let (graph, conversion, convert_seconds) = match network {
         Network::Converted {
             graph,
@@ -67,7 +66,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             ),
         },
     };
-    let quantized = super::cmd_quantize::resolve(
+    let quantized = super::formats::resolve(
         snn_model,
         args.bits,
         args.quant.as_deref(),
@@ -209,7 +208,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         });
         let mut doc = doc;
         if let Some(q) = &quantized {
-            doc["quant"] = super::cmd_quantize::quant_json(q);
+            doc["quant"] = super::formats::quant_json(q);
             doc["overflows"] = json!(report.overflows);
         }
         if let Some((resolved, report)) = &cutoff {
@@ -255,7 +254,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             q.model.overflow.name(),
             q.model.weight_memory_bits()
         );
-        println!("{}", super::cmd_quantize::formats_table(q).render());
+        println!("{}", super::formats::formats_table(q).render());
     }
     let mut table = Table::new([
         "T",

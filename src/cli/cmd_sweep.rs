@@ -12,9 +12,9 @@ use snncc::report::Table;
 use snncc::snn;
 use snncc::sweep::{self, SweepPoint};
 
-use super::cmd_convert::Network;
 use super::cutoff::{self, CutoffArg};
 use super::{dataset, progress, SweepArgs};
+use snncc::pipeline::Network;
 
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let timesteps = snn::Timesteps::new(args.timesteps.clone())
@@ -37,8 +37,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))?;
 
-    let network =
-        super::cmd_convert::load_network(&args.model, args.calib.as_deref(), &args.convert)?;
+    let network = super::network::load(&args.model, args.calib.as_deref(), &args.convert)?;
     let model = network.model();
     let (images, labels) = dataset::load(&args.data, &args.labels, args.limit, model)?;
     let n = images.dim().0;

@@ -19,15 +19,20 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
     let target = target(args)?;
     let dir = &args.design;
-    let built = super::built::Built::read(dir)?;
-    let top = built.field("top")?.as_str().context("top is not a name")?;
+    let manifest = snncc::codegen::Manifest::read(dir)?;
+    let top = manifest.top.as_str();
     let cycles = cycles_per_image(dir)?;
     let work = dir.join("synth");
     std::fs::create_dir_all(&work)?;
     let spinner = super::progress::spinner();
-    let report = synth::synthesize(dir, &built.rtl, top, target, &work, &mut |stage| {
-        spinner.set_message(stage.to_string())
-    });
+    let report = synth::synthesize(
+        dir,
+        &manifest.rtl_paths(dir),
+        top,
+        target,
+        &work,
+        &mut |stage| spinner.set_message(stage.to_string()),
+    );
     spinner.finish_and_clear();
     let report = report?;
     let clock = synth::choose_clock(args.clock_mhz, report.routed.as_ref());

@@ -60,7 +60,8 @@ pub struct DesignOptions {
 
 /// Where a spiking layer keeps its membrane potentials (docs/hardware.md,
 /// "One state word per neuron").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StateWord {
     /// Merged where that takes fewer block RAMs than separate memories.
     #[default]

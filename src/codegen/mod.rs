@@ -3,18 +3,25 @@
 //! `render` prints the top level, the testbench and the memory images.
 
 mod balance;
+mod core_file;
 mod cycles;
 mod design;
+mod manifest;
 mod mem;
 mod render;
 mod residual;
 mod routing;
 
 pub use balance::{balance_lanes, logic_estimate, Balance};
+pub use core_file::write_core;
 pub use cycles::{mean_work_bound, trace_as_run, work_bound, MeanWorkBound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
     Geometry, NeuronEngine, Problem, Readout, StateWord, STEP_OVERHEAD,
+};
+pub use manifest::{
+    EngineEntry, Extent, InitialPotentials, LayerEntry, Manifest, ManifestError, Memory,
+    NeuronEntry, Shortcut, Testbench, MANIFEST,
 };
 pub use mem::{render_mem, render_words};
 pub use render::{top_name, write_design, write_testbench, MEM_DIR};

@@ -40,6 +40,16 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The RTL files of a build folder.
+pub fn rtl_files(out: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("rtl"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
 /// Assert a clean failure: exit status 1, no panic, and `needles` in stderr.
 pub fn assert_fails_with(out: &Output, needles: &[&str]) {
     let err = stderr(out);
