@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod quant;
 pub mod reference;
 pub mod report;
+pub mod slurm;
 pub mod snn;
 pub mod sweep;
 pub mod synth;

@@ -2,21 +2,39 @@
 //! fixed-point simulation over a grid of weight widths and simulation
 //! lengths; CSV, Pareto front and SVG charts; resumable.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use ndarray::s;
 use serde_json::json;
 use snncc::quant::{self, QuantOptions};
-use snncc::report::plot::{self, Chart, Series};
+use snncc::report::plot::{self, Chart, Series, Style};
 use snncc::report::Table;
 use snncc::snn;
+use snncc::sweep::shard::{self, Grid, Item, Kind, PartCutoff, PartRun, Partial, Shard, ShardFile};
 use snncc::sweep::{self, SweepPoint};
 
 use super::cutoff::{self, CutoffArg};
 use super::{dataset, progress, SweepArgs};
 use snncc::pipeline::Network;
 
+/// A path clap requires unless `--merge` or `--status` is given.
+fn given<'a>(path: &'a Option<PathBuf>, what: &str) -> anyhow::Result<&'a Path> {
+    path.as_deref()
+        .with_context(|| format!("{what} is needed (or --merge DIR / --status DIR)"))
+}
+
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.status {
+        return status(dir);
+    }
+    if let Some(dir) = &args.merge {
+        return merge(dir);
+    }
+    let model_path = given(&args.model, "MODEL")?;
+    let data_path = given(&args.data, "--data")?;
+    let labels_path = given(&args.labels, "--labels")?;
+    let output = given(&args.output, "-o DIR")?;
     let timesteps = snn::Timesteps::new(args.timesteps.clone())
         .map_err(|e| anyhow::anyhow!("--timesteps: {e}"))?;
     if args.cutoff.cutoff == Some(CutoffArg::Auto) && args.calib.is_none() {
@@ -31,21 +49,24 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     if let Some(b) = bits.iter().find(|&&b| !(2..=64).contains(&b)) {
         bail!("--bits {b}: weight widths must be between 2 and 64");
     }
-    if args.output.exists() && !args.output.is_dir() {
-        bail!("{} exists and is not a directory", args.output.display());
+    if output.exists() && !output.is_dir() {
+        bail!("{} exists and is not a directory", output.display());
     }
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("creating {}", args.output.display()))?;
+    if let Some(n) = args.slurm.slurm {
+        return super::slurm::emit(&args.slurm, n.get(), "sweep", output, &["sweep", "--merge"]);
+    }
+    std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
 
-    let network = super::network::load(&args.model, args.calib.as_deref(), &args.convert)?;
+    let network = super::network::load(model_path, args.calib.as_deref(), &args.convert)?;
     let model = network.model();
-    let (images, labels) = dataset::load(&args.data, &args.labels, args.limit, model)?;
+    let (images, labels) = dataset::load(data_path, labels_path, args.limit, model)?;
     let n = images.dim().0;
     let t_max = timesteps.longest();
 
-    // What makes two sweeps comparable; a resumed sweep must match.
+    // What makes two sweeps (or two shards) comparable; a resumed sweep
+    // must match.
     let mut settings = json!({
-        "model": args.model, "data": args.data, "labels": args.labels, "images": n,
+        "model": model_path, "data": data_path, "labels": labels_path, "images": n,
         "timesteps": *timesteps, "input_bits": args.formats.input_bits,
         "rounding": quant::Rounding::from(args.formats.rounding).name(),
         "overflow": quant::Overflow::from(args.formats.overflow).name(),
@@ -59,153 +80,279 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             CutoffArg::Margin(m) => json!({"margin": m}),
         };
     }
-    let settings_path = args.output.join("settings.json");
-    let csv_path = args.output.join("sweep.csv");
+    check_settings(output, &settings)?;
+
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let grid = Grid {
+        bits: bits.clone(),
+        shards: shard.count(),
+    };
+    let shard_path = shard::shards_dir(output).join(shard.file_name());
+    let mut file = ShardFile {
+        settings: settings.clone(),
+        bits: bits.clone(),
+        shard: shard.index(),
+        of: shard.count(),
+        items: Vec::new(),
+    };
+    if let Some(old) = shard::read_shard(&shard_path)? {
+        // Finished items of any width are kept (a rerun may add widths).
+        file.items = old.items;
+    }
+    let todo: Vec<Item> = file.missing();
+    let share = grid.items_of(shard);
+    if todo.len() < share.len() {
+        let widths_done = bits
+            .iter()
+            .filter(|&&b| {
+                share
+                    .iter()
+                    .all(|i| i.kind != Kind::Bits(b) || !todo.contains(i))
+            })
+            .count();
+        eprintln!(
+            "resuming: {widths_done} of {} weight widths already in {}",
+            bits.len(),
+            shard_path.display()
+        );
+    }
+    let work: usize = todo.iter().map(|i| i.images(n).len()).sum();
+    let bar = progress::bar(work, "sweep");
+    for item in &todo {
+        bar.set_message(item.to_string());
+        let partial = compute(
+            item, args, &network, &images, &labels, &timesteps, t_max, &bar,
+        )
+        .with_context(|| item.to_string())?;
+        file.items.push(partial);
+        // After every item, so a killed shard keeps what is finished.
+        shard::write_shard(&shard_path, &file)?;
+    }
+    bar.finish_and_clear();
+    if shard.count() > 1 {
+        println!(
+            "shard {shard}: {} item(s) done in {}; once all {} shards are done: snncc sweep --merge {}",
+            share.len(),
+            shard_path.display(),
+            shard.count(),
+            output.display()
+        );
+        return Ok(());
+    }
+    let partials: Vec<&Partial> = file.items.iter().collect();
+    let merged = shard::merge(&grid, &partials)?;
+    finish(output, &grid, merged)
+}
+
+/// `settings.json` written, or checked against the one there.
+fn check_settings(dir: &Path, settings: &serde_json::Value) -> anyhow::Result<()> {
+    let settings_path = dir.join("settings.json");
+    let csv_path = dir.join("sweep.csv");
     if settings_path.exists() {
         let old: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(&settings_path)
                 .with_context(|| format!("reading {}", settings_path.display()))?,
         )
         .with_context(|| format!("{} is not JSON", settings_path.display()))?;
-        if old != settings {
+        if &old != settings {
             bail!(
                 "{} holds a sweep with other settings ({}); use another -o directory or delete it",
-                args.output.display(),
+                dir.display(),
                 settings_path.display()
             );
         }
+        return Ok(());
     } else if csv_path.exists() {
         bail!(
             "{} has a sweep.csv but no settings.json; use another -o directory or delete it",
-            args.output.display()
+            dir.display()
         );
     }
-    std::fs::write(&settings_path, serde_json::to_string_pretty(&settings)?)
-        .with_context(|| format!("writing {}", settings_path.display()))?;
+    // Whole or not at all: shards may start together on a shared disk.
+    shard::write_atomic(
+        &settings_path,
+        serde_json::to_string_pretty(settings)?.as_bytes(),
+    )?;
+    Ok(())
+}
 
-    let mut points = sweep::read_points(&csv_path)?;
-    if !points.is_empty() {
-        // Rewritten in today's columns, so appended rows match the header.
-        sweep::write_points(&csv_path, &points)?;
-    }
-    let done = |b: u32, points: &[SweepPoint]| {
-        timesteps
+/// One item: the float SNN (and the CNN) or one weight width, on its block.
+#[allow(clippy::too_many_arguments)]
+fn compute(
+    item: &Item,
+    args: &SweepArgs,
+    network: &Network,
+    images: &ndarray::Array4<f32>,
+    labels: &[usize],
+    timesteps: &snn::Timesteps,
+    t_max: usize,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<Partial> {
+    let model = network.model();
+    let range = item.images(images.dim().0);
+    let images = images.slice(s![range.clone(), .., .., ..]);
+    let labels = &labels[range];
+    let parts = |report: &snn::SimReport| -> Vec<PartRun> {
+        report
+            .runs
             .iter()
-            .all(|&t| points.iter().any(|p| p.bits == b && p.timesteps == t))
+            .map(|r| PartRun {
+                timesteps: r.timesteps,
+                totals: r.totals,
+            })
+            .collect()
     };
-    let todo: Vec<u32> = bits
-        .iter()
-        .copied()
-        .filter(|&b| !done(b, &points))
-        .collect();
-    if todo.len() < bits.len() {
-        eprintln!(
-            "resuming: {} of {} weight widths already in {}",
-            bits.len() - todo.len(),
-            bits.len(),
-            csv_path.display()
-        );
-    }
-    let cnn_accuracy = match &network {
-        Network::Converted { graph, .. } => {
-            Some(dataset::cnn_accuracy(graph, images.view(), &labels)?)
+    let b = match item.kind {
+        Kind::Float => {
+            let report =
+                snn::simulate_dataset(model, images, Some(labels), timesteps, None, &|| bar.inc(1));
+            let cnn_correct = match network {
+                Network::Converted { graph, .. } => {
+                    Some(dataset::cnn_correct(graph, images, labels)? as u64)
+                }
+                Network::Dir(_) => None,
+            };
+            return Ok(Partial {
+                item: *item,
+                runs: parts(&report),
+                overflows: 0,
+                weight_memory_bits: None,
+                cnn_correct,
+                cutoff: None,
+            });
         }
-        Network::Dir(_) => None,
+        Kind::Bits(b) => b,
     };
-    let bar = progress::bar(n * (todo.len() + 1), "sweep");
-    let float = snn::simulate_dataset(
-        model,
-        images.view(),
-        Some(&labels),
-        &timesteps,
+    let options = QuantOptions {
+        weight_bits: b,
+        input_bits: args.formats.input_bits,
+        timesteps: t_max,
+        rounding: args.formats.rounding.into(),
+        overflow: args.formats.overflow.into(),
+    };
+    let spec = quant::choose_formats(model, &options)?;
+    let quantized = quant::quantize_model(model, &spec)?;
+    let report = snncc::bitsim::simulate_quantized(
+        &quantized.model,
+        images,
+        Some(labels),
+        timesteps,
         None,
         &|| bar.inc(1),
     );
-    for &b in &todo {
-        bar.set_message(format!("{b} bits"));
-        let options = QuantOptions {
-            weight_bits: b,
-            input_bits: args.formats.input_bits,
-            timesteps: t_max,
-            rounding: args.formats.rounding.into(),
-            overflow: args.formats.overflow.into(),
-        };
-        let spec = quant::choose_formats(model, &options).with_context(|| format!("{b} bits"))?;
-        let quantized = quant::quantize_model(model, &spec).with_context(|| format!("{b} bits"))?;
-        let report = snncc::bitsim::simulate_quantized(
-            &quantized.model,
-            images.view(),
-            Some(&labels),
-            &timesteps,
-            None,
-            &|| bar.inc(1),
-        );
-        let memory = quantized.model.weight_memory_bits();
-        // The cutoff's margin is this width's own (raw units differ).
-        let cut = match args.cutoff.cutoff {
-            Some(arg) => {
-                let sim = cutoff::Sim::Fixed(&quantized.model);
-                let resolved = cutoff::resolve(
-                    arg,
-                    args.cutoff.cutoff_agreement,
-                    &sim,
-                    model,
-                    args.calib.as_deref(),
-                    t_max,
-                )
-                .with_context(|| format!("{b} bits"))?;
-                let report = cutoff::simulate(&sim, &resolved, images.view(), &labels, &timesteps);
-                Some((resolved, report))
-            }
-            None => None,
-        };
-        let rows: Vec<SweepPoint> = report
-            .runs
-            .iter()
-            .enumerate()
-            .map(|(k, r)| SweepPoint {
-                bits: b,
-                timesteps: r.timesteps,
-                accuracy: r.accuracy,
-                // Rounded so the CSV shows 0.35, not 0.34999999999999476.
-                loss_pp: cnn_accuracy.map(|a| (1e6 * 100.0 * (a - r.accuracy)).round() / 1e6),
-                spikes_per_image: r.spikes_per_image,
-                synops_per_image: r.synops_per_image,
-                weight_memory_bits: memory,
-                overflows: report.overflows,
-                cutoff_margin: cut.as_ref().map(|c| c.0.margin),
-                cutoff_margin_raw: cut.as_ref().and_then(|c| c.0.margin_raw),
-                cutoff_accuracy: cut.as_ref().map(|c| c.1.runs[k].accuracy),
-                mean_timesteps: cut.as_ref().map(|c| c.1.runs[k].mean_timesteps),
+    // The cutoff's margin is this width's own (raw units differ).
+    let cutoff = match args.cutoff.cutoff {
+        Some(arg) => {
+            let sim = cutoff::Sim::Fixed(&quantized.model);
+            let resolved = cutoff::resolve(
+                arg,
+                args.cutoff.cutoff_agreement,
+                &sim,
+                model,
+                args.calib.as_deref(),
+                t_max,
+            )?;
+            let report = cutoff::simulate(&sim, &resolved, images, labels, timesteps);
+            Some(PartCutoff {
+                margin: resolved.margin,
+                margin_raw: resolved.margin_raw,
+                runs: parts(&report),
             })
-            .collect();
-        // Written per width, so an interruption keeps what is finished.
-        sweep::append_points(&csv_path, &rows)?;
-        points.retain(|p| p.bits != b);
-        points.extend(rows);
+        }
+        None => None,
+    };
+    Ok(Partial {
+        item: *item,
+        runs: parts(&report),
+        overflows: report.overflows,
+        weight_memory_bits: Some(quantized.model.weight_memory_bits()),
+        cnn_correct: None,
+        cutoff,
+    })
+}
+
+/// `snncc sweep --merge DIR`.
+fn merge(dir: &Path) -> anyhow::Result<()> {
+    let files = shard::read_shards(dir)?;
+    let grid = shard::complete(dir, &files)?;
+    if let Ok(text) = std::fs::read_to_string(dir.join("settings.json")) {
+        let settings: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", dir.join("settings.json").display()))?;
+        if settings != files[0].settings {
+            bail!(
+                "{}: the shards were made with other settings than settings.json records; \
+                 delete the stale shards or the folder",
+                dir.display()
+            );
+        }
     }
-    bar.finish_and_clear();
-    points.retain(|p| bits.contains(&p.bits) && timesteps.contains(&p.timesteps));
-    points.sort_by_key(|p| (p.bits, p.timesteps));
+    let partials: Vec<&Partial> = files.iter().flat_map(|f| &f.items).collect();
+    eprintln!("merging {} shards of {}", grid.shards, dir.display());
+    let merged = shard::merge(&grid, &partials)?;
+    finish(dir, &grid, merged)
+}
+
+/// `snncc sweep --status DIR`.
+fn status(dir: &Path) -> anyhow::Result<()> {
+    let rows = shard::status(dir)?;
+    let mut table = Table::new(vec![
+        "shard".to_string(),
+        "items done".into(),
+        "state".into(),
+    ]);
+    for (label, done, share) in &rows {
+        table.row(vec![
+            label.clone(),
+            format!("{done} of {share}"),
+            if done == share {
+                "done"
+            } else {
+                "running, failed or not started"
+            }
+            .into(),
+        ]);
+    }
+    println!("{}", table.render());
+    let files = shard::read_shards(dir)?;
+    match shard::complete(dir, &files) {
+        Ok(_) => println!("all shards done: snncc sweep --merge {}", dir.display()),
+        Err(e) => println!("not ready to merge: {e}"),
+    }
+    Ok(())
+}
+
+/// The merged rows written as sweep.csv, pareto.csv and the charts, and
+/// the summary printed.
+fn finish(dir: &Path, grid: &Grid, merged: shard::Merged) -> anyhow::Result<()> {
+    let points = merged.points;
+    sweep::write_points(&dir.join("sweep.csv"), &points)?;
     let front = sweep::pareto_front(&points);
-    sweep::write_points(&args.output.join("pareto.csv"), &front)?;
-    let float_runs: Vec<(f64, f64)> = float
-        .runs
+    sweep::write_points(&dir.join("pareto.csv"), &front)?;
+    let float_runs: Vec<(f64, f64)> = merged
+        .float_runs
         .iter()
-        .map(|r| (r.timesteps as f64, 100.0 * r.accuracy))
+        .map(|r| (r.timesteps as f64, 100.0 * r.totals.accuracy()))
         .collect();
-    write_charts(&args.output, &points, &bits, &float_runs, cnn_accuracy)?;
+    let timesteps: Vec<usize> = merged.float_runs.iter().map(|r| r.timesteps).collect();
+    write_charts(
+        dir,
+        &points,
+        &front,
+        &grid.bits,
+        &float_runs,
+        merged.cnn_accuracy,
+    )?;
     print_summary(
         &points,
         &front,
-        &bits,
+        &grid.bits,
         &timesteps,
         &float_runs,
-        cnn_accuracy,
+        merged.cnn_accuracy,
     );
     println!(
         "wrote {}/sweep.csv, pareto.csv, accuracy_vs_timesteps.svg, accuracy_vs_memory.svg",
-        args.output.display()
+        dir.display()
     );
     Ok(())
 }
@@ -213,10 +360,24 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
 fn write_charts(
     dir: &Path,
     points: &[SweepPoint],
+    front: &[SweepPoint],
     bits: &[u32],
     float_runs: &[(f64, f64)],
     cnn_accuracy: Option<f64>,
 ) -> anyhow::Result<()> {
+    let kib = |p: &SweepPoint| p.weight_memory_bits as f64 / 8192.0;
+    let pareto = |x: &dyn Fn(&SweepPoint) -> f64| Series {
+        name: "Pareto front".into(),
+        points: front.iter().map(|p| (x(p), 100.0 * p.accuracy)).collect(),
+        style: Style::Rings,
+    };
+    let cnn = |lo: f64, hi: f64| {
+        cnn_accuracy.map(|a| Series {
+            name: format!("CNN ({:.2}%)", 100.0 * a),
+            points: vec![(lo, 100.0 * a), (hi, 100.0 * a)],
+            style: Style::Dashed,
+        })
+    };
     let mut series: Vec<Series> = bits
         .iter()
         .map(|&b| Series {
@@ -226,22 +387,17 @@ fn write_charts(
                 .filter(|p| p.bits == b)
                 .map(|p| (p.timesteps as f64, 100.0 * p.accuracy))
                 .collect(),
-            reference: false,
+            style: Style::Line,
         })
         .collect();
     series.push(Series {
         name: "float SNN".into(),
         points: float_runs.to_vec(),
-        reference: true,
+        style: Style::Dashed,
     });
-    if let Some(a) = cnn_accuracy {
-        let (lo, hi) = (float_runs[0].0, float_runs[float_runs.len() - 1].0);
-        series.push(Series {
-            name: "CNN".into(),
-            points: vec![(lo, 100.0 * a), (hi, 100.0 * a)],
-            reference: true,
-        });
-    }
+    let ts: Vec<f64> = float_runs.iter().map(|r| r.0).collect();
+    series.extend(cnn(ts[0], ts[ts.len() - 1]));
+    series.push(pareto(&|p| p.timesteps as f64));
     plot::write_svg(
         &dir.join("accuracy_vs_timesteps.svg"),
         &Chart {
@@ -249,32 +405,36 @@ fn write_charts(
             x_label: "timesteps T (log scale)",
             y_label: "accuracy (%)",
             log_x: true,
+            x_ticks: ts.clone(),
             series,
         },
     )
     .map_err(anyhow::Error::msg)?;
-    let mut ts: Vec<usize> = points.iter().map(|p| p.timesteps).collect();
-    ts.sort_unstable();
-    ts.dedup();
-    let series = ts
+    let mut memories: Vec<f64> = points.iter().map(kib).collect();
+    memories.sort_by(f64::total_cmp);
+    memories.dedup();
+    let mut series: Vec<Series> = ts
         .iter()
         .map(|&t| Series {
             name: format!("T={t}"),
             points: points
                 .iter()
-                .filter(|p| p.timesteps == t)
-                .map(|p| (p.weight_memory_bits as f64 / 8192.0, 100.0 * p.accuracy))
+                .filter(|p| p.timesteps as f64 == t)
+                .map(|p| (kib(p), 100.0 * p.accuracy))
                 .collect(),
-            reference: false,
+            style: Style::Line,
         })
         .collect();
+    series.extend(cnn(memories[0], memories[memories.len() - 1]));
+    series.push(pareto(&kib));
     plot::write_svg(
         &dir.join("accuracy_vs_memory.svg"),
         &Chart {
             title: "Accuracy vs weight memory",
-            x_label: "weight memory (KiB, log scale)",
+            x_label: "weight memory (KiB, log scale; ticks at the swept widths)",
             y_label: "accuracy (%)",
             log_x: true,
+            x_ticks: memories,
             series,
         },
     )

@@ -65,14 +65,21 @@ pub fn cnn_accuracy(
     images: ArrayView4<f32>,
     labels: &[usize],
 ) -> anyhow::Result<f64> {
-    let n = images.dim().0;
-    let bar = progress::bar(n, "cnn");
+    Ok(cnn_correct(graph, images, labels)? as f64 / images.dim().0.max(1) as f64)
+}
+
+/// How many of `images` the CNN classifies as `labels` says.
+pub fn cnn_correct(
+    graph: &Graph,
+    images: ArrayView4<f32>,
+    labels: &[usize],
+) -> anyhow::Result<usize> {
+    let bar = progress::bar(images.dim().0, "cnn");
     let cnn = reference::predict(graph, images, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    let correct = cnn
+    Ok(cnn
         .axis_iter(Axis(0))
         .zip(labels)
         .filter(|(row, &y)| reference::argmax(row.as_slice().expect("standard rows")) == y)
-        .count();
-    Ok(correct as f64 / n.max(1) as f64)
+        .count())
 }

@@ -14,6 +14,7 @@ mod dataset;
 mod formats;
 mod network;
 mod progress;
+mod slurm;
 
 use std::path::PathBuf;
 
@@ -132,7 +133,21 @@ sweep/accuracy_vs_timesteps.svg and sweep/accuracy_vs_memory.svg. Each
 weight width is one simulation of the largest T read out at every T, with
 automatic formats proven for that T. Rerunning the same command after an
 interruption keeps the finished widths and runs only the rest; settings.json
-records the settings and a different sweep into the same folder is refused.")]
+records the settings and a different sweep into the same folder is refused.
+
+On several machines (a shared file system, docs/sweeps.md):
+  snncc sweep MODEL ... -o sweep/ --shard 3/8    # the third of eight shards
+  snncc sweep --status sweep/                     # which shards are done
+  snncc sweep --merge sweep/                      # the same files as one run
+  snncc sweep MODEL ... -o sweep/ --slurm 8 --submit
+The work is the float run and each width, each over a block of the images
+when there are fewer of them than shards; shard K writes its sums to
+sweep/shards/K-of-N.json after each piece, so a killed shard resumes where
+it stopped. The merge refuses missing, unfinished or mismatched shards by
+name, and since it adds integer counts its rows equal a one-machine run's.
+--slurm N writes sweep/slurm/sweep.sbatch (a job array of N shards, the
+shard from SLURM_ARRAY_TASK_ID) and sweep/slurm/merge.sbatch (run after the
+array); --submit submits both with sbatch.")]
     Sweep(SweepArgs),
     /// Compile a network to synthesizable Verilog with memory images.
     #[command(after_help = "Examples:
@@ -165,7 +180,16 @@ integer simulator's; with --trace also every layer's spikes at every time
 step. On a difference it names the first input, layer, step and neuron and
 exits with status 1. Also reports the cycles per input against the work
 bound (SynOps / lanes + per-step overhead, docs/hardware.md). --json prints
-{\"images\", \"mismatches\", \"cycles_per_image\", \"simulator\", ...}.")]
+{\"images\", \"mismatches\", \"cycles_per_image\", \"simulator\", ...}.
+
+On several machines (a shared file system, docs/sweeps.md):
+  snncc cosim out/ --data x.npy --limit 200 --shard 2/4   # inputs 50..99
+  snncc cosim out/ --merge                                 # compare all four
+  snncc cosim out/ --data x.npy --limit 200 --slurm 4 --submit
+Shard K runs the K-th part of a --jobs N run in its own folder and keeps the
+simulator's output in out/sim/shards/; the merge compares it all as one run
+(the same mismatches, cycles and report as `--jobs N` on one machine) and
+names missing or mismatched shards.")]
     Cosim(CosimArgs),
     /// Synthesise a built design, place and route it, and report its
     /// resources, routed clock and throughput.
@@ -338,8 +362,8 @@ pub struct CosimArgs {
     /// A directory written by `snncc build`.
     pub design: PathBuf,
     /// Inputs (.npy or IDX).
-    #[arg(long, value_name = "X")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "X", required_unless_present = "merge")]
+    pub data: Option<PathBuf>,
     /// Use only the first N inputs.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub limit: usize,
@@ -357,15 +381,27 @@ pub struct CosimArgs {
     pub trace: bool,
     /// Simulator processes to run at once, each on a part of the inputs
     /// (default: the number of CPUs).
-    #[arg(long, value_name = "J")]
-    pub jobs: Option<usize>,
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+    /// Run only part K of N of the inputs (the K-th part of a `--jobs N`
+    /// run) into DESIGN/sim/shards/; merge with --merge once all are done.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["slurm", "vcd"])]
+    pub shard: Option<snncc::sweep::shard::Shard>,
+    /// Compare the finished shards in DESIGN/sim/shards/ as one run.
+    #[arg(long, conflicts_with = "shard")]
+    pub merge: bool,
+    #[command(flatten)]
+    pub slurm: SlurmFlags,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
 /// `--simulator` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum SimulatorArg {
     Iverilog,
     Verilator,
@@ -375,16 +411,17 @@ pub enum SimulatorArg {
 pub struct SweepArgs {
     /// Keras model file (.h5 or .keras), or a directory written by
     /// `snncc convert`.
-    pub model: PathBuf,
+    #[arg(required_unless_present_any = ["merge", "status"])]
+    pub model: Option<PathBuf>,
     /// Calibration images (needed for a Keras model).
     #[arg(long, value_name = "XC")]
     pub calib: Option<PathBuf>,
     /// Test images (.npy or IDX).
-    #[arg(long, value_name = "X")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "X", required_unless_present_any = ["merge", "status"])]
+    pub data: Option<PathBuf>,
     /// Test labels (.npy or IDX).
-    #[arg(long, value_name = "Y")]
-    pub labels: PathBuf,
+    #[arg(long, value_name = "Y", required_unless_present_any = ["merge", "status"])]
+    pub labels: Option<PathBuf>,
     /// Weight widths to try, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "4,5,6,8,10,12,16")]
     pub bits: Vec<u32>,
@@ -395,14 +432,51 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Output directory.
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "DIR", required_unless_present_any = ["merge", "status"])]
+    pub output: Option<PathBuf>,
+    /// Compute only shard K of N of the sweep (into DIR/shards/K-of-N.json);
+    /// merge with --merge once all N are done.
+    #[arg(long, value_name = "K/N", conflicts_with = "slurm")]
+    pub shard: Option<snncc::sweep::shard::Shard>,
+    /// Merge the finished shards in DIR into sweep.csv, pareto.csv and the
+    /// charts.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model", "status", "shard"])]
+    pub merge: Option<PathBuf>,
+    /// Show which shards of the sweep in DIR are done.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model", "shard"])]
+    pub status: Option<PathBuf>,
+    #[command(flatten)]
+    pub slurm: SlurmFlags,
     #[command(flatten)]
     pub formats: FormatFlags,
     #[command(flatten)]
     pub convert: ConvertFlags,
     #[command(flatten)]
     pub cutoff: CutoffFlags,
+}
+
+/// Running the shards of a sweep or co-simulation as a Slurm job array.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SlurmFlags {
+    /// Write a Slurm job array of N shards and a merge job depending on it
+    /// (DIR/slurm/*.sbatch) instead of running here.
+    #[arg(long, value_name = "N")]
+    pub slurm: Option<std::num::NonZeroUsize>,
+    /// With --slurm: submit the array and the merge with sbatch.
+    #[arg(long, requires = "slurm")]
+    pub submit: bool,
+    /// With --slurm: CPUs per shard (#SBATCH --cpus-per-task).
+    #[arg(long, value_name = "C", default_value = "2", requires = "slurm")]
+    pub cpus_per_task: std::num::NonZeroUsize,
+    /// With --slurm: another #SBATCH line for every job, e.g.
+    /// --sbatch=--time=02:00:00 --sbatch=--partition=gpu (repeatable).
+    #[arg(
+        long = "sbatch",
+        value_name = "OPTION",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    pub sbatch: Vec<String>,
 }
 
 /// Fixed-point simulation options (shared by `simulate` and `quantize`).

@@ -24,7 +24,7 @@ pub use manifest::{
     NeuronEntry, Shortcut, Testbench, MANIFEST,
 };
 pub use mem::{render_mem, render_words};
-pub use render::{top_name, write_design, write_testbench, MEM_DIR};
+pub use render::{top_name, write_design, write_testbench, write_testbench_in, MEM_DIR};
 pub use residual::Residual;
 pub use routing::{Slot, TapWords};
 

@@ -251,10 +251,24 @@ pub fn write_testbench(
     expected: &[Vec<i64>],
     steps: &[usize],
 ) -> std::io::Result<PathBuf> {
-    let tb = out.join("tb");
+    write_testbench_in(design, out, "tb", inputs, expected, steps)
+}
+
+/// `write_testbench` into `out/sub` (`sub` relative, `/`-separated): each
+/// shard of a co-simulation has its own, so shards starting together on a
+/// shared file system do not write one file at once.
+pub fn write_testbench_in(
+    design: &Design,
+    out: &Path,
+    sub: &str,
+    inputs: &[Vec<i64>],
+    expected: &[Vec<i64>],
+    steps: &[usize],
+) -> std::io::Result<PathBuf> {
+    let tb = out.join(sub);
     std::fs::create_dir_all(&tb)?;
     // What the testbench reads, by paths relative to the build folder.
-    let rel = |name: &str| format!("tb/{name}");
+    let rel = |name: &str| format!("{sub}/{name}");
     let flat = |rows: &[Vec<i64>]| rows.iter().flatten().copied().collect::<Vec<_>>();
     let inputs_mem = tb.join("inputs.mem");
     std::fs::write(

@@ -55,10 +55,8 @@ impl Compiled {
         jobs: usize,
         extra: &[String],
     ) -> Result<String, CosimError> {
-        let jobs = jobs.clamp(1, images.max(1));
-        let per = images.div_ceil(jobs);
-        let parts: Vec<(usize, usize)> = (0..jobs)
-            .map(|j| (j * per, per.min(images.saturating_sub(j * per))))
+        let parts: Vec<(usize, usize)> = split(images, jobs.clamp(1, images.max(1)))
+            .into_iter()
             .filter(|&(_, n)| n > 0)
             .collect();
         let outputs: Vec<Result<String, CosimError>> = std::thread::scope(|s| {
@@ -87,6 +85,20 @@ impl Compiled {
         }
         Ok(text)
     }
+}
+
+/// Inputs `0..images` in `parts` runs of consecutive inputs, as (first,
+/// count), the last ones empty when there are more parts than inputs:
+/// `run_parts`' split, and a sharded co-simulation's, so that the shards of
+/// `--shard K/N` are exactly the parts of a `--jobs N` run.
+pub fn split(images: usize, parts: usize) -> Vec<(usize, usize)> {
+    let per = images.div_ceil(parts.clamp(1, images.max(1)));
+    (0..parts)
+        .map(|j| {
+            let first = (j * per).min(images);
+            (first, per.min(images - first))
+        })
+        .collect()
 }
 
 /// An RTL simulator that can compile a testbench (top module `tb`).

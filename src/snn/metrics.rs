@@ -124,6 +124,52 @@ pub struct RunSummary {
     pub synops_per_image: f64,
     /// `E_SNN / E_CNN` with the constants above.
     pub energy_ratio: f64,
+    /// The integer sums the means above divide by the number of images, so
+    /// runs over parts of a data set (sweep shards) add up exactly.
+    #[serde(skip)]
+    pub totals: RunTotals,
+}
+
+/// Sums over the images of one run at one `T`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunTotals {
+    pub images: u64,
+    pub correct: u64,
+    pub spikes: u64,
+    pub synops: u64,
+    pub steps: u64,
+}
+
+/// Both parts' sums.
+impl std::ops::Add for RunTotals {
+    type Output = RunTotals;
+    fn add(self, o: RunTotals) -> RunTotals {
+        RunTotals {
+            images: self.images + o.images,
+            correct: self.correct + o.correct,
+            spikes: self.spikes + o.spikes,
+            synops: self.synops + o.synops,
+            steps: self.steps + o.steps,
+        }
+    }
+}
+
+impl RunTotals {
+
+    /// Accuracy, spikes, SynOps and steps per image, divided as
+    /// `simulate_dataset` divides them (so equal totals give equal means).
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.images.max(1) as f64
+    }
+    pub fn spikes_per_image(&self) -> f64 {
+        self.spikes as f64 / self.images.max(1) as f64
+    }
+    pub fn synops_per_image(&self) -> f64 {
+        self.synops as f64 / self.images.max(1) as f64
+    }
+    pub fn mean_timesteps(&self) -> f64 {
+        self.steps as f64 / self.images.max(1) as f64
+    }
 }
 
 /// Per-layer diagnosis at the largest `T`.
@@ -447,21 +493,25 @@ fn summarise(
         .map(|(k, &t)| {
             let synops = totals.synops[k] as f64 / n;
             let snn_energy = synops * E_AC_PJ + input_macs * E_MAC_PJ;
+            let sums = RunTotals {
+                images: totals.images as u64,
+                correct: totals.correct[k],
+                spikes: totals.spikes[k],
+                synops: totals.synops[k],
+                steps: totals.steps[k],
+            };
             RunSummary {
                 timesteps: t,
-                mean_timesteps: totals.steps[k] as f64 / n,
-                accuracy: if labelled {
-                    totals.correct[k] as f64 / n
-                } else {
-                    f64::NAN
-                },
-                spikes_per_image: totals.spikes[k] as f64 / n,
+                mean_timesteps: sums.mean_timesteps(),
+                accuracy: if labelled { sums.accuracy() } else { f64::NAN },
+                spikes_per_image: sums.spikes_per_image(),
                 synops_per_image: synops,
                 energy_ratio: if cnn_energy > 0.0 {
                     snn_energy / cnn_energy
                 } else {
                     0.0
                 },
+                totals: sums,
             }
         })
         .collect();

@@ -18,7 +18,7 @@ pub use check::{check_model, is_initial_fraction};
 pub use fanout::Value;
 pub use metrics::{
     simulate_dataset, simulate_dataset_cutoff, simulate_dataset_with, LayerSummary, RunSummary,
-    SimReport,
+    RunTotals, SimReport,
 };
 pub use model::{Bias, Connection, InitialFraction, Neurons, SnnLayer, SnnModel, Source, Synapses};
 pub use sim::Propagation;

@@ -1,9 +1,11 @@
 //! Quantisation sweeps: accuracy, spikes, SynOps, weight memory and overflow
 //! events over a grid of weight widths x simulation lengths, the Pareto
-//! front of accuracy against memory and latency, and resuming an
-//! interrupted sweep from the rows already written.
+//! front of accuracy against memory and latency; shards of one sweep run
+//! anywhere (`shard`) and merged into the rows one machine would write.
 
-use std::fs::{File, OpenOptions};
+pub mod shard;
+
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -60,31 +62,6 @@ pub fn read_points(path: &Path) -> Result<Vec<SweepPoint>, SweepError> {
         .deserialize()
         .collect::<Result<Vec<SweepPoint>, _>>()
         .map_err(csv_err)
-}
-
-/// Append rows to `path`, writing the header first if the file is new;
-/// flushed before returning, so an interruption keeps them.
-pub fn append_points(path: &Path, points: &[SweepPoint]) -> Result<(), SweepError> {
-    let io_err = |source| SweepError::Io {
-        path: path.into(),
-        source,
-    };
-    let fresh = !path.exists() || std::fs::metadata(path).map_err(io_err)?.len() == 0;
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io_err)?;
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(fresh)
-        .from_writer(file);
-    for p in points {
-        writer.serialize(p).map_err(|source| SweepError::Csv {
-            path: path.into(),
-            source,
-        })?;
-    }
-    writer.flush().map_err(io_err)
 }
 
 /// Write rows to `path`, replacing it.
@@ -163,13 +140,12 @@ mod tests {
     }
 
     #[test]
-    fn rows_survive_append_and_read_back() {
+    fn rows_survive_write_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sweep.csv");
-        append_points(&path, &[point(4, 16, 0.5)]).unwrap();
         let mut second = point(8, 32, 0.75);
         second.loss_pp = Some(1.25);
-        append_points(&path, &[second.clone()]).unwrap();
+        write_points(&path, &[point(4, 16, 0.5), second.clone()]).unwrap();
         assert_eq!(read_points(&path).unwrap(), vec![point(4, 16, 0.5), second]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
