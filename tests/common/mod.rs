@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,11 +24,15 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    Command::cargo_bin("snncc")
-        .expect("snncc binary is built")
+    snncc_command()
         .args(args)
         .output()
         .expect("snncc runs")
+}
+
+/// The `snncc` binary as a command to add arguments and environment to.
+pub fn snncc_command() -> std::process::Command {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("snncc"))
 }
 
 pub fn stderr(out: &Output) -> String {
