@@ -51,7 +51,12 @@ fn assert_same_files(a: &Path, b: &Path, names: &[&str]) {
             std::fs::read(a.join(name)).unwrap(),
             std::fs::read(b.join(name)).unwrap(),
         );
-        assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
+        assert!(
+            x == y,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
     }
 }
 
@@ -67,7 +72,11 @@ fn four_sweep_shards_merge_to_the_one_machine_files() {
         ok(sweep(&split, &["--shard", &format!("{k}/4")]));
     }
     assert_fails_with(
-        &snncc(["sweep".into(), "--merge".into(), split.clone().into_os_string()]),
+        &snncc([
+            "sweep".into(),
+            "--merge".into(),
+            split.clone().into_os_string(),
+        ]),
         &["4-of-4", "missing"],
     );
 
@@ -89,7 +98,11 @@ fn four_sweep_shards_merge_to_the_one_machine_files() {
     assert!(text.contains("1-of-4  1 of 2"), "{text}");
     assert!(text.contains("not ready to merge"), "{text}");
     assert_fails_with(
-        &snncc(["sweep".into(), "--merge".into(), split.clone().into_os_string()]),
+        &snncc([
+            "sweep".into(),
+            "--merge".into(),
+            split.clone().into_os_string(),
+        ]),
         &["1-of-4", "not finished", "8 bits block 1 of 2"],
     );
 
@@ -110,7 +123,11 @@ fn four_sweep_shards_merge_to_the_one_machine_files() {
     )
     .unwrap();
     assert_fails_with(
-        &snncc(["sweep".into(), "--merge".into(), split.clone().into_os_string()]),
+        &snncc([
+            "sweep".into(),
+            "--merge".into(),
+            split.clone().into_os_string(),
+        ]),
         &["different sweeps", "1-of-4", "number of shards"],
     );
     // So is a shard with other settings into the same folder.
@@ -126,9 +143,19 @@ fn slurm_scripts_run_the_same_command_per_shard() {
     let out = tmp.path().join("s");
     let run = ok(sweep(
         &out,
-        &["--slurm", "3", "--cpus-per-task", "1", "--sbatch=--time=00:10:00"],
+        &[
+            "--slurm",
+            "3",
+            "--cpus-per-task",
+            "1",
+            "--sbatch=--time=00:10:00",
+        ],
     ));
-    assert!(stdout(&run).contains("job array of 3 shards"), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("job array of 3 shards"),
+        "{}",
+        stdout(&run)
+    );
     let array = std::fs::read_to_string(out.join("slurm/snncc-sweep.sbatch")).unwrap();
     for line in [
         "#SBATCH --array=1-3",
@@ -138,7 +165,10 @@ fn slurm_scripts_run_the_same_command_per_shard() {
         assert!(array.lines().any(|l| l == line), "{line}:\n{array}");
     }
     let exec = array.lines().find(|l| l.starts_with("exec ")).unwrap();
-    assert!(exec.contains(" sweep ") && exec.contains("--limit 120"), "{exec}");
+    assert!(
+        exec.contains(" sweep ") && exec.contains("--limit 120"),
+        "{exec}"
+    );
     assert!(
         exec.ends_with("--shard \"$SLURM_ARRAY_TASK_ID/3\""),
         "{exec}"
@@ -183,7 +213,11 @@ fn two_cosim_shards_merge_to_the_two_part_run() {
     let record = std::fs::read(design.join("cosim.json")).unwrap();
     ok(cosim("5", &["--shard", "2/2"]));
     assert_fails_with(
-        &snncc(["cosim".into(), design.clone().into_os_string(), "--merge".into()]),
+        &snncc([
+            "cosim".into(),
+            design.clone().into_os_string(),
+            "--merge".into(),
+        ]),
         &["1-of-2", "missing"],
     );
     ok(cosim("5", &["--shard", "1/2"]));

@@ -132,7 +132,12 @@ fn sharded_sweep_and_cosim_on_a_single_node_slurm_cluster() {
     // cancelled before it runs, as a killed node would leave it.
     let split = tmp.path().join("split");
     let mut args = sweep_args(&split);
-    args.extend(["--slurm".into(), "4".into(), "--cpus-per-task".into(), "1".into()]);
+    args.extend([
+        "--slurm".into(),
+        "4".into(),
+        "--cpus-per-task".into(),
+        "1".into(),
+    ]);
     let out = snncc(args);
     assert!(out.status.success(), "{}", stderr(&out));
     let script = split.join("slurm/snncc-sweep.sbatch");
@@ -145,13 +150,21 @@ fn sharded_sweep_and_cosim_on_a_single_node_slurm_cluster() {
     cluster.run("scontrol", &["release", &id]);
     cluster.wait(&id);
     let three_shards = start.elapsed();
-    let status = snncc(["sweep".into(), "--status".into(), split.clone().into_os_string()]);
+    let status = snncc([
+        "sweep".into(),
+        "--status".into(),
+        split.clone().into_os_string(),
+    ]);
     assert!(
         stdout(&status).contains("not ready to merge") && stdout(&status).contains("3-of-4"),
         "{}",
         stdout(&status)
     );
-    let merge = snncc(["sweep".into(), "--merge".into(), split.clone().into_os_string()]);
+    let merge = snncc([
+        "sweep".into(),
+        "--merge".into(),
+        split.clone().into_os_string(),
+    ]);
     assert_eq!(merge.status.code(), Some(1), "{}", stderr(&merge));
     assert!(stderr(&merge).contains("3-of-4"), "{}", stderr(&merge));
 

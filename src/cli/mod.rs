@@ -145,9 +145,9 @@ when there are fewer of them than shards; shard K writes its sums to
 sweep/shards/K-of-N.json after each piece, so a killed shard resumes where
 it stopped. The merge refuses missing, unfinished or mismatched shards by
 name, and since it adds integer counts its rows equal a one-machine run's.
---slurm N writes sweep/slurm/sweep.sbatch (a job array of N shards, the
-shard from SLURM_ARRAY_TASK_ID) and sweep/slurm/merge.sbatch (run after the
-array); --submit submits both with sbatch.")]
+--slurm N writes sweep/slurm/snncc-sweep.sbatch (a job array of N shards,
+the shard from SLURM_ARRAY_TASK_ID) and sweep/slurm/snncc-sweep-merge.sbatch
+(run after the array); --submit submits both with sbatch.")]
     Sweep(SweepArgs),
     /// Compile a network to synthesizable Verilog with memory images.
     #[command(after_help = "Examples:

@@ -155,7 +155,6 @@ impl std::ops::Add for RunTotals {
 }
 
 impl RunTotals {
-
     /// Accuracy, spikes, SynOps and steps per image, divided as
     /// `simulate_dataset` divides them (so equal totals give equal means).
     pub fn accuracy(&self) -> f64 {

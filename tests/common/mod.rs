@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -24,10 +23,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    snncc_command()
-        .args(args)
-        .output()
-        .expect("snncc runs")
+    snncc_command().args(args).output().expect("snncc runs")
 }
 
 /// The `snncc` binary as a command to add arguments and environment to.
