@@ -245,7 +245,7 @@ pub fn spec_of(q: &QuantModel) -> QuantSpec {
 pub struct GoldenRun {
     pub readout: Vec<i64>,
     pub steps: usize,
-    pub run: snn::sim::ImageRun,
+    pub run: snn::engine::ImageRun,
 }
 
 /// Per input: its raw words (what the testbench feeds) and its golden run,

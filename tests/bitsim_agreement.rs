@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use snncc::bitsim::BitSimulator;
 use snncc::ecc::{self, ConvertOptions};
 use snncc::quant::{choose_formats, quantize_model, QuantOptions};
-use snncc::snn::metrics::Engine;
+use snncc::snn::engine::Engine;
 use snncc::snn::sim::Simulator;
 use snncc::{data, import};
 

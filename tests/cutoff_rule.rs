@@ -185,7 +185,7 @@ proptest! {
 #[test]
 fn a_stopped_image_answers_every_longer_length_as_it_stopped() {
     use snncc::snn::cutoff::Watch;
-    use snncc::snn::metrics::Engine;
+    use snncc::snn::engine::Engine;
     for seed in 1..40u64 {
         let m = model(seed);
         let x = image(&m, seed);

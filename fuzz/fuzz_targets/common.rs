@@ -101,7 +101,7 @@ pub fn exercise_net(model: &SnnModel) {
         return;
     };
     let image = images.index_axis(ndarray::Axis(0), 0);
-    use snncc::snn::metrics::Engine;
+    use snncc::snn::engine::Engine;
     let _ = snncc::snn::sim::Simulator::new(model).run(image, &[1, 2]);
     let options = snncc::quant::QuantOptions::with_bits(8, 4);
     let Ok(spec) = snncc::quant::choose_formats(model, &options) else {
@@ -118,7 +118,7 @@ pub fn exercise_quantized(model: &snncc::quant::QuantModel, timesteps: usize) {
         return;
     };
     let image = images.index_axis(ndarray::Axis(0), 0);
-    use snncc::snn::metrics::Engine;
+    use snncc::snn::engine::Engine;
     let _ = snncc::bitsim::engine(model).run(image, &[1, 2]);
     // The CLI's defaults (`snncc build --help`).
     let design = snncc::codegen::DesignOptions {

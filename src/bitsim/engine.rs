@@ -12,9 +12,8 @@ use crate::quant::{QLayerKind, QNeurons, QSynapses, QuantModel};
 use crate::reference::argmax;
 use crate::snn::cutoff::{self, Lead, Watch};
 use crate::snn::dense::Dims;
+use crate::snn::engine::{Engine, ImageRun};
 use crate::snn::fanout::{gate, scatter_conv, scatter_dense, FanOut, Value};
-use crate::snn::metrics::Engine;
-use crate::snn::sim::ImageRun;
 use crate::snn::{Potentials, Source, SpikeTrace};
 
 /// A synapse group with its weights aligned to the membrane's unit.

@@ -12,10 +12,10 @@ use ndarray::{ArrayView3, ArrayView4};
 
 use crate::quant::{arith, QLayerKind, QNeurons, QuantModel};
 use crate::snn::cutoff::{CutoffError, LeadTrack, Margin, Watch};
+use crate::snn::engine::{Engine, ImageRun};
 use crate::snn::metrics::{
-    simulate_engine, track_leads, Engine, LayerInfo, ReferenceActivations, SimReport,
+    simulate_engine, track_leads, LayerInfo, ReferenceActivations, SimReport,
 };
-use crate::snn::sim::ImageRun;
 use crate::snn::{Potentials, SpikeTrace, Timesteps};
 
 /// Describe the layers of a quantised model for reports.

@@ -6,6 +6,7 @@ mod balance;
 mod core_file;
 mod cycles;
 mod design;
+mod layout;
 mod manifest;
 mod mem;
 mod render;

@@ -23,7 +23,7 @@
 use crate::quant::QSynapses;
 use crate::snn::dense::Dims;
 
-use super::design::{addr_bits, full_words, taps_of, Geometry};
+use super::layout::{addr_bits, full_words, taps_of, Geometry};
 use super::routing::{Slot, TapWords, Taps};
 
 /// The second synapse group of a residual engine and how its source is

@@ -8,7 +8,8 @@
 //! packing is optimal for that banking: a source pixel needs as many words
 //! as its busiest bank has taps.
 
-use super::design::addr_bits;
+use super::layout::addr_bits;
+pub use super::layout::Taps;
 
 /// One tap of a tap word: the output pixel it reaches and the bases of
 /// its weight and (bank-local) current addresses.
@@ -39,11 +40,6 @@ pub struct TapWords {
     /// Words of `slots` entries; slot `b` only ever reaches bank `b`.
     pub words: Vec<Vec<Option<Slot>>>,
 }
-
-/// The taps `(kk, out_px)` of every source pixel (`kk` indexes the
-/// weights: kernel position, source pixel of a dense layer, window size of
-/// a pool).
-pub type Taps = Vec<Vec<(usize, usize)>>;
 
 impl TapWords {
     /// Pack `taps` into words of `slots` taps; `slot` gives a tap's fields

@@ -2,8 +2,8 @@
 //! bytes, a type code, a dimension count, that many big-endian u32
 //! dimensions, then the data in C order, big endian.
 
+use super::prefix::Prefix;
 use super::raw::{Elem, Endian, Header};
-use super::source::Prefix;
 use super::{DataError, Format};
 
 /// The type codes of the IDX definition; the readers then decide which

@@ -16,6 +16,7 @@ mod idx;
 mod images;
 mod labels;
 mod npy;
+mod prefix;
 mod pyliteral;
 mod raw;
 mod source;

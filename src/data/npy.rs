@@ -13,9 +13,9 @@ use std::path::Path;
 use ndarray::{ArrayView, Dimension};
 use npyz::WriterBuilder;
 
+use super::prefix::Prefix;
 use super::pyliteral::{self, Literal};
 use super::raw::{Elem, Endian, Header};
-use super::source::Prefix;
 use super::{DataError, Format};
 
 pub(crate) const MAGIC: &[u8] = b"\x93NUMPY";

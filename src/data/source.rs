@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
+use super::prefix::{stream_error, Prefix};
 use super::raw::{Header, RawArray};
 use super::{idx, npy, ByteCount, DataError};
 
@@ -34,47 +35,6 @@ pub(crate) struct Opened {
     /// Data bytes present in a plain file (file size less header size);
     /// `None` for gzip, where that is known only after decompressing.
     plain_data_len: Option<u64>,
-}
-
-/// The bytes read so far from the start of the (decompressed) stream, grown
-/// on demand while parsing a header. Header readers never allocate more
-/// than they asked for, and ask only for sizes they have bounded.
-pub(crate) struct Prefix<'a> {
-    pub bytes: Vec<u8>,
-    stream: &'a mut dyn Read,
-    pub path: &'a Path,
-    compressed: bool,
-}
-
-impl Prefix<'_> {
-    /// Read until `n` bytes are held or the stream ends; true if `n` reached.
-    pub fn fill(&mut self, n: usize) -> Result<bool, DataError> {
-        let have = self.bytes.len();
-        if have < n {
-            let want = (n - have) as u64;
-            (&mut *self.stream)
-                .take(want)
-                .read_to_end(&mut self.bytes)
-                .map_err(|e| stream_error(self.path, self.compressed, e))?;
-        }
-        Ok(self.bytes.len() >= n)
-    }
-}
-
-/// Map an error while reading the stream: inside a gzip stream it is almost
-/// always corruption or truncation, not the disk.
-fn stream_error(path: &Path, compressed: bool, error: io::Error) -> DataError {
-    if compressed {
-        DataError::Gzip {
-            path: path.to_path_buf(),
-            reason: error.to_string(),
-        }
-    } else {
-        DataError::Io {
-            path: path.to_path_buf(),
-            error,
-        }
-    }
 }
 
 /// Open `path`, undo gzip if present, recognise the format and parse its
@@ -101,12 +61,7 @@ pub(crate) fn open(path: &Path) -> Result<Opened, DataError> {
     };
 
     let (header, header_len) = {
-        let mut prefix = Prefix {
-            bytes: Vec::new(),
-            stream: &mut *stream,
-            path,
-            compressed,
-        };
+        let mut prefix = Prefix::new(&mut *stream, path, compressed);
         read_header(&mut prefix, path, compressed)?
     };
     Ok(Opened {

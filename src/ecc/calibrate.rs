@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::Conversion;
 use crate::reference;
-use crate::snn::metrics::Engine;
+use crate::snn::engine::Engine;
 use crate::snn::sim::Simulator;
 use crate::snn::{InitialFraction, Neurons, SnnModel};
 

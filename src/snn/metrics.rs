@@ -5,73 +5,11 @@
 use ndarray::{ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 
-use super::cutoff::{LeadTrack, Margin, Watch};
+use super::cutoff::{LeadTrack, Watch};
+use super::engine::{Engine, ImageRun};
 use super::model::{Neurons, SnnModel};
-use super::sim::{ImageRun, Propagation, Simulator};
+use super::sim::{Propagation, Simulator};
 use super::timesteps::Timesteps;
-
-/// A time-stepped simulator of one image at a time (the float one here, the
-/// integer one in `bitsim`); one per worker thread, reused across images.
-pub trait Engine: Send {
-    /// The read-out margin's type: `f64` (float) or raw `i64` (integer).
-    type Margin: Margin;
-    /// Simulate one image up to the largest of the sorted `timesteps`.
-    fn run(&mut self, image: ArrayView3<f32>, timesteps: &[usize]) -> ImageRun {
-        self.run_watched(image, timesteps, Watch::none())
-    }
-    /// `run`, watching the read-out's lead after every step: stop at the
-    /// cutoff (docs/fixed-point.md §4.6; requested `T`s beyond the stop
-    /// report the stopped image), and record the leads if asked.
-    fn run_watched(
-        &mut self,
-        image: ArrayView3<f32>,
-        timesteps: &[usize],
-        watch: Watch<'_, Self::Margin>,
-    ) -> ImageRun;
-    /// Spike counts per neuron of each layer after the last `run`.
-    fn counts(&self) -> &[Vec<u32>];
-    /// Simulate one image for `timesteps` steps, recording every layer's
-    /// spikes and potentials at every step.
-    fn trace(&mut self, image: ArrayView3<f32>, timesteps: usize) -> super::SpikeTrace {
-        self.trace_cutoff(image, timesteps, None)
-    }
-    /// `trace`, ending at the cutoff step if the margin is reached first.
-    fn trace_cutoff(
-        &mut self,
-        image: ArrayView3<f32>,
-        timesteps: usize,
-        cutoff: Option<Self::Margin>,
-    ) -> super::SpikeTrace;
-    /// Membrane potentials of layer `layer` after the last `run`.
-    fn potentials(&self, layer: usize) -> super::Potentials;
-}
-
-/// An engine chosen at run time (the integer simulator's storage width).
-impl<E: Engine + ?Sized> Engine for Box<E> {
-    type Margin = E::Margin;
-    fn run_watched(
-        &mut self,
-        image: ArrayView3<f32>,
-        timesteps: &[usize],
-        watch: Watch<'_, Self::Margin>,
-    ) -> ImageRun {
-        (**self).run_watched(image, timesteps, watch)
-    }
-    fn counts(&self) -> &[Vec<u32>] {
-        (**self).counts()
-    }
-    fn trace_cutoff(
-        &mut self,
-        image: ArrayView3<f32>,
-        timesteps: usize,
-        cutoff: Option<Self::Margin>,
-    ) -> super::SpikeTrace {
-        (**self).trace_cutoff(image, timesteps, cutoff)
-    }
-    fn potentials(&self, layer: usize) -> super::Potentials {
-        (**self).potentials(layer)
-    }
-}
 
 /// What a report says about a layer besides its measurements.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 mod check;
 pub mod cutoff;
 pub(crate) mod dense;
+pub mod engine;
 pub(crate) mod fanout;
 pub mod metrics;
 mod model;

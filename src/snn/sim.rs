@@ -9,33 +9,13 @@
 use ndarray::ArrayView3;
 
 use super::cutoff::{self, Lead, Watch};
+use super::engine::{Engine, ImageRun};
 use super::fanout::{gate, scatter_conv, scatter_dense, FanOut};
 use super::model::{Neurons, SnnModel, Source, Synapses};
 #[cfg(target_arch = "x86_64")]
 use super::pack::pack_quad;
 use super::trace::{Potentials, SpikeTrace};
 use crate::reference::argmax;
-
-/// The result of simulating one image.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ImageRun {
-    /// Predicted class at each requested `T`, in the order requested.
-    pub predictions: Vec<usize>,
-    /// Total spikes (all layers) up to each requested `T`.
-    pub spikes: Vec<u64>,
-    /// Total synaptic operations up to each requested `T`.
-    pub synops: Vec<u64>,
-    /// Steps run up to each requested `T`: `T`, or the cutoff step of an
-    /// image that stopped earlier (docs/fixed-point.md §4.6).
-    pub steps: Vec<usize>,
-    /// Per layer, at the largest `T`: spikes and SynOps caused by its input.
-    pub layer_spikes: Vec<u64>,
-    pub layer_synops: Vec<u64>,
-    /// Per layer: membrane saturation/wrap events (integer simulator).
-    pub layer_overflows: Vec<u64>,
-    /// Multiply-accumulates of the analog input current (done once).
-    pub input_macs: u64,
-}
 
 use super::dense::{propagate_dense, DenseScratch, Dims};
 
@@ -568,7 +548,7 @@ fn scatter_values(
     ops
 }
 
-impl super::metrics::Engine for Simulator<'_> {
+impl Engine for Simulator<'_> {
     fn counts(&self) -> &[Vec<u32>] {
         &self.counts
     }
@@ -642,14 +622,12 @@ pub fn trace_cutoff(
     timesteps: usize,
     cutoff: Option<f64>,
 ) -> SpikeTrace {
-    use super::metrics::Engine;
     Simulator::new(model).trace_cutoff(image, timesteps, cutoff)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fanout::targets;
-    use super::super::metrics::Engine;
     use super::*;
     use crate::ir::{Pad, Shape};
     use crate::snn::{Bias, Connection, SnnLayer};
