@@ -3,7 +3,7 @@
 use anyhow::Context;
 use serde_json::json;
 use snncc::import::{self, ImportError, ImportedModel};
-use snncc::ir::{Activation, Graph, Node, NodeId, Op, PoolKind};
+use snncc::ir::{Activation, Graph, Node, Op};
 use snncc::report::Table;
 use snncc::snn::{self, Neurons, Source};
 
@@ -60,41 +60,6 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The node whose membrane potential is read out: the output, or the last
-/// weighted layer before it when only a softmax/linear/dropout follows.
-fn readout_node(g: &Graph) -> NodeId {
-    let mut id = g.output();
-    while let Op::Activation(Activation::Softmax | Activation::Linear) | Op::Dropout { .. } =
-        g.node(id).op
-    {
-        id = g.node(id).inputs[0];
-    }
-    id
-}
-
-/// What each layer becomes in the spiking network, as conversion will do it.
-fn conversion_role(node: &Node, is_readout: bool) -> &'static str {
-    match &node.op {
-        Op::Input => "analog input current",
-        Op::Conv2d(_) | Op::Dense(_) if is_readout => "readout (membrane potential)",
-        Op::Conv2d(_) | Op::Dense(_) if node.op.activation() == Some(Activation::Relu) => {
-            "synapses + IF neurons"
-        }
-        Op::Conv2d(_) | Op::Dense(_) => "synapses",
-        Op::BatchNorm(_) => "folded into weights",
-        Op::Activation(Activation::Relu) => "IF neurons",
-        Op::Activation(Activation::Softmax) => "dropped (argmax-invariant)",
-        Op::Activation(Activation::Linear) => "identity",
-        Op::Flatten => "reindexing",
-        Op::Dropout { .. } => "removed",
-        Op::Pool2d(p) if p.kind == PoolKind::Average => "averaging synapses",
-        Op::Pool2d(_) => "spike-count max gate (approximate)",
-        Op::GlobalAveragePool { .. } => "averaging synapses",
-        Op::ZeroPad2d(_) => "zero-current border",
-        Op::Add => "summed currents, shared scale",
-    }
-}
-
 /// A short description of the layer's options.
 fn details(node: &Node) -> String {
     let act = |a: Activation| match a {
@@ -145,9 +110,18 @@ fn kind_label(model: &ImportedModel) -> String {
     }
 }
 
+/// Each node's fate from conversion itself; a model conversion refuses
+/// says why on every row.
+fn conversion_roles(g: &Graph) -> Vec<(bool, String)> {
+    match snncc::ecc::roles(g) {
+        Ok(roles) => roles.into_iter().map(|r| (true, r)).collect(),
+        Err(e) => vec![(false, e.to_string()); g.nodes().len()],
+    }
+}
+
 fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
     let g = &model.graph;
-    let readout = readout_node(g);
+    let roles = conversion_roles(g);
     let mut table = Table::new([
         "#",
         "layer",
@@ -176,7 +150,10 @@ fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
             inputs.join(","),
             node.shape.to_string(),
             node.op.param_count().to_string(),
-            format!("yes: {}", conversion_role(node, id == readout)),
+            match &roles[id] {
+                (true, role) => format!("yes: {role}"),
+                (false, why) => format!("NO: {why}"),
+            },
         ]);
     }
     format!(
@@ -193,7 +170,7 @@ fn model_table(args: &InspectArgs, model: &ImportedModel) -> String {
 
 fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
     let g = &model.graph;
-    let readout = readout_node(g);
+    let roles = conversion_roles(g);
     let layers: Vec<_> = g
         .nodes()
         .iter()
@@ -208,8 +185,8 @@ fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
                 "inputs": node.inputs.iter().map(|&i| g.node(i).name.clone()).collect::<Vec<_>>(),
                 "output_shape": node.shape.dims(),
                 "params": node.op.param_count(),
-                "convertible": true,
-                "conversion": conversion_role(node, id == readout),
+                "convertible": roles[id].0,
+                "conversion": roles[id].1,
             })
         })
         .collect();
@@ -220,7 +197,7 @@ fn model_json(args: &InspectArgs, model: &ImportedModel) -> serde_json::Value {
         "input_shape": g.input_shape().dims(),
         "output_shape": g.output_shape().dims(),
         "params": g.param_count(),
-        "convertible": true,
+        "convertible": roles.iter().all(|r| r.0),
         "layers": layers,
     })
 }

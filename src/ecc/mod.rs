@@ -10,6 +10,7 @@
 mod calibrate;
 mod fold;
 mod plan;
+mod roles;
 mod stats;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use ndarray::ArrayView4;
 
 pub use calibrate::{calibrate_h, Granularity, CALIBRATION_IMAGES};
 pub use fold::RewriteLog;
+pub use roles::roles;
 pub use stats::Norm;
 
 use crate::ir::{Graph, NodeId, Op, Shape};
