@@ -7,19 +7,12 @@ mod common;
 use std::ffi::OsString;
 use std::path::Path;
 
-use common::{assert_fails_with, example, fixture, snncc, stderr, stdout};
+use common::{assert_fails_with, build_mlp, example_args, fixture, snncc, stderr, stdout};
 
 /// A small LeNet sweep into `out`, with `extra` flags.
 fn sweep(out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args: Vec<OsString> = vec![
-        "sweep".into(),
-        example("models/lenet.keras").into(),
-        "--calib".into(),
-        example("data/calib-images.npy").into(),
-        "--data".into(),
-        example("data/test-images.npy").into(),
-        "--labels".into(),
-        example("data/test-labels.npy").into(),
+    let mut args = example_args("sweep", "models/lenet.keras");
+    args.extend::<[OsString; 8]>([
         "--bits".into(),
         "4,8".into(),
         "--timesteps".into(),
@@ -28,7 +21,7 @@ fn sweep(out: &Path, extra: &[&str]) -> std::process::Output {
         "120".into(),
         "-o".into(),
         out.into(),
-    ];
+    ]);
     args.extend(extra.iter().map(OsString::from));
     snncc(args)
 }
@@ -187,16 +180,7 @@ fn two_cosim_shards_merge_to_the_two_part_run() {
     let tmp = tempfile::tempdir().unwrap();
     let design = tmp.path().join("d");
     let data = fixture("mlp_flat.inputs.npy");
-    ok(snncc([
-        "build".into(),
-        fixture("mlp_flat.keras").into_os_string(),
-        "--calib".into(),
-        data.clone().into_os_string(),
-        "--timesteps".into(),
-        "16".into(),
-        "-o".into(),
-        design.clone().into_os_string(),
-    ]));
+    build_mlp(&design);
     let cosim = |limit: &str, extra: &[&str]| {
         let mut args: Vec<OsString> = vec![
             "cosim".into(),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{example, fixture, root, snncc, stderr, stdout};
+use common::{build_mlp, example_args, fixture, root, snncc, stderr, stdout};
 
 /// The cluster, stopped when dropped (also when the test fails).
 struct Cluster {
@@ -80,15 +80,8 @@ impl Drop for Cluster {
 }
 
 fn sweep_args(out: &Path) -> Vec<OsString> {
-    [
-        "sweep".into(),
-        example("models/lenet.keras").into_os_string(),
-        "--calib".into(),
-        example("data/calib-images.npy").into_os_string(),
-        "--data".into(),
-        example("data/test-images.npy").into_os_string(),
-        "--labels".into(),
-        example("data/test-labels.npy").into_os_string(),
+    let mut args = example_args("sweep", "models/lenet.keras");
+    args.extend::<[OsString; 8]>([
         "--bits".into(),
         "4,6,8".into(),
         "--timesteps".into(),
@@ -97,8 +90,8 @@ fn sweep_args(out: &Path) -> Vec<OsString> {
         "400".into(),
         "-o".into(),
         out.as_os_str().to_owned(),
-    ]
-    .into()
+    ]);
+    args
 }
 
 fn same_files(a: &Path, b: &Path, names: &[&str]) {
@@ -203,17 +196,7 @@ fn sharded_sweep_and_cosim_on_a_single_node_slurm_cluster() {
     // the same split run on one machine.
     let design = tmp.path().join("design");
     let data = fixture("mlp_flat.inputs.npy");
-    let out = snncc([
-        "build".into(),
-        fixture("mlp_flat.keras").into_os_string(),
-        "--calib".into(),
-        data.clone().into_os_string(),
-        "--timesteps".into(),
-        "16".into(),
-        "-o".into(),
-        design.clone().into_os_string(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    build_mlp(&design);
     let cosim = |extra: &[&str]| {
         let mut c = common::snncc_command();
         c.env("SLURM_CONF", &cluster.conf)

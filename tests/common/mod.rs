@@ -77,21 +77,42 @@ pub fn max_abs_diff(a: &Path, b: &Path) -> f32 {
 /// Arguments of `snncc simulate` on a bundled example model with the
 /// committed calibration and test data, `--json`, then `extra`.
 pub fn simulate_args(model: &str, timesteps: &str, extra: &[&str]) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "simulate".into(),
-        example(&format!("models/{model}")).into(),
+    let mut args = example_args("simulate", &format!("models/{model}"));
+    args.extend(["--timesteps".into(), timesteps.into(), "--json".into()]);
+    args.extend(extra.iter().map(|a| a.into()));
+    args
+}
+
+/// `snncc COMMAND examples/MODEL` with the example's calibration images,
+/// test images and labels.
+pub fn example_args(command: &str, model: &str) -> Vec<std::ffi::OsString> {
+    vec![
+        command.into(),
+        example(model).into(),
         "--calib".into(),
         example("data/calib-images.npy").into(),
         "--data".into(),
         example("data/test-images.npy").into(),
         "--labels".into(),
         example("data/test-labels.npy").into(),
+    ]
+}
+
+/// Build the `mlp_flat` fixture at T = 16 into `design` (a small design
+/// for co-simulation tests); panics if the build fails.
+pub fn build_mlp(design: &Path) {
+    let data = fixture("mlp_flat.inputs.npy");
+    let out = snncc([
+        "build".into(),
+        fixture("mlp_flat.keras").into_os_string(),
+        "--calib".into(),
+        data.into_os_string(),
         "--timesteps".into(),
-        timesteps.into(),
-        "--json".into(),
-    ];
-    args.extend(extra.iter().map(|a| a.into()));
-    args
+        "16".into(),
+        "-o".into(),
+        design.as_os_str().to_owned(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 /// `snncc simulate` (see `simulate_args`) must succeed; its JSON report.
