@@ -9,7 +9,7 @@ use ndarray::s;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use snncc::cosim::{self, CompileOptions, Icarus, RtlSimulator, Verilator};
-use snncc::sweep::shard::{write_atomic, Shard};
+use snncc::sweep::shard::{self, write_atomic, Shard};
 use snncc::{codegen, config, data, pipeline, quant, snn};
 
 use super::{CosimArgs, SimulatorArg};
@@ -106,9 +106,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let prep = prepare(dir, data_path, args.limit)?;
     let n = prep.inputs.len();
     let shard = args.shard;
-    let sub = shard.map_or("tb".to_string(), |s| {
-        format!("tb/shard-{}-of-{}", s.index(), s.count())
-    });
+    let sub = shard.map_or("tb".to_string(), |s| format!("tb/shard-{}", s.label()));
     let tb = codegen::write_testbench_in(
         &prep.design,
         dir,
@@ -121,7 +119,7 @@ pub fn run(args: &CosimArgs) -> anyhow::Result<()> {
     let rtl = prep.manifest.rtl_paths(dir);
     let mut work = dir.join("sim").join(simulator_dir(args.simulator));
     if let Some(s) = shard {
-        work = work.join(format!("shard-{}-of-{}", s.index(), s.count()));
+        work = work.join(format!("shard-{}", s.label()));
     }
     std::fs::create_dir_all(&work)?;
     // The simulation runs in the build folder (relative memory paths), so
@@ -183,12 +181,7 @@ fn run_shard(
     let output = if count == 0 {
         String::new()
     } else {
-        match compiled.run(&[format!("first={first}"), format!("count={count}")]) {
-            Ok(t) => t,
-            // A failing testbench still printed what it compared.
-            Err(cosim::CosimError::Failed { output, .. }) if output.contains("IMAGE ") => output,
-            Err(e) => return Err(e.into()),
-        }
+        compiled.run_inputs(first, count, &[])?
     };
     let record = ShardRecord {
         settings: Settings {
@@ -202,7 +195,7 @@ fn run_shard(
         first,
         count,
     };
-    let base = shards_dir(&args.design).join(format!("{}-of-{}", shard.index(), shard.count()));
+    let base = shards_dir(&args.design).join(shard.label());
     // The output first: a record names only a finished shard.
     write_atomic(&base.with_extension("out"), output.as_bytes())?;
     write_atomic(
@@ -242,7 +235,7 @@ fn merge(dir: &Path, json: bool) -> anyhow::Result<()> {
     let Some(first) = records.first().cloned() else {
         bail!("{}: no co-simulation shards to merge", sdir.display());
     };
-    let label = |r: &ShardRecord| format!("{}-of-{}", r.shard, r.of);
+    let label = |r: &ShardRecord| shard::label(r.shard, r.of);
     let odd: Vec<String> = records
         .iter()
         .filter(|r| r.of != first.of || r.settings != first.settings)
@@ -257,10 +250,8 @@ fn merge(dir: &Path, json: bool) -> anyhow::Result<()> {
             label(&first)
         );
     }
-    let missing: Vec<String> = (1..=first.of)
-        .filter(|k| !records.iter().any(|r| r.shard == *k))
-        .map(|k| format!("{k}-of-{}", first.of))
-        .collect();
+    let present: Vec<usize> = records.iter().map(|r| r.shard).collect();
+    let missing = shard::missing_shards(first.of, &present);
     if !missing.is_empty() {
         bail!(
             "{}: shard(s) {} missing; run them (`--shard K/{}`), then merge",

@@ -131,21 +131,15 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     };
     // The margin first (auto simulates the calibration images), then the
     // test set again with it.
-    let cutoff = match args.cutoff.cutoff {
-        Some(arg) => {
-            let resolved = cutoff::resolve(
-                arg,
-                args.cutoff.cutoff_agreement,
-                &sim,
-                snn_model,
-                args.calib.as_deref(),
-                t_max,
-            )?;
-            let report = cutoff::simulate(&sim, &resolved, images.view(), &labels, &timesteps);
-            Some((resolved, report))
-        }
-        None => None,
-    };
+    let cutoff = cutoff::run(
+        &args.cutoff,
+        &sim,
+        snn_model,
+        args.calib.as_deref(),
+        images.view(),
+        &labels,
+        &timesteps,
+    )?;
     if let (Some(path), Some(kind)) = (&args.trace, trace_kind) {
         let image = images.index_axis(ndarray::Axis(0), 0);
         let resolved = cutoff.as_ref().map(|c| &c.0);

@@ -241,26 +241,20 @@ fn compute(
         &|| bar.inc(1),
     );
     // The cutoff's margin is this width's own (raw units differ).
-    let cutoff = match args.cutoff.cutoff {
-        Some(arg) => {
-            let sim = cutoff::Sim::Fixed(&quantized.model);
-            let resolved = cutoff::resolve(
-                arg,
-                args.cutoff.cutoff_agreement,
-                &sim,
-                model,
-                args.calib.as_deref(),
-                t_max,
-            )?;
-            let report = cutoff::simulate(&sim, &resolved, images, labels, timesteps);
-            Some(PartCutoff {
-                margin: resolved.margin,
-                margin_raw: resolved.margin_raw,
-                runs: parts(&report),
-            })
-        }
-        None => None,
-    };
+    let cutoff = cutoff::run(
+        &args.cutoff,
+        &cutoff::Sim::Fixed(&quantized.model),
+        model,
+        args.calib.as_deref(),
+        images,
+        labels,
+        timesteps,
+    )?
+    .map(|(resolved, report)| PartCutoff {
+        margin: resolved.margin,
+        margin_raw: resolved.margin_raw,
+        runs: parts(&report),
+    });
     Ok(Partial {
         item: *item,
         runs: parts(&report),
@@ -294,7 +288,8 @@ fn merge(dir: &Path) -> anyhow::Result<()> {
 
 /// `snncc sweep --status DIR`.
 fn status(dir: &Path) -> anyhow::Result<()> {
-    let rows = shard::status(dir)?;
+    let files = shard::read_shards(dir)?;
+    let rows = shard::status(&files);
     let mut table = Table::new(vec![
         "shard".to_string(),
         "items done".into(),
@@ -313,7 +308,6 @@ fn status(dir: &Path) -> anyhow::Result<()> {
         ]);
     }
     println!("{}", table.render());
-    let files = shard::read_shards(dir)?;
     match shard::complete(dir, &files) {
         Ok(_) => println!("all shards done: snncc sweep --merge {}", dir.display()),
         Err(e) => println!("not ready to merge: {e}"),

@@ -180,6 +180,34 @@ pub fn resolve(
     }
 }
 
+/// `--cutoff` applied to a test set: the margin resolved for `sim` (`auto`
+/// simulates the calibration images), then the test set run with it;
+/// `None` without `--cutoff`.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    flags: &super::CutoffFlags,
+    sim: &Sim,
+    float_model: &SnnModel,
+    calib: Option<&Path>,
+    images: ArrayView4<f32>,
+    labels: &[usize],
+    timesteps: &snn::Timesteps,
+) -> anyhow::Result<Option<(Resolved, SimReport)>> {
+    let Some(arg) = flags.cutoff else {
+        return Ok(None);
+    };
+    let resolved = resolve(
+        arg,
+        flags.cutoff_agreement,
+        sim,
+        float_model,
+        calib,
+        timesteps.longest(),
+    )?;
+    let report = simulate(sim, &resolved, images, labels, timesteps);
+    Ok(Some((resolved, report)))
+}
+
 /// Simulate the test set with the cutoff: every requested `T` as the most
 /// steps an image may run.
 pub fn simulate(

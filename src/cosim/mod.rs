@@ -45,10 +45,26 @@ impl Compiled {
         )
     }
 
-    /// Run over inputs `0..images` in `jobs` parts at once (`+first`,
-    /// `+count`); the parts' outputs in input order. A part whose testbench
-    /// failed still contributes its output (the comparison names the
+    /// Run over inputs `first..first + count` (`+first`, `+count`, then
+    /// `extra`); the printed output. A testbench that failed still gives
+    /// its output when it compared something (the comparison names the
     /// problem); a simulator that could not run is an error.
+    pub fn run_inputs(
+        &self,
+        first: usize,
+        count: usize,
+        extra: &[String],
+    ) -> Result<String, CosimError> {
+        let mut args = vec![format!("first={first}"), format!("count={count}")];
+        args.extend(extra.iter().cloned());
+        match self.run(&args) {
+            Err(CosimError::Failed { output, .. }) if output.contains("IMAGE ") => Ok(output),
+            other => other,
+        }
+    }
+
+    /// Run over inputs `0..images` in `jobs` parts at once (`split`); the
+    /// parts' outputs in input order (see `run_inputs`).
     pub fn run_parts(
         &self,
         images: usize,
@@ -62,28 +78,14 @@ impl Compiled {
         let outputs: Vec<Result<String, CosimError>> = std::thread::scope(|s| {
             let handles: Vec<_> = parts
                 .iter()
-                .map(|&(first, count)| {
-                    let mut args = vec![format!("first={first}"), format!("count={count}")];
-                    args.extend(extra.iter().cloned());
-                    s.spawn(move || self.run(&args))
-                })
+                .map(|&(first, count)| s.spawn(move || self.run_inputs(first, count, extra)))
                 .collect();
             handles
                 .into_iter()
                 .map(|h| h.join().expect("a simulator thread does not panic"))
                 .collect()
         });
-        let mut text = String::new();
-        for out in outputs {
-            match out {
-                Ok(t) => text.push_str(&t),
-                Err(CosimError::Failed { output, .. }) if output.contains("IMAGE ") => {
-                    text.push_str(&output)
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(text)
+        outputs.into_iter().collect()
     }
 }
 

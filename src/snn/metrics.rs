@@ -428,8 +428,6 @@ fn summarise(
         .iter()
         .enumerate()
         .map(|(k, &t)| {
-            let synops = totals.synops[k] as f64 / n;
-            let snn_energy = synops * E_AC_PJ + input_macs * E_MAC_PJ;
             let sums = RunTotals {
                 images: totals.images as u64,
                 correct: totals.correct[k],
@@ -437,6 +435,8 @@ fn summarise(
                 synops: totals.synops[k],
                 steps: totals.steps[k],
             };
+            let synops = sums.synops_per_image();
+            let snn_energy = synops * E_AC_PJ + input_macs * E_MAC_PJ;
             RunSummary {
                 timesteps: t,
                 mean_timesteps: sums.mean_timesteps(),

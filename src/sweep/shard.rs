@@ -45,10 +45,27 @@ impl Shard {
     pub fn count(&self) -> usize {
         self.count
     }
+    /// `K-of-N`: how files and folders of this shard are named.
+    pub fn label(&self) -> String {
+        label(self.index, self.count)
+    }
     /// `K-of-N.json`, the shard's file under `shards/`.
     pub fn file_name(&self) -> String {
-        format!("{}-of-{}.json", self.index, self.count)
+        format!("{}.json", self.label())
     }
+}
+
+/// `K-of-N`.
+pub fn label(index: usize, count: usize) -> String {
+    format!("{index}-of-{count}")
+}
+
+/// The labels of the shards `1..=count` not among `present`.
+pub fn missing_shards(count: usize, present: &[usize]) -> Vec<String> {
+    (1..=count)
+        .filter(|k| !present.contains(k))
+        .map(|k| label(k, count))
+        .collect()
 }
 
 impl FromStr for Shard {
@@ -216,7 +233,7 @@ impl ShardFile {
         }
     }
     fn label(&self) -> String {
-        format!("{}-of-{}", self.shard, self.of)
+        label(self.shard, self.of)
     }
     /// The items of its share not yet in it.
     pub fn missing(&self) -> Vec<Item> {
@@ -351,16 +368,17 @@ pub fn read_shards(dir: &Path) -> Result<Vec<ShardFile>, ShardError> {
     Ok(files)
 }
 
-/// How far each shard of the sweep in `dir` is: (label, items done, items
-/// in its share). All shard files, whatever sweep they belong to.
-pub fn status(dir: &Path) -> Result<Vec<(String, usize, usize)>, ShardError> {
-    Ok(read_shards(dir)?
+/// How far each shard file is: (label, items of its share done, items in
+/// its share). All the files given, whatever sweep they belong to.
+pub fn status(files: &[ShardFile]) -> Vec<(String, usize, usize)> {
+    files
         .iter()
         .map(|f| {
-            let share = f.items.len() + f.missing().len();
-            (f.label(), share - f.missing().len(), share)
+            let todo = f.missing().len();
+            let share = f.items.len() + todo;
+            (f.label(), share - todo, share)
         })
-        .collect())
+        .collect()
 }
 
 /// The shards of one finished sweep: all N of them, with equal settings and
@@ -369,38 +387,27 @@ pub fn complete(dir: &Path, files: &[ShardFile]) -> Result<Grid, ShardError> {
     let first = files
         .first()
         .ok_or_else(|| ShardError::NoShards { dir: dir.into() })?;
-    for (what, differs) in [
-        (
-            "the number of shards",
-            Box::new(|f: &ShardFile| f.of != first.of) as Box<dyn Fn(&ShardFile) -> bool>,
-        ),
-        (
-            "settings",
-            Box::new(|f: &ShardFile| f.settings != first.settings),
-        ),
-        (
-            "weight widths",
-            Box::new(|f: &ShardFile| f.bits != first.bits),
-        ),
-    ] {
+    let same = |what: &'static str, differs: &dyn Fn(&ShardFile) -> bool| {
         let others: Vec<String> = files
             .iter()
             .filter(|f| differs(f))
             .map(ShardFile::label)
             .collect();
-        if !others.is_empty() {
-            return Err(ShardError::Mixed {
-                dir: dir.into(),
-                first: first.label(),
-                others,
-                what,
-            });
+        if others.is_empty() {
+            return Ok(());
         }
-    }
-    let missing: Vec<String> = (1..=first.of)
-        .filter(|k| !files.iter().any(|f| f.shard == *k))
-        .map(|k| format!("{k}-of-{}", first.of))
-        .collect();
+        Err(ShardError::Mixed {
+            dir: dir.into(),
+            first: first.label(),
+            others,
+            what,
+        })
+    };
+    same("the number of shards", &|f| f.of != first.of)?;
+    same("settings", &|f| f.settings != first.settings)?;
+    same("weight widths", &|f| f.bits != first.bits)?;
+    let present: Vec<usize> = files.iter().map(|f| f.shard).collect();
+    let missing = missing_shards(first.of, &present);
     if !missing.is_empty() {
         return Err(ShardError::Missing {
             dir: dir.into(),
