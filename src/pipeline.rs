@@ -6,7 +6,6 @@
 //! a command-line flag, so `build` goes `load -> quantise -> design ->
 //! golden -> write` without returning to the CLI (docs/architecture.md).
 
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -55,7 +54,7 @@ pub enum PipelineError {
 }
 
 /// How a Keras model is converted (docs/ecc.md).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConvertSettings {
     pub norm: ecc::Norm,
     pub per_channel: bool,
@@ -68,11 +67,11 @@ pub struct ConvertSettings {
 }
 
 /// The initial-potential calibration (docs/ecc.md step 6).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Calibration {
     pub granularity: Granularity,
-    /// The run length spike counts are matched over.
-    pub timesteps: NonZeroUsize,
+    /// The run lengths spike counts are matched over (the best is kept).
+    pub lengths: ecc::Lengths,
 }
 
 /// A network to simulate or quantise: converted from a Keras model now
@@ -125,9 +124,11 @@ pub fn convert_keras(
             source,
         }
     })?;
-    if let Some(c) = settings.calibrate {
-        let t = c.timesteps.get();
-        let h_layers = ecc::calibrate_h(&conversion, calib_images.view(), t, c.granularity);
+    if let Some(c) = &settings.calibrate {
+        let calibrated =
+            ecc::calibrate(&conversion, calib_images.view(), &c.lengths, c.granularity);
+        let h_layers = calibrated.h_layers;
+        let t = calibrated.timesteps;
         let chosen: Vec<String> = conversion
             .model
             .layers
@@ -145,6 +146,27 @@ pub fn convert_keras(
             calib_images.dim().0.min(ecc::CALIBRATION_IMAGES),
             chosen.join(", ")
         ));
+        if !calibrated.disagreements.is_empty() {
+            let runs: Vec<String> = calibrated
+                .check_timesteps
+                .iter()
+                .map(usize::to_string)
+                .collect();
+            let per: Vec<String> = calibrated
+                .disagreements
+                .iter()
+                .map(|(t, n)| {
+                    let n: Vec<String> = n.iter().map(usize::to_string).collect();
+                    format!("calibrated over {t} steps {}", n.join("/"))
+                })
+                .collect();
+            conversion.log.changes.push(format!(
+                "chose calibration length {t}: of {} further calibration images, classified unlike the CNN at {} steps: {}",
+                calibrated.checked,
+                runs.join("/"),
+                per.join("; ")
+            ));
+        }
         conversion.model.h_layers = Some(h_layers);
     }
     Ok((graph, conversion, started.elapsed().as_secs_f64()))

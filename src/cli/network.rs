@@ -1,7 +1,6 @@
 //! The network a command works on: `--calib`/`--norm`/... resolved into the
 //! pipeline's settings once, and what conversion did printed to stderr.
 
-use std::num::NonZeroUsize;
 use std::path::Path;
 
 use anyhow::bail;
@@ -14,17 +13,18 @@ use super::{CalibrateArg, ConvertFlags};
 impl ConvertFlags {
     /// The conversion settings, checked: `--h` finite and from -1 to 1 (the
     /// range calibration searches; beyond it a neuron fires before any
-    /// input, or needs more than a threshold's worth to fire at all) and a
-    /// positive calibration length, else an error (exit 1).
+    /// input, or needs more than a threshold's worth to fire at all) and
+    /// positive calibration lengths, else an error (exit 1).
     pub fn settings(&self) -> anyhow::Result<ConvertSettings> {
         if let Some(h) = self.h {
             if !snn::is_initial_fraction(h) {
                 bail!("--h {h}: the initial potential is a fraction of the threshold from -1 to 1")
             }
         }
-        let Some(timesteps) = NonZeroUsize::new(self.calibrate_timesteps) else {
-            bail!("--calibrate-timesteps must be positive (the run length calibration matches spike counts over)");
-        };
+        let lengths: snncc::ecc::Lengths = self
+            .calibrate_timesteps
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--calibrate-timesteps {e}"))?;
         let granularity = match self.calibrate {
             CalibrateArg::None => None,
             CalibrateArg::H => Some(Granularity::Layer),
@@ -37,7 +37,7 @@ impl ConvertFlags {
             readout: self.readout.into(),
             calibrate: granularity.map(|granularity| Calibration {
                 granularity,
-                timesteps,
+                lengths,
             }),
         })
     }
@@ -55,7 +55,7 @@ pub fn print_log(conversion: &snncc::ecc::Conversion) {
 
 /// Warn where `--h` is given but calibration chooses the potentials.
 fn warn_h_with_calibration(settings: &ConvertSettings) {
-    if let (Some(h), Some(_)) = (settings.h, settings.calibrate) {
+    if let (Some(h), Some(_)) = (settings.h, &settings.calibrate) {
         eprintln!(
             "warning: calibration chooses each layer's initial potential; --h {h} applies only where it does not (a spike-count read-out). Pass --calibrate none for a uniform h"
         );
