@@ -610,7 +610,7 @@ pub struct ConvertFlags {
     #[arg(long, value_enum, default_value = "layer")]
     pub scales: ScalesArg,
     /// After conversion, choose each output channel's initial membrane
-    /// potential (-1 to 1 threshold) on 64 calibration images so that over
+    /// potential (-1 to 1 threshold) on 128 calibration images so that over
     /// --calibrate-timesteps steps its neurons fire as many spikes as their
     /// CNN activations ask for (`h`: one per layer). The rate limit is
     /// unchanged; on the zoo's residual networks per channel cuts the loss
@@ -622,7 +622,7 @@ pub struct ConvertFlags {
     /// or several (`16,32`), each calibrated, keeping the network that
     /// differs least often from the CNN's class on up to 512 further
     /// calibration images at runs of each length and twice the longest.
-    /// `auto` is `16,32`: on the zoo 32 alone leaves the identity ResNet
+    /// `auto` is `16,32`: on the zoo 32 alone left the identity ResNet
     /// 4 pp behind at T = 16 and 16 alone the projection ResNet 2.5 pp;
     /// choosing costs a second calibration and the check (benches/zoo)
     #[arg(long, default_value = "auto", value_name = "auto|T[,T...]")]
