@@ -216,11 +216,10 @@ fn small_sweep_writes_csv_pareto_and_charts_and_resumes() {
     assert_fails_with(&snncc(other), &["other settings", "settings.json"]);
 }
 
-#[test]
-fn trace_writes_a_numpy_archive_of_every_layer() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("trace.npz");
-    let out = snncc(simulate_args(
+/// `simulate` of the LeNet example's first test digit, 8-bit, T = 8,
+/// tracing every layer into `path` (its extension picks the format).
+fn trace_lenet_8bit(path: &std::path::Path) -> std::process::Output {
+    snncc(simulate_args(
         "lenet.keras",
         "8",
         &[
@@ -231,7 +230,14 @@ fn trace_writes_a_numpy_archive_of_every_layer() {
             "--trace",
             path.to_str().unwrap(),
         ],
-    ));
+    ))
+}
+
+#[test]
+fn trace_writes_a_numpy_archive_of_every_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.npz");
+    let out = trace_lenet_8bit(&path);
     assert!(out.status.success(), "{}", stderr(&out));
     let zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
     let names: Vec<String> = zip.file_names().map(|n| n.unwrap().to_string()).collect();
@@ -245,6 +251,31 @@ fn trace_writes_a_numpy_archive_of_every_layer() {
         &["--limit", "1", "--trace", "t.txt"],
     ));
     assert_fails_with(&out, &[".vcd", ".npz"]);
+}
+
+/// The VCD trace (written as it goes): every layer's scope, the header's
+/// end, and one time mark per step after the initial state.
+#[test]
+fn trace_writes_a_value_change_dump_of_every_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.vcd");
+    let out = trace_lenet_8bit(&path);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("$version snncc"), "{}", &text[..200]);
+    for layer in ["conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"] {
+        assert!(
+            text.contains(&format!("$scope module {layer} $end")),
+            "{layer}"
+        );
+    }
+    let body = text.split("$enddefinitions $end\n").nth(1).unwrap();
+    assert!(body.starts_with("#0\n$dumpvars\n"));
+    // Steps 1..8 unless the run stopped early (no cutoff here: all 8).
+    for t in 1..=8 {
+        assert!(body.contains(&format!("\n#{t}\n")), "step {t}");
+    }
+    assert!(!body.contains("\n#9\n"));
 }
 
 #[test]

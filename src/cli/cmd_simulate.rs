@@ -153,7 +153,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             None => snn::sim::trace_cutoff(snn_model, image, t_max, resolved.map(|c| c.margin)),
         };
         let written = match kind {
-            TraceFile::Vcd => std::fs::write(path, trace_files::vcd(&trace, &snn_model.name)),
+            TraceFile::Vcd => trace_files::write_vcd_file(&trace, &snn_model.name, path),
             TraceFile::Npz => trace_files::write_npz(&trace, path),
         };
         written.with_context(|| format!("writing the trace {}", path.display()))?;

@@ -4,8 +4,7 @@
 //! `<layer>.v.npy`: (steps + 1) x neurons int64 raw values or float32,
 //! the initial state first).
 
-use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::snn::{Potentials, SpikeTrace};
@@ -36,16 +35,19 @@ fn binary(raw: i64, bits: u32) -> String {
         .collect()
 }
 
-/// The trace as VCD text: one time unit per step; per layer a `spikes`
-/// vector (bit i = neuron i) and one `v_<i>` per neuron.
-pub fn vcd(trace: &SpikeTrace, model: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "$version snncc {} $end", env!("CARGO_PKG_VERSION"));
-    let _ = writeln!(
+/// The trace as VCD text into `out`: one time unit per step; per layer a
+/// `spikes` vector (bit i = neuron i) and one `v_<i>` per neuron. Written
+/// as it goes (a long trace of a big layer is hundreds of MB of text), so
+/// give it a buffered writer. Hand-written rather than the `vcd` crate:
+/// the format needs only the declarations and value changes below, and
+/// that crate is not among the dependencies measured here (STYLE.md).
+pub fn write_vcd<W: Write>(out: &mut W, trace: &SpikeTrace, model: &str) -> io::Result<()> {
+    writeln!(out, "$version snncc {} $end", env!("CARGO_PKG_VERSION"))?;
+    writeln!(
         out,
         "$comment one time unit = one SNN timestep; network {model} $end"
-    );
-    let _ = writeln!(out, "$timescale 1ns $end\n$scope module snn $end");
+    )?;
+    writeln!(out, "$timescale 1ns $end\n$scope module snn $end")?;
     let mut next = 0usize;
     // (spikes id, per-neuron potential ids) per layer
     let mut ids = Vec::new();
@@ -55,45 +57,38 @@ pub fn vcd(trace: &SpikeTrace, model: &str) -> String {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
-        let _ = writeln!(out, "$scope module {name} $end");
+        writeln!(out, "$scope module {name} $end")?;
         let sid = vcd_id(next);
         next += 1;
-        let _ = writeln!(
+        writeln!(
             out,
             "$var wire {} {sid} spikes [{}:0] $end",
             l.neurons,
             l.neurons - 1
-        );
+        )?;
         let mut vids = Vec::new();
         for i in 0..l.neurons {
             let id = vcd_id(next);
             next += 1;
             match l.potentials {
                 Potentials::Int { bits, .. } => {
-                    let _ = writeln!(out, "$var reg {bits} {id} v_{i} [{}:0] $end", bits - 1);
+                    writeln!(out, "$var reg {bits} {id} v_{i} [{}:0] $end", bits - 1)?;
                 }
                 Potentials::Float(_) => {
-                    let _ = writeln!(out, "$var real 64 {id} v_{i} $end");
+                    writeln!(out, "$var real 64 {id} v_{i} $end")?;
                 }
                 Potentials::None => break,
             }
             vids.push(id);
         }
         ids.push((sid, vids));
-        let _ = writeln!(out, "$upscope $end");
+        writeln!(out, "$upscope $end")?;
     }
-    let _ = writeln!(out, "$upscope $end\n$enddefinitions $end");
-    let value = |p: &Potentials, k: usize, id: &str| -> String {
-        match p {
-            Potentials::Int { bits, values } => format!("b{} {id}", binary(values[k], *bits)),
-            Potentials::Float(values) => format!("r{} {id}", values[k]),
-            Potentials::None => String::new(),
-        }
-    };
+    writeln!(out, "$upscope $end\n$enddefinitions $end")?;
     for t in 0..=trace.timesteps {
-        let _ = writeln!(out, "#{t}");
+        writeln!(out, "#{t}")?;
         if t == 0 {
-            out.push_str("$dumpvars\n");
+            out.write_all(b"$dumpvars\n")?;
         }
         for (l, (sid, vids)) in trace.layers.iter().zip(&ids) {
             let now: Vec<bool> = spike_row(l.spikes.get(t.wrapping_sub(1)), l.neurons, t);
@@ -104,7 +99,7 @@ pub fn vcd(trace: &SpikeTrace, model: &str) -> String {
                     .rev()
                     .map(|&s| if s { '1' } else { '0' })
                     .collect();
-                let _ = writeln!(out, "b{bits} {sid}");
+                writeln!(out, "b{bits} {sid}")?;
             }
             for (i, id) in vids.iter().enumerate() {
                 let k = t * l.neurons + i;
@@ -117,15 +112,28 @@ pub fn vcd(trace: &SpikeTrace, model: &str) -> String {
                     }
                 };
                 if changed {
-                    let _ = writeln!(out, "{}", value(&l.potentials, k, id));
+                    match &l.potentials {
+                        Potentials::Int { bits, values } => {
+                            writeln!(out, "b{} {id}", binary(values[k], *bits))?
+                        }
+                        Potentials::Float(values) => writeln!(out, "r{} {id}", values[k])?,
+                        Potentials::None => {}
+                    }
                 }
             }
         }
         if t == 0 {
-            out.push_str("$end\n");
+            out.write_all(b"$end\n")?;
         }
     }
-    out
+    Ok(())
+}
+
+/// `write_vcd` into a new file at `path`, buffered.
+pub fn write_vcd_file(trace: &SpikeTrace, model: &str, path: &Path) -> io::Result<()> {
+    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+    write_vcd(&mut out, trace, model)?;
+    out.flush()
 }
 
 /// Spikes of one step as booleans (step 0, the initial state, has none).
@@ -212,7 +220,9 @@ mod tests {
 
     #[test]
     fn vcd_has_header_values_and_changes_only() {
-        let text = vcd(&trace(), "net");
+        let mut bytes = Vec::new();
+        write_vcd(&mut bytes, &trace(), "net").unwrap();
+        let text = String::from_utf8(bytes).unwrap();
         assert!(text.contains("$var wire 3 ! spikes [2:0] $end"), "{text}");
         assert!(text.contains("$var reg 4 \" v_0 [3:0] $end"), "{text}");
         // Step 1: neurons 0 and 2 fire -> bits "101"; v_2 = -1 -> 1111.
