@@ -209,6 +209,16 @@ pub fn write_npy_f32<D: Dimension>(path: &Path, array: ArrayView<f32, D>) -> Res
     npy::write_f32(path, array)
 }
 
+/// Write `values` (C order) as a `.npy` of `shape` into `out`: members of
+/// an `.npz` archive (spike traces), in `T`'s little-endian dtype.
+pub fn write_npy<T: npyz::AutoSerialize, W: std::io::Write>(
+    out: &mut W,
+    shape: &[u64],
+    values: impl Iterator<Item = T>,
+) -> std::io::Result<()> {
+    npy::write(out, shape, values)
+}
+
 /// Read a float32 or float64 array of any shape as float32 (reference
 /// outputs, stored weights). Values are not checked for NaN/Inf: a reference
 /// comparison wants to see them.

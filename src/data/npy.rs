@@ -163,8 +163,7 @@ fn parse_descr(descr: &str) -> (Elem, Endian) {
 }
 
 /// Write `array` as a format 1.0, little-endian float32, C-order `.npy`
-/// (npyz writes the header; iterating the view yields C order whatever its
-/// memory layout).
+/// (iterating the view yields C order whatever its memory layout).
 pub(crate) fn write_f32<D: Dimension>(
     path: &Path,
     array: ArrayView<f32, D>,
@@ -175,15 +174,25 @@ pub(crate) fn write_f32<D: Dimension>(
     };
     let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
     let mut out = BufWriter::new(File::create(path).map_err(write_error)?);
-    let mut writer = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(&mut out)
-        .begin_nd()
-        .map_err(write_error)?;
-    writer.extend(array.iter().copied()).map_err(write_error)?;
-    writer.finish().map_err(write_error)?;
+    write(&mut out, &shape, array.iter().copied()).map_err(write_error)?;
     out.flush().map_err(write_error)
+}
+
+/// Write `values` (C order) as a format 1.0 `.npy` of `shape` and `T`'s
+/// little-endian dtype into `out`: the one `.npy` writer (npyz writes the
+/// header), for files and for members of an `.npz`.
+pub(crate) fn write<T: npyz::AutoSerialize, W: Write>(
+    out: &mut W,
+    shape: &[u64],
+    values: impl Iterator<Item = T>,
+) -> std::io::Result<()> {
+    let mut writer = npyz::WriteOptions::<T>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(out)
+        .begin_nd()?;
+    writer.extend(values)?;
+    writer.finish()
 }
 
 #[cfg(test)]

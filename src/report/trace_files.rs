@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::data::write_npy;
 use crate::snn::{Potentials, SpikeTrace};
 
 /// VCD identifier of the `i`-th variable: base-94 over printable ASCII.
@@ -181,21 +182,6 @@ pub fn write_npz(trace: &SpikeTrace, path: &Path) -> std::io::Result<()> {
         }
     }
     zip.finish().map_err(io)?.flush()
-}
-
-fn write_npy<T: npyz::AutoSerialize, W: std::io::Write>(
-    out: &mut W,
-    shape: &[u64],
-    values: impl Iterator<Item = T>,
-) -> std::io::Result<()> {
-    use npyz::WriterBuilder;
-    let mut writer = npyz::WriteOptions::<T>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(out)
-        .begin_nd()?;
-    writer.extend(values)?;
-    writer.finish()
 }
 
 #[cfg(test)]
