@@ -90,13 +90,6 @@ impl std::str::FromStr for Lengths {
     }
 }
 
-impl std::fmt::Display for Lengths {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(usize::to_string).collect();
-        f.write_str(&parts.join(","))
-    }
-}
-
 /// What `calibrate` chose and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibrated {
@@ -125,9 +118,10 @@ pub fn calibrate(
     granularity: Granularity,
 ) -> Calibrated {
     let lengths = lengths.get();
+    let targets = target_rates(conversion, calib);
     let runs: Vec<Vec<InitialFraction>> = lengths
         .iter()
-        .map(|&t| calibrate_h(conversion, calib, t, granularity))
+        .map(|&t| calibrate_h(conversion, calib, &targets, t, granularity))
         .collect();
     let mut check_timesteps = lengths.to_vec();
     let longest = *lengths.last().expect("at least one length");
@@ -217,25 +211,18 @@ pub enum Granularity {
     Channel,
 }
 
-/// Each layer's initial fraction (the readout's and a gate's as they were),
-/// chosen on the first `CALIBRATION_IMAGES` calibration images for runs of
-/// `timesteps` steps.
-fn calibrate_h(
-    conversion: &Conversion,
-    calib: ArrayView4<f32>,
-    timesteps: usize,
-    granularity: Granularity,
-) -> Vec<InitialFraction> {
-    let model = &conversion.model;
+/// Per calibration image (the first `CALIBRATION_IMAGES`, at least one),
+/// per layer, per neuron: the spike rate the CNN asks for, its activation
+/// over the layer's scale clipped to one spike a step. The same for every
+/// calibration length, so computed once.
+fn target_rates(conversion: &Conversion, calib: ArrayView4<f32>) -> Vec<Vec<Vec<f32>>> {
     let n = CALIBRATION_IMAGES.min(calib.dim().0).max(1);
-    let xs: Vec<_> = (0..n).map(|i| calib.index_axis(Axis(0), i)).collect();
-    // Target spikes of every neuron of every layer, per image: the CNN's
-    // activation over the layer's scale, clipped to one spike a step, times T.
-    let targets: Vec<Vec<Vec<f32>>> = xs
-        .par_iter()
-        .map(|x| {
-            let acts = reference::run_all(&conversion.folded, *x);
-            model
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let acts = reference::run_all(&conversion.folded, calib.index_axis(Axis(0), i));
+            conversion
+                .model
                 .layers
                 .iter()
                 .zip(&conversion.layer_nodes)
@@ -244,12 +231,29 @@ fn calibrate_h(
                     acts[node]
                         .iter()
                         .enumerate()
-                        .map(|(i, &a)| (a / layer.lambda[i % c]).clamp(0.0, 1.0) * timesteps as f32)
+                        .map(|(i, &a)| (a / layer.lambda[i % c]).clamp(0.0, 1.0))
                         .collect()
                 })
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+/// Each layer's initial fraction (the readout's and a gate's as they were),
+/// chosen on the calibration images `targets` covers (the first ones) for
+/// runs of `timesteps` steps: each neuron's target count is its rate
+/// times `timesteps`.
+fn calibrate_h(
+    conversion: &Conversion,
+    calib: ArrayView4<f32>,
+    targets: &[Vec<Vec<f32>>],
+    timesteps: usize,
+    granularity: Granularity,
+) -> Vec<InitialFraction> {
+    let model = &conversion.model;
+    let n = targets.len();
+    let xs: Vec<_> = (0..n).map(|i| calib.index_axis(Axis(0), i)).collect();
+    let t_f32 = timesteps as f32;
     // Per channel of layer `li` (channels last: neuron i is channel i % c),
     // summed over the images: (spikes - target) and |spikes - target|.
     let errors = |m: &SnnModel, li: usize| -> (Vec<f64>, Vec<f64>) {
@@ -262,8 +266,8 @@ fn calibrate_h(
                 |sim, j| {
                     sim.run(xs[j], &[timesteps]);
                     let (mut signed, mut abs) = zero();
-                    for (i, (&k, &t)) in sim.counts()[li].iter().zip(&targets[j][li]).enumerate() {
-                        let d = f64::from(k) - f64::from(t);
+                    for (i, (&k, &r)) in sim.counts()[li].iter().zip(&targets[j][li]).enumerate() {
+                        let d = f64::from(k) - f64::from(r * t_f32);
                         signed[i % c] += d;
                         abs[i % c] += d.abs();
                     }
@@ -319,7 +323,7 @@ mod tests {
     fn lengths_parse_sorted_and_distinct_and_refuse_zero_and_words() {
         assert_eq!("auto".parse::<Lengths>().unwrap(), Lengths::auto());
         assert_eq!("32, 16,32".parse::<Lengths>().unwrap().get(), &[16, 32]);
-        assert_eq!("24".parse::<Lengths>().unwrap().to_string(), "24");
+        assert_eq!("24".parse::<Lengths>().unwrap().get(), &[24]);
         let zero = "16,0".parse::<Lengths>().unwrap_err();
         assert!(zero.contains("must be positive"), "{zero}");
         let word = "fast".parse::<Lengths>().unwrap_err();

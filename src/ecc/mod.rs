@@ -17,9 +17,7 @@ use std::collections::HashMap;
 
 use ndarray::ArrayView4;
 
-pub use calibrate::{
-    calibrate, Calibrated, Granularity, Lengths, CALIBRATION_IMAGES, SELECTION_IMAGES,
-};
+pub use calibrate::{calibrate, Calibrated, Granularity, Lengths, CALIBRATION_IMAGES};
 pub use fold::RewriteLog;
 pub use roles::roles;
 pub use stats::Norm;
