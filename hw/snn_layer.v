@@ -29,11 +29,20 @@
 // the engine is unchanged.
 // With ANALOG = 1 the source is the input stream (s_valid/s_ready/s_data,
 // one element per transfer, zeros skipped) and the terms are (w * x) <<
-// P_SHIFT, added once per image on `load`; each `start` only updates.
+// P_SHIFT. With REPLAY = 0 they are added once per image on `load`, the
+// banks keep that current for the whole image and each `start` only
+// updates. With REPLAY = 1 (docs/hardware.md, "Replaying the input")
+// `load` keeps the non-zero elements {px, c, x} in an input buffer and
+// every `start` replays it as the source's list: the current is the same
+// integer at every step (as the bit-accurate simulator's, computed once),
+// so the engine is an ordinary layer whose banks are cleared (or hold
+// V + sum, MERGED) like any other's: one state word per neuron instead of
+// a current and a membrane, for the scatter at every step.
 //
 // Commands (one-cycle pulses while idle; `done` rises when finished):
 //   init  - after reset: currents = 0 (gate: counts = 0);
-//   load  - analog: currents = 0, then the input's scatter;
+//   load  - analog: currents = 0, then the input's scatter (REPLAY: the
+//           input kept, its non-zero elements);
 //   start - one time step: the scatter of the source's spikes, then the
 //           update of every group (V = fit(V + I), I = bias + the current
 //           bank, fire; the bank = 0 for the next step). `first` marks an
@@ -67,6 +76,7 @@ module snn_layer #(
     parameter integer UPD_SER = 1,         // cycles per group of the update (LANES / UPD_SER IF units)
     parameter integer MODE = 0,            // 0 full, 1 depthwise, 2 max gate
     parameter integer ANALOG = 0,
+    parameter integer REPLAY = 0,          // analog: scatter the kept input every step
     parameter integer FIRES = 1,
     parameter integer COUNTS = 0,          // keep spike counts (count readout, gate source)
     parameter integer PUSH_COUNTS = 0,     // entries carry the lanes' counts (a gate reads them)
@@ -108,6 +118,12 @@ module snn_layer #(
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
     parameter W_INIT = "",
+    // Weights off chip (docs/hardware.md, "Weights off chip"): 0 keeps them
+    // in block RAM (W_INIT); L >= 1 reads them through w_addr/w_en/w_data
+    // from a memory that returns a word L cycles after its address (which
+    // leaves a register) and the engine registers it again. Only a full
+    // engine reading spikes (MODE 0, ANALOG 0) with one slot.
+    parameter integer W_EXT = 0,
     parameter B_INIT = "",
     // Per-channel initial potentials: G words of LANES x MEMBRANE_BITS
     // (lane l of word g: channel g * LANES + l), or "" for V0 everywhere.
@@ -124,10 +140,13 @@ module snn_layer #(
     input  wire first,
     output reg  done,
     // the sources' spike lists (registered reads): GROUPS lists side by
-    // side, group 0's in the low bits, all read at src_index
+    // side, group 0's in the low bits, all read at src_index (an
+    // analog engine that replays its input reads its own buffer)
+    /* verilator lint_off UNUSEDSIGNAL */
     input  wire [GROUPS*LIST_BITS-1:0] src_count,
     output wire [LIST_BITS-1:0] src_index,
     input  wire [GROUPS*SRC_E_BITS-1:0] src_entry,
+    /* verilator lint_on UNUSEDSIGNAL */
     // the analog input stream (ANALOG = 1)
     input  wire s_valid,
     output wire s_ready,
@@ -139,9 +158,20 @@ module snn_layer #(
     input  wire [Q_BITS-1:0] v_read_addr,
     output wire [LANES*MEMBRANE_BITS-1:0] v_read_data,
     input  wire [Q_BITS-1:0] c_read_addr,
-    output wire [LANES*COUNT_BITS-1:0] c_read_data
+    output wire [LANES*COUNT_BITS-1:0] c_read_data,
+    // the off-chip weight memory's read port (W_EXT >= 1; otherwise
+    // unused): the address and its enable are registers
+    output wire [WA_BITS-1:0] w_addr,
+    output wire w_en,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [LANES*W_BITS-1:0] w_data
+    /* verilator lint_on UNUSEDSIGNAL */
 );
     localparam integer GATE = (MODE == 2) ? 1 : 0;
+    // The analog input's two schemes: its current kept for the image, or
+    // the input kept and replayed every step.
+    localparam integer KEEP = (ANALOG != 0 && REPLAY == 0) ? 1 : 0;
+    localparam integer RPL = (ANALOG != 0 && REPLAY != 0) ? 1 : 0;
     localparam integer FAST = (FAST_BANK != 0 && GATE == 0) ? 1 : 0;
     localparam integer FULL = (MODE == 0) ? 1 : 0;
     localparam integer SRC_CNT_BITS = (GATE != 0) ? SRC_LANES * COUNT_BITS : 0;
@@ -180,9 +210,10 @@ module snn_layer #(
 
     // ---------------- phases ----------------
     localparam [2:0] IDLE = 3'd0, CLEAR = 3'd1, SCAT = 3'd2, DRAIN = 3'd3,
-                     UPD = 3'd4, UDRAIN = 3'd5;
+                     UPD = 3'd4, UDRAIN = 3'd5, CAPT = 3'd6;
     reg [2:0] phase;
-    reg then_scatter;      // after CLEAR: scatter (load, gate's first step) or finish (init)
+    reg then_scatter;      // after CLEAR: scatter (gate's first step) or finish (init)
+    reg then_capture;      // after CLEAR: keep the input (load)
     reg then_update;       // after the scatter: update (neurons) or finish (load, gate)
     /* verilator lint_off UNUSEDSIGNAL */
     reg is_first;                        // (read by the update; a gate clears instead)
@@ -207,8 +238,19 @@ module snn_layer #(
     wire [LIST_BITS-1:0] f_count;        // entries in f_grp's list
     wire f_last;                         // f_grp is the last group
     wire [SRC_E_BITS-1:0] in_entry;      // the entry read, from e_grp's list
+    // The analog input buffer: the image's non-zero elements {px, c, x},
+    // n_in of them, read like a list (registered) at every step.
+    localparam integer IN_E_BITS = SRC_PX_BITS + SRC_G_BITS + X_BITS;
+    reg [LIST_BITS-1:0] n_in;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [IN_E_BITS-1:0] in_e;           // the element read (unread unless REPLAY)
+    /* verilator lint_on UNUSEDSIGNAL */
     generate
-        if (GROUPS == 1) begin : one_list
+        if (RPL != 0) begin : input_list
+            assign f_count = n_in;
+            assign f_last = 1'b1;
+            assign in_entry = {SRC_E_BITS{1'b0}};
+        end else if (GROUPS == 1) begin : one_list
             assign f_count = src_count;
             assign f_last = 1'b1;
             assign in_entry = src_entry;
@@ -218,8 +260,8 @@ module snn_layer #(
             assign in_entry = src_entry[e_grp * SRC_E_BITS +: SRC_E_BITS];
         end
     endgenerate
-    wire fetch_list = (ANALOG == 0) && phase == SCAT && f_idx != f_count && (e_level + {2'b0, e_inflight}) < 3'd4;
-    wire fetch_next = (ANALOG == 0) && phase == SCAT && f_idx == f_count && !f_last;
+    wire fetch_list = (KEEP == 0) && phase == SCAT && f_idx != f_count && (e_level + {2'b0, e_inflight}) < 3'd4;
+    wire fetch_next = (KEEP == 0) && phase == SCAT && f_idx == f_count && !f_last;
     assign src_index = f_idx;
     // The analog input: element a_n of pixel a_px, channel a_c.
     reg [LIST_BITS-1:0] a_n;
@@ -228,9 +270,23 @@ module snn_layer #(
     localparam [31:0] IN32 = IN_LEN;
     localparam [31:0] SRC_C32 = SRC_C;
     wire a_more = a_n != IN32[LIST_BITS-1:0];
-    assign s_ready = (ANALOG != 0) && phase == SCAT && a_more && e_level < 3'd4;
+    assign s_ready = (RPL != 0) ? (phase == CAPT && a_more)
+        : ((KEEP != 0) && phase == SCAT && a_more && e_level < 3'd4);
     wire s_take = s_valid && s_ready;
     wire [X_BITS-1:0] s_x = s_data;
+    generate
+        if (RPL != 0) begin : input_buffer
+            reg [IN_E_BITS-1:0] inbuf [0:IN_LEN-1];
+            reg [IN_E_BITS-1:0] in_q;
+            always @(posedge clk) begin
+                if (s_take && s_x != 0) inbuf[n_in] <= {a_px, a_c, s_x};
+                in_q <= inbuf[f_idx];
+            end
+            assign in_e = in_q;
+        end else begin : no_input_buffer
+            assign in_e = {IN_E_BITS{1'b0}};
+        end
+    endgenerate
 
     // Source entry fields.
     wire [SRC_PX_BITS-1:0] in_px = in_entry[SRC_E_BITS-1-SRC_CNT_BITS -: SRC_PX_BITS];
@@ -244,9 +300,11 @@ module snn_layer #(
             assign in_cnt = {CNT_W{1'b0}};
         end
     endgenerate
-    wire e_push = (ANALOG != 0) ? (s_take && s_x != 0) : e_inflight;
-    wire [IT_BITS-1:0] e_din = (ANALOG != 0)
+    wire e_push = (KEEP != 0) ? (s_take && s_x != 0) : e_inflight;
+    wire [IT_BITS-1:0] e_din = (KEEP != 0)
         ? {a_px, a_c, {SRC_LANES{1'b0}}, s_x, {CNT_W{1'b0}}}
+        : (RPL != 0)
+        ? {in_e[IN_E_BITS-1:X_BITS], {SRC_LANES{1'b0}}, in_e[X_BITS-1:0], {CNT_W{1'b0}}}
         : {in_px, in_g, in_mask, {X_BITS{1'b0}}, in_cnt};
 
     // ---------------- routing offsets of the entry's pixel ----------------
@@ -432,7 +490,7 @@ module snn_layer #(
     localparam [LQ_BITS-1:0] G_LQ = G32[LQ_BITS-1:0];
 
     wire scatter_idle = phase == SCAT
-        && ((ANALOG != 0) ? !a_more : (f_idx == f_count && f_last && !e_inflight))
+        && ((KEEP != 0) ? !a_more : (f_idx == f_count && f_last && !e_inflight))
         && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
     // (MERGED: a group's new V is written to its bank the cycle after the
     // update's result.)
@@ -454,6 +512,7 @@ module snn_layer #(
             a_n <= 0;
             a_px <= 0;
             a_c <= 0;
+            n_in <= 0;
             k_on <= 1'b0;
             k1 <= 1'b0;
             k2 <= 1'b0;
@@ -462,6 +521,7 @@ module snn_layer #(
             u2 <= 1'b0;
             usub <= 0;
             then_scatter <= 1'b0;
+            then_capture <= 1'b0;
             then_update <= 1'b0;
             is_first <= 1'b0;
         end else begin
@@ -470,26 +530,29 @@ module snn_layer #(
                 phase <= CLEAR;
                 done <= 1'b0;
                 then_scatter <= 1'b0;
+                then_capture <= 1'b0;
                 then_update <= 1'b0;
                 k_on <= 1'b1;
                 kla <= 0;
             end else if (load && ANALOG != 0) begin
                 phase <= CLEAR;
                 done <= 1'b0;
-                then_scatter <= 1'b1;
+                then_scatter <= KEEP != 0;
+                then_capture <= RPL != 0;
                 then_update <= 1'b0;
                 k_on <= 1'b1;
                 kla <= 0;
                 a_n <= 0;
                 a_px <= 0;
                 a_c <= 0;
+                n_in <= 0;
             end else if (start) begin
                 done <= 1'b0;
                 is_first <= first;
                 f_idx <= 0;
                 f_grp <= 0;
                 then_update <= (GATE == 0);
-                if (ANALOG != 0) begin
+                if (KEEP != 0) begin
                     phase <= UPD;
                     u_on <= 1'b1;
                 end else if (GATE != 0 && first) begin
@@ -511,6 +574,8 @@ module snn_layer #(
                     CLEAR: if (!k_on && !k1 && !k2) begin
                         if (then_scatter) begin
                             phase <= SCAT;
+                        end else if (then_capture) begin
+                            phase <= CAPT;
                         end else begin
                             phase <= IDLE;
                             done <= 1'b1;
@@ -525,6 +590,10 @@ module snn_layer #(
                             phase <= IDLE;
                             done <= 1'b1;
                         end
+                    end
+                    CAPT: if (!a_more) begin
+                        phase <= IDLE;
+                        done <= 1'b1;
                     end
                     UPD: if (!u_on) phase <= UDRAIN;
                     UDRAIN: if (!u_busy) begin
@@ -556,6 +625,7 @@ module snn_layer #(
             end
             if (s_take) begin
                 a_n <= a_n + 1'b1;
+                if (s_x != 0) n_in <= n_in + 1'b1;
                 if (a_c == SRC_C32[SRC_G_BITS-1:0] - 1'b1) begin
                     a_c <= 0;
                     a_px <= a_px + 1'b1;
@@ -861,14 +931,51 @@ module snn_layer #(
             wire [31:0] wa_sum = {{(32 - WB_BITS){1'b0}}, wbase} + {{(32 - WA_BITS){1'b0}}, wo1};
             /* verilator lint_on UNUSEDSIGNAL */
             // The weight word of the item at stage 4 (read at 2 -> 3 and
-            // registered again).
-            reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
-            initial if (W_INIT != "") $readmemh(W_INIT, weights);
+            // registered again). Off chip, the word arrives W_EXT cycles
+            // later, so the item's other fields wait as long between
+            // stages 2 and 3 (v2d, qa2d, px2d): nothing after the weight
+            // read changes, forwarding included.
             reg [LANES*W_BITS-1:0] w_q, w_r;
-            always @(posedge clk) begin
-                w_q <= weights[wa2];
-                w_r <= w_q;
+            wire v2d;
+            wire [LQ_BITS-1:0] qa2d;
+            wire [PXS_BITS-1:0] px2d;
+            wire wait_busy;
+            if (W_EXT == 0) begin : w_chip
+                reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
+                initial if (W_INIT != "") $readmemh(W_INIT, weights);
+                always @(posedge clk)
+                    w_q <= weights[wa2];
+                assign v2d = v2;
+                assign qa2d = qa2;
+                assign px2d = px2;
+                assign wait_busy = 1'b0;
+            end else begin : w_off
+                reg [W_EXT-1:0] dv;
+                reg [LQ_BITS-1:0] dqa [0:W_EXT-1];
+                reg [PXS_BITS-1:0] dpx [0:W_EXT-1];
+                integer d;
+                always @(posedge clk) begin
+                    w_q <= w_data;
+                    dv[0] <= v2 && !rst;
+                    dqa[0] <= qa2;
+                    dpx[0] <= px2;
+                    for (d = 1; d < W_EXT; d = d + 1) begin
+                        dv[d] <= dv[d-1] && !rst;
+                        dqa[d] <= dqa[d-1];
+                        dpx[d] <= dpx[d-1];
+                    end
+                end
+                assign v2d = dv[W_EXT-1];
+                assign qa2d = dqa[W_EXT-1];
+                assign px2d = dpx[W_EXT-1];
+                assign wait_busy = dv != 0;
             end
+            if (s == 0) begin : w_port
+                assign w_addr = wa2;
+                assign w_en = v2 && W_EXT != 0;
+            end
+            always @(posedge clk)
+                w_r <= w_q;
             reg [LANES*ACC_BITS-1:0] i_q, i_u, i_b, sum6, sum7, sum8;
             /* verilator lint_off UNUSEDSIGNAL */
             reg [LANES*ACC_BITS-1:0] term;   // (the analog layer's is in snn_mul_reg)
@@ -901,7 +1008,7 @@ module snn_layer #(
             // every lane of every bank (LeNet's conv2: 4.7 ns of route).
             reg u_here, u_pre;
             always @(posedge clk)
-                u_pre <= !rst && ANALOG == 0 && GATE == 0
+                u_pre <= !rst && KEEP == 0 && GATE == 0
                     && ((MERGED != 0) ? (up_valid && up_b == s) : (up2_valid && up2_b == s));
             wire u_next = !rst && u_pre;
             wire clr_next = u_next || k1;    // the next cycle writes a 0 (or V)
@@ -921,9 +1028,9 @@ module snn_layer #(
                 qa2 <= qbase + qo1;
                 px2 <= spx;
                 // stage 2 -> 3: the weight (read above)
-                v3 <= v2 && !rst;
-                qa3 <= qa2;
-                px3 <= px2;
+                v3 <= v2d && !rst;
+                qa3 <= qa2d;
+                px3 <= px2d;
                 // stage 3 -> 4: the current (and the weight registered again)
                 v4 <= v3 && !rst;
                 qa4 <= qa3;
@@ -988,7 +1095,16 @@ module snn_layer #(
                     wire signed [ACC_BITS+W_BITS+X_BITS-1:0] p_ext =
                         {{ACC_BITS{product[W_BITS+X_BITS-1]}}, product};
                     /* verilator lint_on UNUSEDSIGNAL */
-                    assign term_q[k*ACC_BITS +: ACC_BITS] = p_ext[ACC_BITS-1:0] <<< P_SHIFT;
+                    wire [ACC_BITS-1:0] prod = p_ext[ACC_BITS-1:0] <<< P_SHIFT;
+                    if (FAST != 0 && MERGED != 0) begin : with_back
+                        // A merged update on distributed RAM brings its V
+                        // through `term` while the product is cleared
+                        // (clr_next), and `term` is 0 otherwise: the OR is
+                        // whichever is there.
+                        assign term_q[k*ACC_BITS +: ACC_BITS] = prod | term[k*ACC_BITS +: ACC_BITS];
+                    end else begin : product_only
+                        assign term_q[k*ACC_BITS +: ACC_BITS] = prod;
+                    end
                     assign term_next[k*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
                 end else if (GATE != 0) begin : none
                     assign term_next[k*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
@@ -1010,7 +1126,7 @@ module snn_layer #(
                     assign sum_next_s[k*ACC_BITS +: ACC_BITS] = b + t;
                 end
             end
-            assign busy_s[s] = v2 || v3 || v4 || v5 || v6;
+            assign busy_s[s] = v2 || wait_busy || v3 || v4 || v5 || v6;
             assign gate_push_s[s] = v6 && fire6 != 0;
             assign gate_fire_s[s*LANES +: LANES] = fire6;
             assign gate_px_s[s*PXS_BITS +: PXS_BITS] = px6;

@@ -32,9 +32,32 @@ module tb;
     wire [{{ d.step_bits() - 1 }}:0] o_steps;
     reg {% if signed %}signed {% endif %}[BITS-1:0] value, want, best;
     integer img, i, n, errors, cycles, started, first, count, last, stall, lfsr, want_class, abort;
+{%- for e in d.engines %}{% let i = loop.index0 %}{% if let Some(lat) = e.weights_offchip() %}
+    // {{ e.name }}'s off-chip weights: a synchronous memory that answers {{ lat }} cycle(s) after
+    // the address, holding its output while not enabled.
+    localparam integer W{{ i }}_BITS = {{ e.w_word_bits() }};
+    wire [{{ e.wa_bits() - 1 }}:0] w{{ i }}_addr;
+    wire w{{ i }}_en;
+    reg [W{{ i }}_BITS-1:0] w{{ i }}_mem [0:{{ e.w_depth() - 1 }}];
+    reg [W{{ i }}_BITS-1:0] w{{ i }}_pipe [0:{{ lat - 1 }}];
+    reg w{{ i }}_pen [0:{{ lat - 1 }}];
+    integer w{{ i }}_k;
+    initial $readmemh("{{ mem_dir }}/{{ e.name }}_weights.mem", w{{ i }}_mem);
+    always @(posedge clk) begin
+        w{{ i }}_pen[0] <= w{{ i }}_en;
+        if (w{{ i }}_en) w{{ i }}_pipe[0] <= w{{ i }}_mem[w{{ i }}_addr];
+        for (w{{ i }}_k = 1; w{{ i }}_k < {{ lat }}; w{{ i }}_k = w{{ i }}_k + 1) begin
+            w{{ i }}_pen[w{{ i }}_k] <= w{{ i }}_pen[w{{ i }}_k - 1];
+            if (w{{ i }}_pen[w{{ i }}_k - 1]) w{{ i }}_pipe[w{{ i }}_k] <= w{{ i }}_pipe[w{{ i }}_k - 1];
+        end
+    end
+{%- endif %}{% endfor %}
     {{ top }} dut (.clk(clk), .rst(rst), .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
         .o_valid(o_valid), .o_ready(o_ready), .o_value(o_value), .o_last(o_last),
-        .o_class(o_class), .o_steps(o_steps));
+        .o_class(o_class), .o_steps(o_steps)
+{%- for e in d.engines %}{% let i = loop.index0 %}{% if let Some(lat) = e.weights_offchip() %},
+        .w{{ i }}_addr(w{{ i }}_addr), .w{{ i }}_en(w{{ i }}_en), .w{{ i }}_data(w{{ i }}_pipe[{{ lat - 1 }}])
+{%- endif %}{% endfor %});
     always @(posedge clk) cycles = cycles + 1;
     // A pseudo-random stall (about one cycle in four) when +stall is given.
     task step_lfsr;

@@ -31,6 +31,13 @@ module {{ top }} (
     output wire o_last,
     output wire [{{ d.class_bits() - 1 }}:0] o_class,
     output reg  [{{ d.step_bits() - 1 }}:0] o_steps
+{%- for e in d.engines %}{% let i = loop.index0 %}{% if let Some(lat) = e.weights_offchip() %},
+    // {{ e.name }}'s weights, off chip: {{ e.w_depth() }} words of {{ e.w_word_bits() }} bits ({{ mem_dir }}/{{ e.name }}_weights.mem),
+    // read at w{{ i }}_addr when w{{ i }}_en (both registers); w{{ i }}_data must hold the word {{ lat }} cycle(s) later.
+    output wire [{{ e.wa_bits() - 1 }}:0] w{{ i }}_addr,
+    output wire w{{ i }}_en,
+    input  wire [{{ e.w_word_bits() - 1 }}:0] w{{ i }}_data
+{%- endif %}{% endfor %}
 );
     // Sequencer commands (registered), shared by the engines.
     reg flip;
@@ -81,7 +88,7 @@ module {{ top }} (
     /* verilator lint_off PINCONNECTEMPTY */
     snn_layer #(
         .LANES({{ e.lanes() }}), .SRC_LANES({{ e.src.lanes }}), .SLOTS({{ e.slots() }}), .UPD_SER({{ e.upd_ser }}),
-        .MODE({% if e.is_gate() %}2{% else if e.is_depthwise() %}1{% else %}0{% endif %}), .ANALOG({% if e.is_analog() %}1{% else %}0{% endif %}),
+        .MODE({% if e.is_gate() %}2{% else if e.is_depthwise() %}1{% else %}0{% endif %}), .ANALOG({% if e.is_analog() %}1{% else %}0{% endif %}),{% if e.replays() %} .REPLAY(1),{% endif %}
         .COUNTS({% if e.counts %}1{% else %}0{% endif %}), .PUSH_COUNTS({% if e.push_counts %}1{% else %}0{% endif %}),
         .SRC_C({{ e.src.c }}), .G({{ e.out.g }}), .N_GROUPS({{ e.out.groups() }}),
         .LAST_MASK({{ e.lanes() }}'d{{ e.out.last_mask() }}), .IN_LEN({{ d.input_len }}),
@@ -99,7 +106,7 @@ module {{ top }} (
         .W_BITS({{ n.w_bits }}), .W_SHIFT({{ n.w_shift }}), .B_BITS({{ n.b_bits }}), .B_SHIFT({{ n.b_shift }}), .B_DEPTH({{ n.bias.len() }}),
         .THETA_BITS({{ n.theta_bits }}), .THETA({{ n.theta_bits }}'d{{ n.theta }}),
         .V0({{ n.membrane_bits }}'d{{ n.v0_bits() }}), .P_SHIFT({{ n.p_shift }}),
-        .W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"), .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),{% if n.v0_words.is_some() %} .V0_INIT("{{ mem_dir }}/{{ e.name }}_v0.mem"),{% endif %}
+        {% if let Some(lat) = n.weights_offchip %}.W_EXT({{ lat }}){% else %}.W_INIT("{{ mem_dir }}/{{ e.name }}_weights.mem"){% endif %}, .B_INIT("{{ mem_dir }}/{{ e.name }}_bias.mem"),{% if n.v0_words.is_some() %} .V0_INIT("{{ mem_dir }}/{{ e.name }}_v0.mem"),{% endif %}
 {%- when EngineKind::MaxGate %}
         .FIRES(1),
 {%- endmatch %}
@@ -121,7 +128,12 @@ module {{ top }} (
 {%- endif %}
         .push(push_{{ i }}), .push_entry(push_entry_{{ i }}),
         .v_read_addr(v_read_addr_{{ i }}), .v_read_data(v_read_data_{{ i }}),
-        .c_read_addr(c_read_addr_{{ i }}), .c_read_data(c_read_data_{{ i }}));
+        .c_read_addr(c_read_addr_{{ i }}), .c_read_data(c_read_data_{{ i }}),
+{%- if e.weights_offchip().is_some() %}
+        .w_addr(w{{ i }}_addr), .w_en(w{{ i }}_en), .w_data(w{{ i }}_data));
+{%- else %}
+        .w_addr(), .w_en(), .w_data({{ e.w_word_bits() }}'d0));
+{%- endif %}
     /* verilator lint_on PINCONNECTEMPTY */
 {%- if loop.last %}
 {%- if d.readout == Readout::Potential %}

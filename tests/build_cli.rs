@@ -15,7 +15,8 @@ fn build(out: &std::path::Path) {
     build_with(out, &[]);
 }
 
-fn build_with(out: &std::path::Path, extra: &[&str]) {
+/// `snncc build` of the MLP fixture (8-bit, T = 16) into `out`, then `extra`.
+fn build_mlp(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let mut args: Vec<std::ffi::OsString> = vec![
         "build".into(),
         fixture("mlp_flat.keras").into(),
@@ -29,7 +30,11 @@ fn build_with(out: &std::path::Path, extra: &[&str]) {
         out.into(),
     ];
     args.extend(extra.iter().map(|a| a.into()));
-    let res = snncc(args);
+    snncc(args)
+}
+
+fn build_with(out: &std::path::Path, extra: &[&str]) {
+    let res = build_mlp(out, extra);
     assert!(res.status.success(), "{}", stderr(&res));
     for f in [
         "manifest.yaml",
@@ -272,4 +277,52 @@ fn a_moved_build_folder_still_simulates_and_its_core_copies_the_memories() {
             .len(),
         3
     );
+}
+
+#[test]
+fn offchip_weights_and_the_block_limit_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let build = |extra: &[&str]| build_mlp(&out, extra);
+    // A name that is no layer: the error lists the layers there are.
+    let res = build(&["--offchip-weights", "h2,nope"]);
+    assert_fails_with(
+        &res,
+        &["no layer named nope to keep weights off chip (the layers: h1, h2, out)"],
+    );
+    // The analog layer's weights cannot leave the chip.
+    let res = build(&["--offchip-weights", "h1"]);
+    assert_fails_with(
+        &res,
+        &["layer h1: weights off chip: only a dense or convolution layer"],
+    );
+    let res = build(&["--offchip-latency", "0"]);
+    assert!(!res.status.success());
+    // Off chip: the ports are in the manifest and the RTL, the weights are
+    // still written for the external memory.
+    let res = build(&["--offchip-weights", "h2", "--offchip-latency", "3"]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert!(
+        stdout(&res).contains("off chip (w1_*, latency 3)"),
+        "{}",
+        stdout(&res)
+    );
+    let manifest: Value =
+        serde_norway::from_str(&std::fs::read_to_string(out.join("manifest.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["offchip_latency"], 3);
+    assert_eq!(manifest["ports"]["w1_en"], 1);
+    let top = std::fs::read_to_string(out.join("rtl/snn_mlp_flat.v")).unwrap();
+    assert!(top.contains(".W_EXT(3)") && top.contains("input  wire [127:0] w1_data"));
+    assert!(out.join("mem/h2_weights.mem").exists());
+    // A limit no design meets: built, with a warning naming the memories.
+    let res = build(&["--max-blocks", "0"]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert!(
+        stderr(&res).contains("more than --max-blocks 0 even with every engine narrowed")
+            && stderr(&res).contains("h1 weights"),
+        "{}",
+        stderr(&res)
+    );
+    assert!(stdout(&res).contains("block RAM: about 1 18-kbit blocks"));
 }

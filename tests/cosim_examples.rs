@@ -15,19 +15,23 @@ use common::*;
 use serde_json::Value;
 use std::path::Path;
 
-fn build(model: &str, timesteps: &str, out: &Path) {
-    let res = snncc([
-        "build".as_ref(),
-        example(&format!("models/{model}")).as_os_str(),
-        "--calib".as_ref(),
-        example("data/calib-images.npy").as_os_str(),
-        "--bits".as_ref(),
-        "8".as_ref(),
-        "--timesteps".as_ref(),
-        timesteps.as_ref(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ]);
+fn build(model: &str, timesteps: &str, out: &Path, extra: &[&str]) {
+    let res = snncc(
+        [
+            "build".as_ref(),
+            example(&format!("models/{model}")).as_os_str(),
+            "--calib".as_ref(),
+            example("data/calib-images.npy").as_os_str(),
+            "--bits".as_ref(),
+            "8".as_ref(),
+            "--timesteps".as_ref(),
+            timesteps.as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|a| a.as_ref())),
+    );
     assert!(res.status.success(), "{}", stderr(&res));
 }
 
@@ -43,7 +47,7 @@ fn assert_exact(out: &Path, simulator: &str, limit: usize) {
 fn lenet_is_bit_exact_spike_for_spike_in_both_simulators() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("lenet");
-    build("lenet.keras", "32", &out);
+    build("lenet.keras", "32", &out, &[]);
     assert_exact(&out, "iverilog", 4);
     assert_exact(&out, "verilator", 20);
     // Zero conv2's first bias word (sixteen channels): the first spike that
@@ -63,11 +67,20 @@ fn lenet_is_bit_exact_spike_for_spike_in_both_simulators() {
 fn vgg_is_bit_exact_spike_for_spike_in_both_simulators() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("vgg");
-    build("vgg.keras", "16", &out);
+    // Built for an LFE5U-45F's 108 block RAMs: relu5's weights (45 blocks)
+    // off chip, read from the testbench's model of a pipelined SRAM, and
+    // the engines narrowed to fit, which makes relu1 replay the input
+    // every step with its membranes in its banks.
+    build(
+        "vgg.keras",
+        "16",
+        &out,
+        &["--offchip-weights", "relu5", "--max-blocks", "108"],
+    );
     // The 28x28 and 14x14 spiking layers keep their membranes in their
     // banks (--state auto: fewer block RAMs), so the merged write-back on
-    // block RAM banks is what the co-simulation checks; the analog layer
-    // and the potential read-out never merge.
+    // block RAM banks is what the co-simulation checks; the potential
+    // read-out never merges.
     let manifest: serde_json::Value =
         serde_norway::from_str(&std::fs::read_to_string(out.join("manifest.yaml")).unwrap())
             .unwrap();
@@ -83,9 +96,29 @@ fn vgg_is_bit_exact_spike_for_spike_in_both_simulators() {
         })
         .collect();
     for (name, in_banks) in &merged {
-        let expected = matches!(*name, "relu2" | "relu3" | "relu4");
+        let expected = matches!(*name, "relu1" | "relu2" | "relu3" | "relu4");
         assert_eq!(*in_banks, expected, "{name}: {merged:?}");
     }
+    assert_eq!(manifest["offchip_weights"][0], "relu5");
+    assert_eq!(manifest["replay_input"], true);
+    assert!(manifest["ports"]["w6_data"].as_u64().is_some());
     assert_exact(&out, "iverilog", 2);
     assert_exact(&out, "verilator", 6);
+    // The external memory's image is the one the testbench serves: zero
+    // relu5's first weight words and the first differing spike is relu5's.
+    let mem = out.join("mem/relu5_weights.mem");
+    let text = std::fs::read_to_string(&mem).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("//") {
+                l.to_string()
+            } else {
+                "0".repeat(l.len())
+            }
+        })
+        .collect();
+    std::fs::write(&mem, lines.join("\n") + "\n").unwrap();
+    let (res, _) = cosim(&out, "iverilog", 1);
+    assert_fails_with(&res, &["first", "layer relu5, step"]);
 }

@@ -13,8 +13,11 @@ mod common;
 use common::{border_bias, cnn, cnn_residual, mlp, simulate_both, Lcg};
 use ndarray::Array3;
 use snncc::bitsim::{readout_quantized, readout_run_cutoff, trace_quantized};
-use snncc::codegen::{design, write_design, write_testbench, DesignOptions, StateWord};
-use snncc::quant::{choose_formats, quantize_model, Overflow, QuantOptions};
+use snncc::codegen::{design, write_design, write_testbench, DesignOptions, Offchip, StateWord};
+use snncc::quant::{
+    choose_formats, quantize_model, Overflow, QLayerKind, QSynapses, QuantModel, QuantOptions,
+};
+use snncc::snn::Source;
 use snncc::snn::{Potentials, SnnModel};
 
 /// Co-simulate `model` at `bits`-bit weights with at most `lanes` lanes
@@ -108,6 +111,26 @@ fn cosim(
         StateWord::Separate
     };
     eprintln!("state word: {}", state.name());
+    // A third of the designs read some of their weights from the
+    // testbench's model of an external memory, with a random latency.
+    let offchip = Offchip {
+        layers: if rng.unit() < 0.34 {
+            offchip_candidates(&q)
+                .into_iter()
+                .filter(|_| rng.unit() < 0.7)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        latency: 1 + rng.range(0, 2) as u32,
+    };
+    eprintln!(
+        "off-chip weights: {:?} (latency {})",
+        offchip.layers, offchip.latency
+    );
+    // Half the designs' analog layers replay the input every step.
+    let replay_input = rng.unit() < 0.5;
+    eprintln!("replay input: {replay_input}");
     let options = DesignOptions {
         timesteps: steps,
         lanes,
@@ -117,6 +140,8 @@ fn cosim(
         layer_slots: None,
         cutoff,
         state,
+        offchip,
+        replay_input,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -301,6 +326,8 @@ fn a_wrong_expectation_fails_the_testbench() {
             layer_slots: None,
             cutoff: None,
             state: StateWord::Merged,
+            offchip: Offchip::default(),
+            replay_input: false,
         },
     )
     .unwrap();
@@ -324,4 +351,23 @@ fn a_wrong_expectation_fails_the_testbench() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("MISMATCH image 0 neuron 2"), "{text}");
     assert!(!text.contains("COSIM PASS"), "{text}");
+}
+
+/// Layers whose weights the hardware can read off chip: full synapses
+/// (dense, convolution) of one group reading spikes.
+fn offchip_candidates(q: &QuantModel) -> Vec<String> {
+    q.layers
+        .iter()
+        .filter(|l| match &l.kind {
+            QLayerKind::Neurons(n) => match n.inputs.as_slice() {
+                [c] => {
+                    matches!(c.source, Source::Layer(_))
+                        && matches!(c.synapses, QSynapses::Conv { .. } | QSynapses::Dense { .. })
+                }
+                _ => false,
+            },
+            QLayerKind::MaxGate { .. } => false,
+        })
+        .map(|l| l.name.clone())
+        .collect()
 }

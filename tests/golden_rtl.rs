@@ -30,6 +30,8 @@ fn check(name: &str, model: &snncc::snn::SnnModel, (lanes, slots): (usize, usize
         layer_slots: None,
         cutoff: None,
         state: StateWord::Auto,
+        offchip: Default::default(),
+        replay_input: false,
     };
     let d = design(&q, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();

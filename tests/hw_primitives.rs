@@ -349,6 +349,18 @@ fn primitives_are_lint_clean() {
         vec!["-GMODE=2", "-GACC_BITS=7", "-GPXS_BITS=6"],
         // A residual add: two source lists walked in turn.
         vec!["-GGROUPS=2", "-GSLOTS=3", "-GUPD_SER=2"],
+        // The analog input kept and replayed every step, merged state.
+        vec![
+            "-GANALOG=1",
+            "-GREPLAY=1",
+            "-GMERGED=1",
+            "-GX_BITS=9",
+            "-GIN_LEN=864",
+            "-GLIST_BITS=10",
+            "-GSLOTS=2",
+        ],
+        // Weights off chip, three cycles away.
+        vec!["-GW_EXT=3", "-GMERGED=1", "-GACC_BITS=20"],
     ] {
         let params: Vec<&str> = if extra.is_empty() {
             vec![]

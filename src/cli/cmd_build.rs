@@ -27,6 +27,9 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             args.slots
         );
     }
+    if args.max_blocks.is_some() && args.calib.is_none() {
+        bail!("--max-blocks needs --calib: the engines are narrowed by the cycles they add on calibration images");
+    }
     if args.output.exists() && !args.output.is_dir() {
         bail!("{} exists and is not a directory", args.output.display());
     }
@@ -50,6 +53,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         layer_slots: None,
         cutoff: None,
         state: args.state.into(),
+        offchip: codegen::Offchip {
+            layers: args.offchip_weights.clone(),
+            latency: args.offchip_latency,
+        },
+        replay_input: args.replay_input,
     };
     // The early cutoff's raw margin, compared by the read-out as by the
     // bit-accurate simulator.
@@ -84,21 +92,25 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         let chosen = codegen::balance_lanes(
             &quantized.model,
             &options,
-            &inputs,
-            &traces,
-            &steps,
+            (&inputs, &traces, &steps),
             args.slack / 100.0,
+            args.max_blocks,
         )
         .with_context(|| format!("building {}", args.model.display()))?;
         eprintln!(
-            "balance: narrower engines save about {} LUT4 (estimate) for {:+.1} % cycles on {n} calibration image(s) (--slack {} %)",
+            "balance: narrower engines save about {} LUT4 (estimate) for {:+.1} % cycles on {n} calibration image(s) (--slack {} %{})",
             chosen.logic_saved,
             chosen.bound_growth * 100.0,
-            args.slack
+            args.slack,
+            match args.max_blocks {
+                Some(max) => format!(", --max-blocks {max}: about {} blocks", chosen.blocks),
+                None => String::new(),
+            }
         );
         options.layer_lanes = Some(chosen.lanes);
         options.layer_serial = Some(chosen.serial);
         options.layer_slots = Some(chosen.slots);
+        options.replay_input = chosen.replay;
     }
     let design = codegen::design(&quantized.model, &options)
         .with_context(|| format!("building {}", args.model.display()))?;
@@ -151,12 +163,16 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         design.timesteps,
         out.display()
     );
-    for e in &design.engines {
+    for (i, e) in design.engines.iter().enumerate() {
         let what = match &e.kind {
             codegen::EngineKind::MaxGate => "max gate".to_string(),
             codegen::EngineKind::Neurons(n) => format!(
-                "weights {}b, membrane {}b{}{}{}{}{}",
+                "weights {}b{}, membrane {}b{}{}{}{}{}",
                 n.w_bits,
+                match n.weights_offchip {
+                    Some(lat) => format!(" off chip (w{}_*, latency {lat})", i),
+                    None => String::new(),
+                },
                 n.membrane_bits,
                 if n.merged {
                     format!(" in the banks ({}b state)", n.state_bits())
@@ -183,6 +199,20 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
             e.routing.words.len(),
         );
     }
+    let blocks = codegen::memories(&design);
+    let total: usize = blocks.iter().map(|m| m.blocks).sum();
+    let mut largest: Vec<&codegen::MemoryUse> = blocks.iter().filter(|m| m.blocks > 0).collect();
+    largest.sort_by_key(|m| std::cmp::Reverse(m.blocks));
+    if let Some(max) = args.max_blocks.filter(|&max| total > max) {
+        eprintln!(
+            "warning: the design needs about {total} block RAMs, more than --max-blocks {max} even with every engine narrowed; its largest memories: {}. Keep a large weight table off chip (--offchip-weights LAYER), or lower --timesteps or the formats' bits",
+            named(&largest, 6)
+        );
+    }
+    println!(
+        "block RAM: about {total} 18-kbit blocks (estimate; `snncc synth` reports the mapped count), the most in {}",
+        named(&largest, 4)
+    );
     println!(
         "wrote rtl/ ({} files), mem/, {}net/, quant.yaml, manifest.yaml, {top}.core; next: snncc cosim {} --data X.npy",
         manifest.rtl.len(),
@@ -194,4 +224,14 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// The first `n` of `memories` as "layer what (blocks)", comma-separated.
+fn named(memories: &[&codegen::MemoryUse], n: usize) -> String {
+    memories
+        .iter()
+        .take(n)
+        .map(|m| format!("{} {} ({})", m.layer, m.what, m.blocks))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

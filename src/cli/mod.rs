@@ -322,6 +322,39 @@ pub struct BuildArgs {
     /// potential read-out always keep theirs separate.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHERE")]
     pub state: StateWordArg,
+    /// Layers (comma-separated names) whose weights stay off chip: the top
+    /// level gets a read port per layer (`w<i>_addr`, `w<i>_en`,
+    /// `w<i>_data`) to an external memory, loaded from
+    /// `mem/<layer>_weights.mem`; the testbench models it. For a large
+    /// dense layer whose weight table alone would fill the block RAM (the
+    /// VGG example's relu5: 45 of an LFE5U-45F's 108). Only dense and
+    /// convolution layers reading spikes; they take one slot.
+    #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
+    pub offchip_weights: Vec<String>,
+    /// Cycles from an off-chip weight address to its data (2: a pipelined
+    /// synchronous SRAM). The engine waits as long per weight read; the
+    /// reads stay one per cycle.
+    #[arg(long, default_value_t = 2, value_name = "CYCLES", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub offchip_latency: u32,
+    /// The analog first layer keeps the input (its non-zero elements) and
+    /// scatters it at every step, instead of keeping the current it
+    /// computed once: its neurons then need one state word each (V + sum)
+    /// instead of a current and a membrane (the VGG example's first
+    /// layer: about 22 block RAMs fewer), for the scatter's cycles at
+    /// every step (LeNet's first layer becomes the slowest engine).
+    /// --max-blocks chooses it where the design would not fit otherwise.
+    #[arg(long)]
+    pub replay_input: bool,
+    /// The most 18-kbit block RAMs the design may take (the device's:
+    /// LFE5U-25F 56, -45F 108, -85F 208; Xilinx RAMB18 count the same).
+    /// snncc first narrows the engines (fewer slots, each a copy of the
+    /// weights and a current bank; fewer lanes) until its estimate is
+    /// within it, each step the one that saves the most blocks per cycle
+    /// it adds, then balances logic within --slack as usual; it warns,
+    /// naming the largest memories, if the design still does not fit.
+    /// Needs --calib. Default: no limit.
+    #[arg(long, value_name = "N")]
+    pub max_blocks: Option<usize>,
     /// Output directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,

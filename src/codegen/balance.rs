@@ -11,6 +11,7 @@
 use crate::quant::QuantModel;
 use crate::snn::SpikeTrace;
 
+use super::blocks::total_blocks;
 use super::cycles::mean_work_bound;
 use super::design::{design, Design, DesignError, DesignOptions, Engine};
 
@@ -18,14 +19,18 @@ use super::design::{design, Design, DesignError, DesignOptions, Engine};
 /// update cycles per group that use the least logic while keeping the mean
 /// work bound of `inputs` (raw input words) with `traces` (their spikes)
 /// and `steps` (the read-out's steps each runs) within `slack` (a
-/// fraction) of the widest, fastest design's.
+/// fraction) of the widest, fastest design's. With `max_blocks`, the
+/// design is first narrowed until its block RAM estimate
+/// (`codegen::total_blocks`) is within it, each step the one that saves
+/// the most blocks per cycle it adds, whatever that costs in time (a design
+/// that does not fit the device is no design); the logic steps that follow
+/// add no block and no cycle beyond the slack or what the fit took.
 pub fn balance_lanes(
     model: &QuantModel,
     options: &DesignOptions,
-    inputs: &[Vec<i64>],
-    traces: &[SpikeTrace],
-    steps: &[usize],
+    (inputs, traces, steps): (&[Vec<i64>], &[SpikeTrace], &[usize]),
     slack: f64,
+    max_blocks: Option<usize>,
 ) -> Result<Balance, DesignError> {
     let build = |c: &Balance, slots: bool| {
         design(
@@ -34,6 +39,7 @@ pub fn balance_lanes(
                 layer_lanes: Some(c.lanes.clone()),
                 layer_serial: Some(c.serial.clone()),
                 layer_slots: slots.then(|| c.slots.clone()),
+                replay_input: c.replay,
                 ..options.clone()
             },
         )
@@ -54,54 +60,89 @@ pub fn balance_lanes(
         slots: widest.engines.iter().map(Engine::slots).collect(),
         logic_saved: 0,
         bound_growth: 0.0,
+        blocks: total_blocks(&widest),
+        replay: options.replay_input,
     };
-    if inputs.is_empty() {
-        return Ok(chosen);
-    }
     let base = mean_bound(&widest);
-    let limit = base * (1.0 + slack.max(0.0));
-    // A step that costs (almost) no cycles is worth its logic over this
+    // A step that costs (almost) no cycles is worth its saving over this
     // many cycles (so the cheapest of the free steps come first).
-    let free = base * 1e-3;
-    let mut logic = logic_estimate(&widest);
-    let mut bound = base;
-    loop {
-        // Of every single narrowing step within the limit, the one that
-        // saves the most logic per cycle it adds (greedy by absolute
-        // saving would spend the slack on one big step).
-        let mut best: Option<(f64, u64, f64, Balance)> = None;
-        for li in 0..chosen.lanes.len() {
-            for trial in steps_of(&widest.engines[li], &chosen, li) {
+    let free = (base * 1e-3).max(1e-9);
+    // Of every single narrowing step from `from` whose design `allowed`
+    // accepts (with its bound), the one that saves the most of `measure`
+    // per cycle it adds (greedy by absolute saving would spend the slack on
+    // one big step): (saving, bound, blocks, step).
+    type Step = (u64, f64, usize, Balance);
+    let best_step = |from: &Balance,
+                     fitting: bool,
+                     bound: f64,
+                     measure: &dyn Fn(&Design) -> u64,
+                     allowed: &dyn Fn(&Design, f64) -> bool|
+     -> Result<Option<Step>, DesignError> {
+        let current = measure(&build(from, true)?);
+        let mut best: Option<(f64, Step)> = None;
+        for li in 0..from.lanes.len() {
+            let mut trials = steps_of(&widest.engines[li], from, li);
+            // Fitting the block RAM may also replay the analog input.
+            if fitting && widest.engines[li].is_analog() && !from.replay {
+                trials.push(Balance {
+                    replay: true,
+                    ..from.clone()
+                });
+            }
+            for trial in trials {
                 // Halved lanes: the engine takes the slots that suit them.
-                let d = if trial.lanes[li] != chosen.lanes[li] {
+                let (d, trial) = if trial.lanes[li] != from.lanes[li] {
                     let mut t = trial.clone();
                     t.slots[li] = build(&t, false)?.engines[li].slots();
-                    build(&t, true).map(|d| (d, t))
+                    (build(&t, true)?, t)
                 } else {
-                    build(&trial, true).map(|d| (d, trial))
+                    (build(&trial, true)?, trial)
                 };
-                let (d, trial) = d?;
-                let saved = logic.saturating_sub(logic_estimate(&d));
+                let saved = current.saturating_sub(measure(&d));
                 if saved == 0 {
                     continue;
                 }
                 let b = mean_bound(&d);
                 let worth = saved as f64 / ((b - bound).max(0.0) + free);
-                if b <= limit && best.as_ref().is_none_or(|(w, ..)| worth > *w) {
-                    best = Some((worth, saved, b, trial));
+                if allowed(&d, b) && best.as_ref().is_none_or(|(w, _)| worth > *w) {
+                    best = Some((worth, (saved, b, total_blocks(&d), trial)));
                 }
             }
         }
-        let Some((_, saved, b, next)) = best else {
-            break;
-        };
-        logic -= saved;
-        bound = b;
-        chosen = Balance {
-            logic_saved: chosen.logic_saved + saved,
+        Ok(best.map(|(_, step)| step))
+    };
+    let take = |chosen: &mut Balance, (_, b, blocks, next): Step, saved_logic: u64| {
+        *chosen = Balance {
+            logic_saved: chosen.logic_saved + saved_logic,
             bound_growth: b / base - 1.0,
+            blocks,
             ..next
         };
+    };
+    let bound = |c: &Balance| base * (1.0 + c.bound_growth);
+    if let Some(max) = max_blocks {
+        let blocks = |d: &Design| total_blocks(d) as u64;
+        while chosen.blocks > max {
+            let Some(step) = best_step(&chosen, true, bound(&chosen), &blocks, &|_, _| true)?
+            else {
+                break;
+            };
+            let logic = |c: &Balance| build(c, true).map(|d| logic_estimate(&d));
+            let saved_logic = logic(&chosen)?.saturating_sub(logic(&step.3)?);
+            take(&mut chosen, step, saved_logic);
+        }
+    }
+    if inputs.is_empty() {
+        return Ok(chosen);
+    }
+    let limit = (base * (1.0 + slack.max(0.0))).max(bound(&chosen));
+    let block_limit = chosen.blocks.max(max_blocks.unwrap_or(0));
+    let logic = |d: &Design| logic_estimate(d);
+    while let Some(step) = best_step(&chosen, false, bound(&chosen), &logic, &|d, b| {
+        b <= limit && (max_blocks.is_none() || total_blocks(d) <= block_limit)
+    })? {
+        let saved = step.0;
+        take(&mut chosen, step, saved);
     }
     Ok(chosen)
 }
@@ -181,4 +222,8 @@ pub struct Balance {
     pub logic_saved: u64,
     /// The mean work bound's growth against the widest design (0.05 = 5 %).
     pub bound_growth: f64,
+    /// Block RAMs of the chosen design (`codegen::total_blocks`).
+    pub blocks: usize,
+    /// The analog layer replays its input (`DesignOptions::replay_input`).
+    pub replay: bool,
 }

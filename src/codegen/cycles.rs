@@ -11,8 +11,9 @@ use super::design::{Design, Engine, EngineKind, Geometry};
 /// Cycles of one image's work, by part.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct WorkBound {
-    /// Streaming the input in and the analog layer's scatter (whichever is
-    /// longer), after its clear sweep.
+    /// The analog layer's clear sweep, then streaming the input in and its
+    /// scatter, whichever is longer (replaying the input: the stream
+    /// alone), or the merged engines' clears if longer.
     pub load: u64,
     /// Every beat: its slowest engine's scatter ops and group sweep.
     pub beats: u64,
@@ -34,8 +35,9 @@ impl WorkBound {
 pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usize) -> WorkBound {
     let engines = &design.engines;
     let first = &engines[0];
-    // The analog layer's load: one op per (non-zero input, tap word,
-    // output group), at most one input transfer per cycle.
+    // The analog layer's scatter, at the load or (replaying the input it
+    // kept) at every step: one op per (non-zero input, tap word, output
+    // group).
     let c_in = first.src.c.max(1);
     let load_ops: usize = input
         .iter()
@@ -50,7 +52,17 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
         .map(Engine::lq_depth)
         .max()
         .unwrap_or(0);
-    let load = (first.lq_depth() + load_ops.max(input.len())).max(clears) as u64;
+    // The load: the analog layer's clear sweep, then one input transfer
+    // per cycle into its buffer.
+    // (Keeping its current, the analog layer scatters as the input
+    // arrives, once.)
+    let replay = first.neurons().is_some_and(|n| n.replay);
+    let stream = if replay {
+        input.len()
+    } else {
+        load_ops.max(input.len())
+    };
+    let load = (first.lq_depth() + stream).max(clears) as u64;
     // The read-out's last step is in beat steps - 1 + (engines - 1); the
     // others run up to the design's steps in the meantime.
     let steps_run = steps.min(design.timesteps);
@@ -68,7 +80,7 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
                 // source's layout and where its pixels start in the
                 // engine's routing (codegen::residual).
                 let groups: Vec<(&[u32], Geometry, usize)> = match (&e.residual, l) {
-                    (_, 0) => Vec::new(),
+                    (_, 0) => return engine_step(e, t, &[]) + if replay { load_ops } else { 0 },
                     (None, _) => vec![(&trace.layers[l - 1].spikes[t], e.src, 0)],
                     (Some(r), _) => vec![
                         (&trace.layers[l - 1].spikes[t], r.chained, 0),
@@ -141,7 +153,7 @@ fn words(e: &Engine, px: usize) -> usize {
 /// Cycles of work of engine `e` in step `t` (from 0) with each synapse
 /// group's source spikes (neuron indices), the source's layout and the
 /// group's first pixel in the routing tables (no groups for the analog
-/// layer, whose scatter is the load).
+/// layer, whose scatter `work_bound` adds).
 fn engine_step(e: &Engine, t: usize, groups: &[(&[u32], Geometry, usize)]) -> usize {
     let scatter: usize = groups
         .iter()

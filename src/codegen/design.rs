@@ -28,6 +28,10 @@ pub enum DesignError {
     Lanes(usize),
     #[error("{0} slots: the taps per cycle must be from 1 to 16")]
     Slots(usize),
+    #[error("an off-chip weight latency of {0} cycles: it must be from 1 to 16")]
+    OffchipLatency(u32),
+    #[error("no layer named {names} to keep weights off chip (the layers: {layers})")]
+    UnknownLayers { names: String, layers: String },
 }
 
 /// What the hardware is built for.
@@ -58,6 +62,33 @@ pub struct DesignOptions {
     pub cutoff: Option<i64>,
     /// Where the spiking layers keep their membranes.
     pub state: StateWord,
+    /// Layers whose weights are read from an external memory.
+    pub offchip: Offchip,
+    /// The analog layer keeps the input and scatters it at every step
+    /// instead of keeping its current for the image (docs/hardware.md,
+    /// "Replaying the input"): one state word per neuron, for the
+    /// scatter's cycles at every step.
+    pub replay_input: bool,
+}
+
+/// Weights kept off chip (docs/hardware.md, "Weights off chip"): the named
+/// layers read their weight words through a port of the top level from a
+/// memory that answers `latency` cycles after the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offchip {
+    pub layers: Vec<String>,
+    pub latency: u32,
+}
+
+impl Default for Offchip {
+    /// No layer off chip; a pipelined synchronous SRAM's latency (its
+    /// address and data registers) for those that will be.
+    fn default() -> Offchip {
+        Offchip {
+            layers: Vec::new(),
+            latency: 2,
+        }
+    }
 }
 
 /// Where a spiking layer keeps its membrane potentials (docs/hardware.md,
@@ -70,9 +101,9 @@ pub enum StateWord {
     Auto,
     /// In the current banks: the scatter adds into `V + sum`, the update
     /// writes the new `V` back (one word per neuron, a write-back
-    /// multiplexer per lane and slot). Not the analog layer, whose
-    /// current is kept for the whole image, nor a potential read-out,
-    /// whose membranes the read-out scans.
+    /// multiplexer per lane and slot). Not a potential read-out, whose
+    /// membranes the read-out scans, nor the analog layer unless it
+    /// replays its input (its banks keep the image's current).
     Merged,
     /// A membrane memory beside the current banks.
     Separate,
@@ -107,6 +138,8 @@ impl DesignOptions {
             layer_slots: None,
             cutoff: None,
             state: StateWord::Auto,
+            offchip: Offchip::default(),
+            replay_input: false,
         }
     }
 }
@@ -172,6 +205,12 @@ pub struct NeuronEngine {
     pub p_shift: u32,
     /// Weight words, `lanes` raw weights each (docs/hardware.md, Memories).
     pub weights: Vec<Vec<i64>>,
+    /// The weights are read from an external memory with this latency in
+    /// cycles (`Offchip`), not from block RAM.
+    pub weights_offchip: Option<u32>,
+    /// The analog layer scatters its kept input at every step
+    /// (`DesignOptions::replay_input`).
+    pub replay: bool,
     /// Bias words per group, `lanes` raw biases each.
     pub bias: Vec<Vec<i64>>,
 }
@@ -232,6 +271,20 @@ impl Engine {
             EngineKind::Neurons(n) => Some(n),
             EngineKind::MaxGate => None,
         }
+    }
+    /// Bits of a weight word (`LANES * W_BITS`; a gate has none and keeps
+    /// the engine's default `W_BITS`, 8, for its unused port).
+    pub fn w_word_bits(&self) -> u32 {
+        self.lanes() as u32 * self.neurons().map_or(8, |n| n.w_bits)
+    }
+    /// The analog layer replays its kept input at every step.
+    pub fn replays(&self) -> bool {
+        self.neurons().is_some_and(|n| n.replay)
+    }
+    /// The latency of the external memory this engine's weights are read
+    /// from, if they are off chip.
+    pub fn weights_offchip(&self) -> Option<u32> {
+        self.neurons().and_then(|n| n.weights_offchip)
     }
     pub fn is_gate(&self) -> bool {
         matches!(self.kind, EngineKind::MaxGate)
@@ -427,6 +480,22 @@ impl Design {
         self.engines.iter().any(Engine::merged)
     }
     /// Whether an engine adds two synapse groups (a residual add).
+    /// The top level's ports to the off-chip weight memories: per engine
+    /// `i` that has one, `w<i>_addr`, `w<i>_en` and `w<i>_data`.
+    pub fn offchip_ports(&self) -> Vec<(String, u32)> {
+        self.engines
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.weights_offchip().is_some())
+            .flat_map(|(i, e)| {
+                [
+                    (format!("w{i}_addr"), e.wa_bits()),
+                    (format!("w{i}_en"), 1),
+                    (format!("w{i}_data"), e.w_word_bits()),
+                ]
+            })
+            .collect()
+    }
     pub fn has_residual(&self) -> bool {
         self.engines.iter().any(|e| e.residual.is_some())
     }
@@ -486,13 +555,34 @@ fn lanes_for(c: usize, max: usize) -> usize {
 /// Current banks this small are assumed to go to distributed RAM (Yosys
 /// maps small memories there on the ECP5 and Xilinx parts): block RAM
 /// would waste most of its depth.
-const LUTRAM_MAX_BITS: usize = 8192;
+pub(super) const LUTRAM_MAX_BITS: usize = 8192;
 
 /// Decide the design of `model` (docs/hardware.md).
 pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, DesignError> {
     check_lanes(options.lanes)?;
     if !(1..=16).contains(&options.slots) {
         return Err(DesignError::Slots(options.slots));
+    }
+    let offchip = &options.offchip;
+    if !(1..=16).contains(&offchip.latency) {
+        return Err(DesignError::OffchipLatency(offchip.latency));
+    }
+    let unknown: Vec<&str> = offchip
+        .layers
+        .iter()
+        .filter(|name| !model.layers.iter().any(|l| &l.name == *name))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(DesignError::UnknownLayers {
+            names: unknown.join(", "),
+            layers: model
+                .layers
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
     }
     let timesteps = options.timesteps;
     let count_bits = addr_bits(timesteps + 1);
@@ -684,17 +774,31 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     .accumulator_bits
                     .max(f.weights.bits() + w_shift)
                     .max(f.bias.bits() + b_shift);
-                let fixed = options
-                    .layer_slots
-                    .as_ref()
-                    .and_then(|s| s.get(li).copied());
+                let offchip_here = offchip.layers.contains(&layer.name);
+                if offchip_here && (analog || depthwise || residual.is_some()) {
+                    refuse("weights off chip: only a dense or convolution layer that reads spikes from the layer before it (not the analog layer, a pooling or a residual add)".into());
+                    continue;
+                }
+                // One port, so one slot.
+                let fixed = if offchip_here {
+                    Some(1)
+                } else {
+                    options
+                        .layer_slots
+                        .as_ref()
+                        .and_then(|s| s.get(li).copied())
+                };
                 // The membrane in the banks or beside them (StateWord), and
                 // more banks only where they cost at most one block RAM more
                 // than one bank (a bank's depth shrinks, its width does not:
                 // the rounding of the banks' depths may add one; LeNet's
                 // first layer takes 2 slots for one block more).
                 let state_bits = state_bits(f.membrane.bits(), acc_bits);
-                let mergeable = !analog && fires && options.state != StateWord::Separate;
+                // The analog layer's banks keep its current for the
+                // image unless it replays the input.
+                let replay = analog && options.replay_input;
+                let mergeable =
+                    fires && (!analog || replay) && options.state != StateWord::Separate;
                 let membrane_blocks =
                     memory_blocks(out.groups(), out.lanes * f.membrane.bits() as usize);
                 let blocks = |p: usize, merged: bool| {
@@ -795,6 +899,8 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                             .then(|| depthwise_words(1, out, |_, c| n.v0_at(c))),
                         p_shift,
                         weights,
+                        weights_offchip: offchip_here.then_some(offchip.latency),
+                        replay,
                         bias: depthwise_words(bias_pixels, out, |px, c| {
                             bias.at(px * out.c + c, out.c)
                         }),
@@ -856,7 +962,7 @@ fn memory_blocks(depth: usize, width: usize) -> usize {
 /// The fewest 18-kbit block RAMs (the ECP5's DP16KD, as deep x wide as
 /// 512 x 36 ... 16384 x 1; Yosys picks the shape) that tile a `depth x
 /// width` memory. Xilinx' RAMB18 has the same shapes.
-fn block_tiles(depth: usize, width: usize) -> usize {
+pub(super) fn block_tiles(depth: usize, width: usize) -> usize {
     const SHAPES: [(usize, usize); 6] = [
         (512, 36),
         (1024, 18),

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{top_name, Design, DesignOptions, Engine, EngineKind, Geometry, Readout, StateWord};
+use super::{
+    top_name, Design, DesignOptions, Engine, EngineKind, Geometry, Offchip, Readout, StateWord,
+};
 
 /// The manifest's file name in a build folder.
 pub const MANIFEST: &str = "manifest.yaml";
@@ -58,6 +60,15 @@ pub struct Manifest {
     pub state_word: StateWord,
     #[serde(default)]
     pub cutoff_margin_raw: Option<i64>,
+    /// Layers whose weights are read from an external memory, and its
+    /// latency (docs/hardware.md, "Weights off chip").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offchip_weights: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offchip_latency: Option<u32>,
+    /// The analog layer replays its input every step.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replay_input: bool,
     #[serde(default)]
     pub overflow: String,
     /// The RTL in compile order, relative to the folder.
@@ -211,6 +222,10 @@ impl Manifest {
             layer_slots: Some(design.engines.iter().map(|e| e.slots()).collect()),
             state_word: options.state,
             cutoff_margin_raw: design.cutoff,
+            offchip_weights: options.offchip.layers.clone(),
+            offchip_latency: (!options.offchip.layers.is_empty())
+                .then_some(options.offchip.latency),
+            replay_input: options.replay_input,
             overflow: if design.saturate { "saturate" } else { "wrap" }.into(),
             rtl,
             ports: [
@@ -228,6 +243,7 @@ impl Manifest {
             ]
             .into_iter()
             .map(|(name, bits)| (name.to_string(), bits))
+            .chain(design.offchip_ports())
             .collect(),
             readout: match design.readout {
                 Readout::Potential => "potential",
@@ -262,6 +278,11 @@ impl Manifest {
             layer_slots: self.layer_slots.clone(),
             cutoff: self.cutoff_margin_raw,
             state: self.state_word,
+            offchip: Offchip {
+                layers: self.offchip_weights.clone(),
+                latency: self.offchip_latency.unwrap_or(Offchip::default().latency),
+            },
+            replay_input: self.replay_input,
         }
     }
 
@@ -330,13 +351,19 @@ fn layer_entry(design: &Design, e: &Engine) -> LayerEntry {
             if let Some(v0) = &n.v0_words {
                 memories.push(mem("v0", v0.len(), lanes * n.membrane_bits));
             }
-            let cycles = if n.analog {
+            let cycles = if n.depthwise {
+                format!("{} + 1 per (source entry, tap word)", e.out.groups())
+            } else if n.analog && n.replay {
+                format!(
+                    "{} + {} per (non-zero input, tap word): the input kept at load is replayed every step",
+                    e.out.groups(),
+                    e.out.g
+                )
+            } else if n.analog {
                 format!(
                     "{} (the current is computed once per image, 1 cycle per (non-zero input, tap word, output group))",
                     e.out.groups()
                 )
-            } else if n.depthwise {
-                format!("{} + 1 per (source entry, tap word)", e.out.groups())
             } else {
                 format!("{} + {} per (spike, tap word)", e.out.groups(), e.out.g)
             };

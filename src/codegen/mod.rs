@@ -3,6 +3,7 @@
 //! `render` prints the top level, the testbench and the memory images.
 
 mod balance;
+mod blocks;
 mod core_file;
 mod cycles;
 mod design;
@@ -14,11 +15,12 @@ mod residual;
 mod routing;
 
 pub use balance::{balance_lanes, logic_estimate, Balance};
+pub use blocks::{memories, total_blocks, MemoryUse};
 pub use core_file::write_core;
 pub use cycles::{mean_work_bound, trace_as_run, work_bound, MeanWorkBound, WorkBound};
 pub use design::{
     addr_bits, check_lanes, design, Design, DesignError, DesignOptions, Engine, EngineKind,
-    Geometry, NeuronEngine, Problem, Readout, StateWord, STEP_OVERHEAD,
+    Geometry, NeuronEngine, Offchip, Problem, Readout, StateWord, STEP_OVERHEAD,
 };
 pub use manifest::{
     EngineEntry, Extent, InitialPotentials, LayerEntry, Manifest, ManifestError, Memory,

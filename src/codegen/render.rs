@@ -30,6 +30,7 @@ struct Testbench<'a> {
     expected_mem: String,
     steps_mem: String,
     vcd_path: String,
+    mem_dir: &'static str,
 }
 
 impl Top<'_> {
@@ -315,6 +316,7 @@ pub fn write_testbench_in(
         expected_mem: rel("expected.mem"),
         steps_mem: rel("steps.mem"),
         vcd_path: rel("waves.vcd"),
+        mem_dir: MEM_DIR,
     }
     .render()
     .expect("the template only prints decided values");

@@ -85,7 +85,8 @@ module snn_cnn (
         .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
         .push(push_0), .push_entry(push_entry_0),
         .v_read_addr(v_read_addr_0), .v_read_data(v_read_data_0),
-        .c_read_addr(c_read_addr_0), .c_read_data(c_read_data_0));
+        .c_read_addr(c_read_addr_0), .c_read_data(c_read_data_0),
+        .w_addr(), .w_en(), .w_data(32'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_0 = 5'd0;
     assign c_read_addr_0 = 5'd0;
@@ -139,7 +140,8 @@ module snn_cnn (
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_1), .push_entry(push_entry_1),
         .v_read_addr(v_read_addr_1), .v_read_data(v_read_data_1),
-        .c_read_addr(c_read_addr_1), .c_read_data(c_read_data_1));
+        .c_read_addr(c_read_addr_1), .c_read_data(c_read_data_1),
+        .w_addr(), .w_en(), .w_data(32'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_1 = 3'd0;
     assign c_read_addr_1 = 3'd0;
@@ -197,7 +199,8 @@ module snn_cnn (
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_2), .push_entry(push_entry_2),
         .v_read_addr(v_read_addr_2), .v_read_data(v_read_data_2),
-        .c_read_addr(c_read_addr_2), .c_read_data(c_read_data_2));
+        .c_read_addr(c_read_addr_2), .c_read_data(c_read_data_2),
+        .w_addr(), .w_en(), .w_data(32'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_2 = 2'd0;
     assign c_read_addr_2 = 2'd0;
@@ -255,7 +258,8 @@ module snn_cnn (
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_3), .push_entry(push_entry_3),
         .v_read_addr(v_read_addr_3), .v_read_data(v_read_data_3),
-        .c_read_addr(c_read_addr_3), .c_read_data(c_read_data_3));
+        .c_read_addr(c_read_addr_3), .c_read_data(c_read_data_3),
+        .w_addr(), .w_en(), .w_data(32'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_3 = 1'd0;
     assign c_read_addr_3 = 1'd0;
@@ -306,7 +310,8 @@ module snn_cnn (
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_4), .push_entry(push_entry_4),
         .v_read_addr(v_read_addr_4), .v_read_data(v_read_data_4),
-        .c_read_addr(c_read_addr_4), .c_read_data(c_read_data_4));
+        .c_read_addr(c_read_addr_4), .c_read_data(c_read_data_4),
+        .w_addr(), .w_en(), .w_data(32'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_4 = 1'd0;
     assign c_read_addr_4 = ro_addr;

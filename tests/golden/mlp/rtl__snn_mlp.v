@@ -85,7 +85,8 @@ module snn_mlp (
         .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
         .push(push_0), .push_entry(push_entry_0),
         .v_read_addr(v_read_addr_0), .v_read_data(v_read_data_0),
-        .c_read_addr(c_read_addr_0), .c_read_data(c_read_data_0));
+        .c_read_addr(c_read_addr_0), .c_read_data(c_read_data_0),
+        .w_addr(), .w_en(), .w_data(8'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_0 = 4'd0;
     assign c_read_addr_0 = 4'd0;
@@ -143,7 +144,8 @@ module snn_mlp (
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_1), .push_entry(push_entry_1),
         .v_read_addr(v_read_addr_1), .v_read_data(v_read_data_1),
-        .c_read_addr(c_read_addr_1), .c_read_data(c_read_data_1));
+        .c_read_addr(c_read_addr_1), .c_read_data(c_read_data_1),
+        .w_addr(), .w_en(), .w_data(8'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_1 = 3'd0;
     assign c_read_addr_1 = 3'd0;
@@ -194,7 +196,8 @@ module snn_mlp (
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_2), .push_entry(push_entry_2),
         .v_read_addr(v_read_addr_2), .v_read_data(v_read_data_2),
-        .c_read_addr(c_read_addr_2), .c_read_data(c_read_data_2));
+        .c_read_addr(c_read_addr_2), .c_read_data(c_read_data_2),
+        .w_addr(), .w_en(), .w_data(8'd0));
     /* verilator lint_on PINCONNECTEMPTY */
     assign v_read_addr_2 = ro_addr;
     assign c_read_addr_2 = 2'd0;
