@@ -669,7 +669,14 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     counts: counted[li],
                     push_counts: gated[li],
                     count_bits,
-                    list_depth: out.groups() * out.lanes,
+                    // A push carries the lanes of one output group that
+                    // fired on one source entry: each lane fires at most
+                    // once a step (a window's largest count grows by one
+                    // at most), and a group hears from each source pixel
+                    // of its window once (the source pushes a group once
+                    // a step), so a group pushes at most min(lanes,
+                    // window) times a step.
+                    list_depth: out.groups() * out.lanes.min(size.0 * size.1),
                     residual: None,
                     upd_ser: 1,
                     kind: EngineKind::MaxGate,
