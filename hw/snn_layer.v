@@ -6,7 +6,7 @@
 // Neurons are stored in groups: group q = px * G + g holds the channels
 // g * LANES + l of output pixel px in lane l (lanes past the last channel are
 // padding and never spike). Spikes travel between engines as entries
-// {counts, px, g, mask} (counts only where a max gate reads them).
+// {px, g, mask}.
 //
 // Currents live in SLOTS banks: pixel px is in bank px % SLOTS at local
 // group (px / SLOTS) * G + g, so the taps of one tap word, which snncc packs
@@ -21,7 +21,10 @@
 //   depthwise (MODE 1; pooling): current[qbase + g] += weights[wbase + g] in
 //     the entry's lanes (source and output share channels);
 //   gate (MODE 2): count[qbase + g] += (src count > count) in the entry's
-//     lanes, and the lanes that grew fire.
+//     lanes, and the lanes that grew fire. The gate keeps its source's
+//     spike counts itself (one word per source group, at {px, g}): each
+//     entry adds its mask to them as its routing offsets are read, so a
+//     gate needs nothing of its source but the entries.
 // With GROUPS = 2 (a residual add) the engine has two synapse groups whose
 // sources' lists it walks in turn, group 0's first, within one step; snncc
 // presents both lists' entries as those of one virtual source (the group
@@ -40,14 +43,14 @@
 // a current and a membrane, for the scatter at every step.
 //
 // Commands (one-cycle pulses while idle; `done` rises when finished):
-//   init  - after reset: currents = 0 (gate: counts = 0);
+//   init  - after reset, and before each image where the state carries
+//           over: currents = 0 (gate: its counts and its source's = 0);
 //   load  - analog: currents = 0, then the input's scatter (REPLAY: the
 //           input kept, its non-zero elements);
 //   start - one time step: the scatter of the source's spikes, then the
 //           update of every group (V = fit(V + I), I = bias + the current
 //           bank, fire; the bank = 0 for the next step). `first` marks an
-//           image's first step: membranes start at V0 and counts at 0 (a
-//           gate clears its counts first).
+//           image's first step: membranes start at V0 and counts at 0.
 // The banks hold the synaptic sum without the bias (snncc sizes ACC_BITS
 // for it with and without, docs/fixed-point.md §4.2): the bias is added
 // once per IF unit in the update rather than written back through a mux in
@@ -78,8 +81,7 @@ module snn_layer #(
     parameter integer ANALOG = 0,
     parameter integer REPLAY = 0,          // analog: scatter the kept input every step
     parameter integer FIRES = 1,
-    parameter integer COUNTS = 0,          // keep spike counts (count readout, gate source)
-    parameter integer PUSH_COUNTS = 0,     // entries carry the lanes' counts (a gate reads them)
+    parameter integer COUNTS = 0,          // keep spike counts (count readout)
     parameter integer SRC_C = 1,           // channels of the source
     parameter integer G = 1,               // groups per output pixel
     parameter integer N_GROUPS = 1,        // output pixels x G
@@ -174,10 +176,8 @@ module snn_layer #(
     localparam integer RPL = (ANALOG != 0 && REPLAY != 0) ? 1 : 0;
     localparam integer FAST = (FAST_BANK != 0 && GATE == 0) ? 1 : 0;
     localparam integer FULL = (MODE == 0) ? 1 : 0;
-    localparam integer SRC_CNT_BITS = (GATE != 0) ? SRC_LANES * COUNT_BITS : 0;
-    localparam integer SRC_E_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + SRC_CNT_BITS;
-    localparam integer PUSH_CNT_BITS = (PUSH_COUNTS != 0) ? LANES * COUNT_BITS : 0;
-    localparam integer E_BITS = PX_BITS + G_BITS + LANES + PUSH_CNT_BITS;
+    localparam integer SRC_E_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES;
+    localparam integer E_BITS = PX_BITS + G_BITS + LANES;
     localparam integer CNT_W = LANES * COUNT_BITS;   // payload counts (gate)
     // Routing offsets per source pixel: {first tap word, words, base group}.
     localparam integer OFFS_BITS = TAPW_BITS + TAP_COUNT_BITS + LQ_BITS;
@@ -198,10 +198,32 @@ module snn_layer #(
     localparam integer IT_BITS = SRC_PX_BITS + SRC_G_BITS + SRC_LANES + X_BITS + CNT_W;
 
     // ---------------- memories ----------------
-    reg [LANES*B_BITS-1:0] biases [0:B_DEPTH-1];
-    reg [SLOTS*SLOT_BITS-1:0] taps [0:N_TAPW-1];
-    reg [OFFS_BITS-1:0] offs [0:SRC_PX-1];
-    reg [LANES*COUNT_BITS-1:0] counts [0:N_GROUPS-1];
+    // Where the flow defines SNNCC_LUTRAM (snncc synth --target ecp5), a
+    // memory of at most LUTRAM_MAX bits is asked for in distributed RAM,
+    // a table that is only read (weights, biases, routing) in logic
+    // (ram_style), and a larger one left to the tool: synthesis then maps
+    // what codegen::memories estimates, instead of spending a block RAM on
+    // some small table. Without it the tool chooses (an iCE40 has no
+    // distributed RAM and would refuse the attribute). The styles are
+    // localparams because Icarus takes only a name in an attribute.
+`ifdef SNNCC_LUTRAM
+    localparam integer LUTRAM_MAX = 8192;
+`else
+    localparam integer LUTRAM_MAX = 0;
+`endif
+    /* verilator lint_off UNUSEDPARAM */
+    localparam BIAS_STYLE = (B_DEPTH * LANES * B_BITS <= LUTRAM_MAX) ? "logic" : "auto";
+    localparam TAPS_STYLE = (N_TAPW * SLOTS * SLOT_BITS <= LUTRAM_MAX) ? "logic" : "auto";
+    localparam OFFS_STYLE = (SRC_PX * OFFS_BITS <= LUTRAM_MAX) ? "logic" : "auto";
+    localparam CNT_STYLE = (N_GROUPS * LANES * COUNT_BITS <= LUTRAM_MAX) ? "distributed" : "auto";
+    localparam V_STYLE = (N_GROUPS * LANES * MEMBRANE_BITS <= LUTRAM_MAX) ? "distributed" : "auto";
+    localparam W_STYLE = (W_DEPTH * LANES * W_BITS <= LUTRAM_MAX) ? "logic" : "auto";
+    localparam CUR_STYLE = (LQ_DEPTH * LANES * ACC_BITS <= LUTRAM_MAX) ? "distributed" : "auto";
+    /* verilator lint_on UNUSEDPARAM */
+    (* ram_style = BIAS_STYLE *) reg [LANES*B_BITS-1:0] biases [0:B_DEPTH-1];
+    (* ram_style = TAPS_STYLE *) reg [SLOTS*SLOT_BITS-1:0] taps [0:N_TAPW-1];
+    (* ram_style = OFFS_STYLE *) reg [OFFS_BITS-1:0] offs [0:SRC_PX-1];
+    (* ram_style = CNT_STYLE *) reg [LANES*COUNT_BITS-1:0] counts [0:N_GROUPS-1];
     initial begin
         if (B_INIT != "") $readmemh(B_INIT, biases);
         if (TAP_INIT != "") $readmemh(TAP_INIT, taps);
@@ -212,7 +234,7 @@ module snn_layer #(
     localparam [2:0] IDLE = 3'd0, CLEAR = 3'd1, SCAT = 3'd2, DRAIN = 3'd3,
                      UPD = 3'd4, UDRAIN = 3'd5, CAPT = 3'd6;
     reg [2:0] phase;
-    reg then_scatter;      // after CLEAR: scatter (gate's first step) or finish (init)
+    reg then_scatter;      // after CLEAR: scatter the input as it streams in (load) or finish
     reg then_capture;      // after CLEAR: keep the input (load)
     reg then_update;       // after the scatter: update (neurons) or finish (load, gate)
     /* verilator lint_off UNUSEDSIGNAL */
@@ -241,6 +263,9 @@ module snn_layer #(
     // The analog input buffer: the image's non-zero elements {px, c, x},
     // n_in of them, read like a list (registered) at every step.
     localparam integer IN_E_BITS = SRC_PX_BITS + SRC_G_BITS + X_BITS;
+    /* verilator lint_off UNUSEDPARAM */
+    localparam IN_STYLE = (IN_LEN * IN_E_BITS <= LUTRAM_MAX) ? "distributed" : "auto";
+    /* verilator lint_on UNUSEDPARAM */
     reg [LIST_BITS-1:0] n_in;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [IN_E_BITS-1:0] in_e;           // the element read (unread unless REPLAY)
@@ -276,7 +301,7 @@ module snn_layer #(
     wire [X_BITS-1:0] s_x = s_data;
     generate
         if (RPL != 0) begin : input_buffer
-            reg [IN_E_BITS-1:0] inbuf [0:IN_LEN-1];
+            (* ram_style = IN_STYLE *) reg [IN_E_BITS-1:0] inbuf [0:IN_LEN-1];
             reg [IN_E_BITS-1:0] in_q;
             always @(posedge clk) begin
                 if (s_take && s_x != 0) inbuf[n_in] <= {a_px, a_c, s_x};
@@ -289,33 +314,33 @@ module snn_layer #(
     endgenerate
 
     // Source entry fields.
-    wire [SRC_PX_BITS-1:0] in_px = in_entry[SRC_E_BITS-1-SRC_CNT_BITS -: SRC_PX_BITS];
+    wire [SRC_PX_BITS-1:0] in_px = in_entry[SRC_E_BITS-1 -: SRC_PX_BITS];
     wire [SRC_G_BITS-1:0] in_g = in_entry[SRC_G_BITS+SRC_LANES-1:SRC_LANES];
     wire [SRC_LANES-1:0] in_mask = in_entry[SRC_LANES-1:0];
-    wire [CNT_W-1:0] in_cnt;
-    generate
-        if (GATE != 0) begin : src_cnt
-            assign in_cnt = in_entry[SRC_E_BITS-1 -: CNT_W];
-        end else begin : no_src_cnt
-            assign in_cnt = {CNT_W{1'b0}};
-        end
-    endgenerate
     wire e_push = (KEEP != 0) ? (s_take && s_x != 0) : e_inflight;
     wire [IT_BITS-1:0] e_din = (KEEP != 0)
         ? {a_px, a_c, {SRC_LANES{1'b0}}, s_x, {CNT_W{1'b0}}}
         : (RPL != 0)
         ? {in_e[IN_E_BITS-1:X_BITS], {SRC_LANES{1'b0}}, in_e[X_BITS-1:0], {CNT_W{1'b0}}}
-        : {in_px, in_g, in_mask, {X_BITS{1'b0}}, in_cnt};
+        : {in_px, in_g, in_mask, {X_BITS{1'b0}}, {CNT_W{1'b0}}};
 
     // ---------------- routing offsets of the entry's pixel ----------------
     reg o_inflight;
-    reg [IT_BITS-1:0] o_item;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [IT_BITS-1:0] o_item;            // (a gate replaces its counts)
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [OFFS_BITS-1:0] offs_q;
-    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight}) < 3'd4;
+    // What is queued for the expander: the item with its offsets, as read
+    // (o_*), or a stage later with the gate's source counts added (q_*).
+    wire q_valid;
+    wire [IT_BITS-1:0] q_item;
+    wire [OFFS_BITS-1:0] q_offs;
+    wire q_stage;                        // an item in the gate's counting stage
+    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight} + {2'b0, q_stage}) < 3'd4;
     wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
     // Every entry is queued, straight from the block RAM's output; the
     // expander drops pixels without taps (outside every window).
-    wire o_push = o_inflight;
+    wire o_push = q_valid;
     assign o_first = {item_low, item_lane[LN_BITS-1:0],
                       (FULL == 0) || (ANALOG != 0) || ((item_mask & ~item_low) == 0)};
 
@@ -327,8 +352,93 @@ module snn_layer #(
     wire [FS_BITS-1:0] o_first;
     wire [FS_BITS-1:0] o_head_first;
     snn_fifo #(.WIDTH(IT_BITS + OFFS_BITS + FS_BITS), .AW(2)) fifo_o (
-        .clk(clk), .rst(rst), .push(o_push), .din({o_item, offs_q, o_first}), .pop(o_pop),
+        .clk(clk), .rst(rst), .push(o_push), .din({q_item, q_offs, o_first}), .pop(o_pop),
         .dout({o_head, o_head_offs, o_head_first}), .empty(o_empty), .level(o_level));
+
+    // ---------------- a gate's source counts ----------------
+    // The gate keeps its source's spike counts, one word per source group
+    // at {px, g} (G a power of two fills the depth; otherwise a pixel's
+    // last words are unused). The word is read with the entry's offsets,
+    // the entry's mask added a stage later (registered, so no block-RAM
+    // output meets the adders) and written back: an entry's item then
+    // carries its source's counts after this step. Within a step a source
+    // pushes each group at most once, so no entry reads a word an earlier
+    // one has yet to write; steps are separated by the scatter's drain.
+    // `init` clears the words (sc_clearing), as the sequencer issues
+    // before every image.
+    wire sc_clearing;
+    // (Sized here, not in the generate block: Yosys takes an attribute's
+    // value only from the module's own parameters and localparams.)
+    localparam integer SG_BITS = (G > 1) ? $clog2(G) : 0;
+    localparam integer SC_DEPTH = SRC_PX << SG_BITS;
+    /* verilator lint_off UNUSEDPARAM */
+    localparam SC_STYLE = (SC_DEPTH * CNT_W <= LUTRAM_MAX) ? "distributed" : "auto";
+    /* verilator lint_on UNUSEDPARAM */
+    generate
+        if (GATE != 0) begin : source_counts
+            localparam integer SA_BITS = SRC_PX_BITS + SG_BITS;
+            localparam [31:0] SC32 = SC_DEPTH;
+            (* ram_style = SC_STYLE *) reg [CNT_W-1:0] srccnt [0:SC_DEPTH-1];
+            reg [CNT_W-1:0] sc_q;
+            reg [SA_BITS-1:0] sa_q, sa_2, kc;
+            reg kc_on;
+            reg s2_valid;
+            reg [IT_BITS-1:0] s2_item;
+            reg [OFFS_BITS-1:0] s2_offs;
+            wire [SA_BITS-1:0] e_head_sa;
+            if (SG_BITS == 0) begin : by_pixel
+                assign e_head_sa = e_head_px;
+            end else begin : by_group
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [SRC_G_BITS-1:0] e_head_g = e_head[IT_BITS-SRC_PX_BITS-1 -: SRC_G_BITS];
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign e_head_sa = {e_head_px, e_head_g[SG_BITS-1:0]};
+            end
+            // The entry's lanes added to its counts.
+            wire [SRC_LANES-1:0] o_mask = o_item[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
+            reg [CNT_W-1:0] sc_new;
+            integer k;
+            always @(*) begin
+                for (k = 0; k < SRC_LANES; k = k + 1)
+                    sc_new[k*COUNT_BITS +: COUNT_BITS] = sc_q[k*COUNT_BITS +: COUNT_BITS]
+                        + {{(COUNT_BITS-1){1'b0}}, o_mask[k]};
+            end
+            always @(posedge clk) begin
+                sc_q <= srccnt[e_head_sa];
+                sa_q <= e_head_sa;
+                sa_2 <= sa_q;
+                s2_item <= {o_item[IT_BITS-1:CNT_W], sc_new};
+                s2_offs <= offs_q;
+                if (s2_valid) srccnt[sa_2] <= s2_item[CNT_W-1:0];
+                else if (kc_on) srccnt[kc] <= {CNT_W{1'b0}};
+                if (rst) begin
+                    s2_valid <= 1'b0;
+                    kc_on <= 1'b0;
+                    kc <= 0;
+                end else begin
+                    s2_valid <= o_inflight;
+                    if (init) begin
+                        kc_on <= 1'b1;
+                        kc <= 0;
+                    end else if (kc_on) begin
+                        if (kc == SC32[SA_BITS-1:0] - 1'b1) kc_on <= 1'b0;
+                        kc <= kc + 1'b1;
+                    end
+                end
+            end
+            assign q_valid = s2_valid;
+            assign q_item = s2_item;
+            assign q_offs = s2_offs;
+            assign q_stage = s2_valid;
+            assign sc_clearing = kc_on;
+        end else begin : no_source_counts
+            assign q_valid = o_inflight;
+            assign q_item = o_item;
+            assign q_offs = offs_q;
+            assign q_stage = 1'b0;
+            assign sc_clearing = 1'b0;
+        end
+    endgenerate
 
     // ---------------- expander: one item per spike (full) or per entry ----------------
     reg x_valid;
@@ -350,7 +460,7 @@ module snn_layer #(
     wire [SRC_LANES-1:0] rest_mask = x_mask & ~x_low;
     wire [SRC_LANES-1:0] rest_low = rest_mask & (~rest_mask + 1'b1);
     wire rest_last = (rest_mask & ~rest_low) == 0;
-    wire [SRC_LANES-1:0] item_mask = o_item[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
+    wire [SRC_LANES-1:0] item_mask = q_item[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
     wire [SRC_LANES-1:0] item_low = item_mask & (~item_mask + 1'b1);
     function [31:0] lane_of;             // index of a one-hot lane
         input [SRC_LANES-1:0] onehot;
@@ -491,7 +601,7 @@ module snn_layer #(
 
     wire scatter_idle = phase == SCAT
         && ((KEEP != 0) ? !a_more : (f_idx == f_count && f_last && !e_inflight))
-        && e_empty && !o_inflight && o_empty && !x_valid && !w_valid;
+        && e_empty && !o_inflight && !q_stage && o_empty && !x_valid && !w_valid;
     // (MERGED: a group's new V is written to its bank the cycle after the
     // update's result.)
     reg u_wb;
@@ -555,11 +665,6 @@ module snn_layer #(
                 if (KEEP != 0) begin
                     phase <= UPD;
                     u_on <= 1'b1;
-                end else if (GATE != 0 && first) begin
-                    phase <= CLEAR;
-                    then_scatter <= 1'b1;
-                    k_on <= 1'b1;
-                    kla <= 0;
                 end else begin
                     phase <= SCAT;
                 end
@@ -571,7 +676,7 @@ module snn_layer #(
                 urow <= 0;
             end else begin
                 case (phase)
-                    CLEAR: if (!k_on && !k1 && !k2) begin
+                    CLEAR: if (!k_on && !k1 && !k2 && !sc_clearing) begin
                         if (then_scatter) begin
                             phase <= SCAT;
                         end else if (then_capture) begin
@@ -770,7 +875,7 @@ module snn_layer #(
     // update's V is 0; snncc never merges a membrane the read-out scans).
     generate
         if (MERGED == 0) begin : membrane_memory
-            reg [LANES*MEMBRANE_BITS-1:0] membrane [0:N_GROUPS-1];
+            (* ram_style = V_STYLE *) reg [LANES*MEMBRANE_BITS-1:0] membrane [0:N_GROUPS-1];
             always @(posedge clk) begin
                 v_q <= membrane[u_on ? uq : v_read_addr];
                 v_r <= v_q;
@@ -829,27 +934,14 @@ module snn_layer #(
             push <= 1'b0;
             if (GATE == 0 && FIRES != 0 && uo_valid && uo_fired != 0) begin
                 push <= 1'b1;
-                push_entry <= push_word(uo_px, uo_g, uo_fired, uo_c);
+                push_entry <= {uo_px, uo_g, uo_fired};
             end
             if (GATE != 0 && gate_push) begin
                 push <= 1'b1;
-                push_entry <= push_word(gate_px, g6, gate_fire, {CNT_W{1'b0}});
+                push_entry <= {gate_px, g6, gate_fire};
             end
         end
     end
-    function [E_BITS-1:0] push_word;
-        input [PX_BITS-1:0] px;
-        input [G_BITS-1:0] g;
-        input [LANES-1:0] mask;
-        input [CNT_W-1:0] cnt;
-        /* verilator lint_off UNUSEDSIGNAL */
-        reg [PX_BITS+G_BITS+LANES+CNT_W-1:0] all;
-        /* verilator lint_on UNUSEDSIGNAL */
-        begin
-            all = {cnt, px, g, mask};
-            push_word = all[E_BITS-1:0];
-        end
-    endfunction
 
     // ---------------- the update arithmetic (hw/snn_update.v) ----------------
     genvar l;
@@ -941,7 +1033,7 @@ module snn_layer #(
             wire [PXS_BITS-1:0] px2d;
             wire wait_busy;
             if (W_EXT == 0) begin : w_chip
-                reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
+                (* ram_style = W_STYLE *) reg [LANES*W_BITS-1:0] weights [0:W_DEPTH-1];
                 initial if (W_INIT != "") $readmemh(W_INIT, weights);
                 always @(posedge clk)
                     w_q <= weights[wa2];
@@ -1065,7 +1157,7 @@ module snn_layer #(
             end
             // A current bank: one registered read port, one write port
             // (small banks become distributed RAM, the others block RAM).
-            reg [LANES*ACC_BITS-1:0] current [0:LQ_DEPTH-1];
+            (* ram_style = CUR_STYLE *) reg [LANES*ACC_BITS-1:0] current [0:LQ_DEPTH-1];
             always @(posedge clk) begin
                 if (we) current[wa_cur] <= wd_cur;
                 i_q <= current[ra_cur];

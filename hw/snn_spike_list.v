@@ -1,6 +1,5 @@
-// The spike list between two layer engines: the entries {px, g, mask} (and
-// the lanes' spike counts when a max gate reads them) that the producer
-// pushes during its step, read back by a consumer in a later beat
+// The spike list between two layer engines: the entries {px, g, mask} that
+// the producer pushes during its step, read back by a consumer in a later beat
 // (docs/hardware.md, "Layers overlapped in time"). HALVES step buffers form
 // a ring: in a beat the producer appends to one while the consumer reads
 // the one written HALVES - 1 beats before. Two (the default) serve the next
@@ -31,7 +30,16 @@ module snn_spike_list #(
     localparam integer RING_BITS = (HALVES > 2) ? $clog2(HALVES) : 1;
     localparam [31:0] H32 = HALVES;
     localparam [RING_BITS-1:0] RING_LAST = H32[RING_BITS-1:0] - 1'b1;
-    reg [ENTRY_BITS-1:0] entries [0:HALVES * (1 << ADDR_BITS) - 1];
+    // Small lists in distributed RAM where the flow asks (hw/snn_layer.v).
+`ifdef SNNCC_LUTRAM
+    localparam integer LUTRAM_MAX = 8192;
+`else
+    localparam integer LUTRAM_MAX = 0;
+`endif
+    /* verilator lint_off UNUSEDPARAM */
+    localparam STYLE = (HALVES * (1 << ADDR_BITS) * ENTRY_BITS <= LUTRAM_MAX) ? "distributed" : "auto";
+    /* verilator lint_on UNUSEDPARAM */
+    (* ram_style = STYLE *) reg [ENTRY_BITS-1:0] entries [0:HALVES * (1 << ADDR_BITS) - 1];
     reg [RING_BITS-1:0] wbuf;            // the buffer being written
     // The buffer read: the next along the ring (the oldest step), derived
     // from wbuf so that synthesis sees it never equals wbuf (no write-read

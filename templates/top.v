@@ -89,7 +89,7 @@ module {{ top }} (
     snn_layer #(
         .LANES({{ e.lanes() }}), .SRC_LANES({{ e.src.lanes }}), .SLOTS({{ e.slots() }}), .UPD_SER({{ e.upd_ser }}),
         .MODE({% if e.is_gate() %}2{% else if e.is_depthwise() %}1{% else %}0{% endif %}), .ANALOG({% if e.is_analog() %}1{% else %}0{% endif %}),{% if e.replays() %} .REPLAY(1),{% endif %}
-        .COUNTS({% if e.counts %}1{% else %}0{% endif %}), .PUSH_COUNTS({% if e.push_counts %}1{% else %}0{% endif %}),
+        .COUNTS({% if e.counts %}1{% else %}0{% endif %}),
         .SRC_C({{ e.src.c }}), .G({{ e.out.g }}), .N_GROUPS({{ e.out.groups() }}),
         .LAST_MASK({{ e.lanes() }}'d{{ e.out.last_mask() }}), .IN_LEN({{ d.input_len }}),
         .SRC_PX({{ e.src.px }}), .SRC_PX_BITS({{ e.src.px_bits }}), .SRC_G_BITS({{ e.src_field_bits() }}),
@@ -213,15 +213,15 @@ module {{ top }} (
                 S_LOAD: begin
 {%- for e in d.engines %}{% if e.is_analog() %}
                     load_{{ loop.index0 }} <= 1'b1;
-{%- else if e.merged() %}
-                    // its banks hold the last image's membranes: cleared
-                    // while the input loads
+{%- else if e.clears_at_load() %}
+                    // its banks hold the last image's membranes (or a max
+                    // gate's counts): cleared while the input loads
                     init_{{ loop.index0 }} <= 1'b1;
 {%- endif %}{% endfor %}
                     settle <= 1'b1;
                     state <= S_LOADW;
                 end
-{%- if d.has_merged() %}
+{%- if d.clears_at_load() %}
                 S_LOADW: if (!settle && &dones) begin
 {%- else %}
                 S_LOADW: if (!settle && done_0) begin

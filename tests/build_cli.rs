@@ -325,4 +325,16 @@ fn offchip_weights_and_the_block_limit_are_checked() {
         stderr(&res)
     );
     assert!(stdout(&res).contains("block RAM: about 1 18-kbit blocks"));
+    // The manifest lists every memory behind that total.
+    let manifest: Value =
+        serde_norway::from_str(&std::fs::read_to_string(out.join("manifest.yaml")).unwrap())
+            .unwrap();
+    let blocks = &manifest["block_ram"];
+    assert_eq!(blocks["blocks"], 1);
+    let memories = blocks["memories"].as_array().unwrap();
+    let sum: u64 = memories.iter().map(|m| m["blocks"].as_u64().unwrap()).sum();
+    assert_eq!(sum, 1);
+    assert!(memories
+        .iter()
+        .any(|m| m["layer"] == "h1" && m["what"] == "weights" && m["blocks"] == 1));
 }

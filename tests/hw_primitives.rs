@@ -335,7 +335,7 @@ fn primitives_are_lint_clean() {
     ];
     for extra in [
         vec![],
-        vec!["-GCOUNTS=1", "-GPUSH_COUNTS=1", "-GSLOTS=5"],
+        vec!["-GCOUNTS=1", "-GSLOTS=5"],
         vec![
             "-GANALOG=1",
             "-GX_BITS=9",
@@ -347,6 +347,9 @@ fn primitives_are_lint_clean() {
         ],
         vec!["-GMODE=1", "-GACC_BITS=20", "-GFIRES=0", "-GUPD_SER=4"],
         vec!["-GMODE=2", "-GACC_BITS=7", "-GPXS_BITS=6"],
+        // A gate whose source has one group per pixel: its source counts
+        // are addressed by pixel alone.
+        vec!["-GMODE=2", "-GACC_BITS=7", "-GPXS_BITS=6", "-GG=1"],
         // A residual add: two source lists walked in turn.
         vec!["-GGROUPS=2", "-GSLOTS=3", "-GUPD_SER=2"],
         // The analog input kept and replayed every step, merged state.
@@ -406,39 +409,9 @@ fn primitives_are_lint_clean() {
 /// weights: at least 4 blocks), and its pipeline stays small.
 #[test]
 fn layer_memories_map_to_block_ram() {
-    use snncc::codegen::{render_mem, render_words};
     let dir = tempfile::tempdir().unwrap();
-    let values: Vec<i64> = (0..64 * 32).map(|i| (i * 97 % 251) - 125).collect();
-    let words: Vec<&[i64]> = values.chunks(4).collect();
-    let file = |name: &str, text: String| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    };
-    let w = file("w.mem", render_words("w", "(input) * 8 + g", &words, 8));
-    let b = file("b.mem", render_words("b", "g", &words[..8], 8));
-    let taps = file("t.mem", render_mem("taps", "one tap", &[0], 2));
-    let offs = file("o.mem", render_mem("offsets", "start 0, count 1", &[1], 2));
-    let stat = dir.path().join("stat.txt");
-    let script = format!(
-        "read_verilog {hw}/snn_if_fit.v {hw}/snn_fifo.v {hw}/snn_update.v {hw}/snn_layer.v; \
-         chparam -set LANES 4 -set SRC_LANES 4 -set SRC_C 64 -set G 8 -set N_GROUPS 8 -set LAST_MASK 15 \
-         -set SRC_G_BITS 4 -set LIST_BITS 5 -set G_BITS 3 -set Q_BITS 3 -set LQ_DEPTH 8 -set LQ_BITS 3 \
-         -set WB_BITS 9 -set W_DEPTH 512 -set WA_BITS 9 -set ACC_BITS 16 -set MEMBRANE_BITS 20 -set THETA_BITS 12 \
-         -set W_INIT \"{w}\" -set B_INIT \"{b}\" -set TAP_INIT \"{taps}\" -set OFFS_INIT \"{offs}\" snn_layer; \
-         synth_ice40 -top snn_layer; tee -q -o {stat} stat",
-        hw = root().join("hw").display(),
-        stat = stat.display(),
-    );
-    run_tool(std::process::Command::new("yosys").args(["-q", "-p", &script]));
-    let text = std::fs::read_to_string(&stat).unwrap();
-    let count = |cell: &str| -> u64 {
-        text.lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .find(|words| words.first() == Some(&cell))
-            .and_then(|words| words.get(1)?.parse().ok())
-            .unwrap_or(0)
-    };
+    let text = synth_dense_layer(dir.path(), "", "synth_ice40");
+    let count = |cell: &str| cell_count(&text, cell);
     assert!(count("SB_RAM40_4K") >= 4, "{text}");
     // The 16 kbit of weights in flip-flops would need sixteen thousand.
     let ffs: u64 = [
@@ -453,4 +426,56 @@ fn layer_memories_map_to_block_ram() {
     .map(|c| count(c))
     .sum();
     assert!(ffs < 2000, "{ffs} flip-flops:\n{text}");
+}
+
+/// With SNNCC_LUTRAM (what `snncc synth --target ecp5` defines) the same
+/// layer's memories of at most 8 kbit (biases, currents, membranes, taps,
+/// offsets) are distributed RAM and only the 16-kbit weight table takes a
+/// DP16KD, as codegen::memories counts it.
+#[test]
+fn small_memories_go_to_distributed_ram_on_an_ecp5() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = synth_dense_layer(dir.path(), "-DSNNCC_LUTRAM", "synth_ecp5");
+    assert_eq!(cell_count(&text, "DP16KD"), 1, "{text}");
+    assert!(cell_count(&text, "TRELLIS_DPR16X4") > 0, "{text}");
+}
+
+/// The count of `cell` in a Yosys `stat` report.
+fn cell_count(text: &str, cell: &str) -> u64 {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|words| words.first() == Some(&cell))
+        .and_then(|words| words.get(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Synthesise a dense 64 x 32 layer engine (8-bit weights in 4 lanes, 16
+/// kbit of them) with `synth` after reading the engine with `defines`;
+/// Yosys' `stat` report.
+fn synth_dense_layer(dir: &std::path::Path, defines: &str, synth: &str) -> String {
+    use snncc::codegen::{render_mem, render_words};
+    let values: Vec<i64> = (0..64 * 32).map(|i| (i * 97 % 251) - 125).collect();
+    let words: Vec<&[i64]> = values.chunks(4).collect();
+    let file = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let w = file("w.mem", render_words("w", "(input) * 8 + g", &words, 8));
+    let b = file("b.mem", render_words("b", "g", &words[..8], 8));
+    let taps = file("t.mem", render_mem("taps", "one tap", &[0], 2));
+    let offs = file("o.mem", render_mem("offsets", "start 0, count 1", &[1], 2));
+    let stat = dir.join("stat.txt");
+    let script = format!(
+        "read_verilog {defines} {hw}/snn_if_fit.v {hw}/snn_fifo.v {hw}/snn_update.v {hw}/snn_layer.v; \
+         chparam -set LANES 4 -set SRC_LANES 4 -set SRC_C 64 -set G 8 -set N_GROUPS 8 -set LAST_MASK 15 \
+         -set SRC_G_BITS 4 -set LIST_BITS 5 -set G_BITS 3 -set Q_BITS 3 -set LQ_DEPTH 8 -set LQ_BITS 3 \
+         -set WB_BITS 9 -set W_DEPTH 512 -set WA_BITS 9 -set ACC_BITS 16 -set MEMBRANE_BITS 20 -set THETA_BITS 12 \
+         -set W_INIT \"{w}\" -set B_INIT \"{b}\" -set TAP_INIT \"{taps}\" -set OFFS_INIT \"{offs}\" snn_layer; \
+         {synth} -top snn_layer; tee -q -o {stat} stat",
+        hw = root().join("hw").display(),
+        stat = stat.display(),
+    );
+    run_tool(std::process::Command::new("yosys").args(["-q", "-p", &script]));
+    std::fs::read_to_string(&stat).unwrap()
 }

@@ -7,12 +7,12 @@
 use super::design::{block_tiles, Design, Engine, LUTRAM_MAX_BITS};
 
 /// One memory of the design.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryUse {
     /// The engine (layer) it belongs to, or the spike list's producer.
     pub layer: String,
     /// What it holds: "weights", "currents", "membranes", "counts", ...
-    pub what: &'static str,
+    pub what: String,
     /// Copies (one per slot for weights and current banks).
     pub copies: usize,
     pub depth: usize,
@@ -26,7 +26,7 @@ pub struct MemoryUse {
 pub fn memories(design: &Design) -> Vec<MemoryUse> {
     let mut out = Vec::new();
     for (i, e) in design.engines.iter().enumerate() {
-        engine_memories(e, &mut out);
+        engine_memories(e, design, &mut out);
         let last = i + 1 == design.engines.len();
         if !last {
             // Two step buffers of a power-of-two depth (hw/snn_spike_list.v).
@@ -57,7 +57,7 @@ pub fn total_blocks(design: &Design) -> usize {
     memories(design).iter().map(|m| m.blocks).sum()
 }
 
-fn memory(layer: &str, what: &'static str, copies: usize, depth: usize, width: usize) -> MemoryUse {
+fn memory(layer: &str, what: &str, copies: usize, depth: usize, width: usize) -> MemoryUse {
     let blocks = if depth * width <= LUTRAM_MAX_BITS {
         0
     } else {
@@ -65,7 +65,7 @@ fn memory(layer: &str, what: &'static str, copies: usize, depth: usize, width: u
     };
     MemoryUse {
         layer: layer.to_string(),
-        what,
+        what: what.to_string(),
         copies,
         depth,
         width,
@@ -73,7 +73,7 @@ fn memory(layer: &str, what: &'static str, copies: usize, depth: usize, width: u
     }
 }
 
-fn engine_memories(e: &Engine, out: &mut Vec<MemoryUse>) {
+fn engine_memories(e: &Engine, design: &Design, out: &mut Vec<MemoryUse>) {
     let lanes = e.lanes();
     let slots = e.slots();
     let mut add =
@@ -104,7 +104,24 @@ fn engine_memories(e: &Engine, out: &mut Vec<MemoryUse>) {
             lanes * e.count_bits as usize,
         );
     }
+    if e.is_gate() {
+        add(
+            "source spike counts",
+            1,
+            e.source_count_depth(),
+            e.src.lanes * e.count_bits as usize,
+        );
+    }
     if let Some(n) = e.neurons() {
+        if n.replay {
+            // The kept input {px, c, x}, one word per input element.
+            add(
+                "input buffer",
+                1,
+                design.input_len,
+                (e.src.px_bits + e.src_field_bits() + design.input_bits) as usize,
+            );
+        }
         if n.weights_offchip.is_none() {
             add("weights", slots, e.w_depth(), lanes * n.w_bits as usize);
         }

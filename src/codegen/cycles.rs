@@ -45,11 +45,12 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
         .filter(|(_, &x)| x != 0)
         .map(|(i, _)| words(first, i / c_in) * first.out.g)
         .sum();
-    // Engines whose banks hold their membranes clear them meanwhile.
+    // Engines whose banks hold their membranes, and max gates, clear
+    // them meanwhile.
     let clears = engines
         .iter()
-        .filter(|e| e.merged())
-        .map(Engine::lq_depth)
+        .filter(|e| e.clears_at_load())
+        .map(Engine::clear_cycles)
         .max()
         .unwrap_or(0);
     // The load: the analog layer's clear sweep, then one input transfer
@@ -80,7 +81,7 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
                 // source's layout and where its pixels start in the
                 // engine's routing (codegen::residual).
                 let groups: Vec<(&[u32], Geometry, usize)> = match (&e.residual, l) {
-                    (_, 0) => return engine_step(e, t, &[]) + if replay { load_ops } else { 0 },
+                    (_, 0) => return engine_step(e, &[]) + if replay { load_ops } else { 0 },
                     (None, _) => vec![(&trace.layers[l - 1].spikes[t], e.src, 0)],
                     (Some(r), _) => vec![
                         (&trace.layers[l - 1].spikes[t], r.chained, 0),
@@ -91,7 +92,7 @@ pub fn work_bound(design: &Design, input: &[i64], trace: &SpikeTrace, steps: usi
                         ),
                     ],
                 };
-                engine_step(e, t, &groups)
+                engine_step(e, &groups)
             })
             .max()
             .unwrap_or(0);
@@ -150,11 +151,11 @@ fn words(e: &Engine, px: usize) -> usize {
     e.routing.offsets.get(px).map_or(0, |o| o.1)
 }
 
-/// Cycles of work of engine `e` in step `t` (from 0) with each synapse
+/// Cycles of work of engine `e` in one step with each synapse
 /// group's source spikes (neuron indices), the source's layout and the
 /// group's first pixel in the routing tables (no groups for the analog
 /// layer, whose scatter `work_bound` adds).
-fn engine_step(e: &Engine, t: usize, groups: &[(&[u32], Geometry, usize)]) -> usize {
+fn engine_step(e: &Engine, groups: &[(&[u32], Geometry, usize)]) -> usize {
     let scatter: usize = groups
         .iter()
         .map(|&(spikes, src, px_base)| match &e.kind {
@@ -177,10 +178,9 @@ fn engine_step(e: &Engine, t: usize, groups: &[(&[u32], Geometry, usize)]) -> us
             }
         })
         .sum();
+    // (A gate has no sweep: it clears its counts while the input loads.)
     let sweep = match &e.kind {
         EngineKind::Neurons(_) => e.out.groups() * e.upd_ser,
-        // A gate clears its counts at an image's first step.
-        EngineKind::MaxGate if t == 0 => e.lq_depth(),
         EngineKind::MaxGate => 0,
     };
     scatter + sweep

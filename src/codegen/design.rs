@@ -249,10 +249,9 @@ pub struct Engine {
     /// The source's layout (the input's, one lane, for an analog layer).
     pub src: Geometry,
     pub routing: TapWords,
-    /// This engine keeps spike counts (read by a max gate or the readout).
+    /// This engine keeps spike counts (the spike-count readout; a max gate
+    /// keeps its source's counts itself, `source_count_depth`).
     pub counts: bool,
-    /// Its spike entries carry the lanes' counts (a max gate reads them).
-    pub push_counts: bool,
     /// Bits of a spike count (the design's).
     pub count_bits: u32,
     /// Entries this engine's spike list can hold in one step.
@@ -288,6 +287,16 @@ impl Engine {
     }
     pub fn is_gate(&self) -> bool {
         matches!(self.kind, EngineKind::MaxGate)
+    }
+    /// The sequencer issues `init` while the input loads: the banks hold
+    /// the last image's membranes (merged), or a max gate's counts.
+    pub fn clears_at_load(&self) -> bool {
+        self.merged() || self.is_gate()
+    }
+    /// Cycles of the clear sweep `init` starts: the banks' groups, and a
+    /// gate's source counts at the same time.
+    pub fn clear_cycles(&self) -> usize {
+        self.lq_depth().max(self.source_count_depth())
     }
     /// Pooling synapses (output channel = source channel).
     pub fn is_depthwise(&self) -> bool {
@@ -352,23 +361,23 @@ impl Engine {
     pub fn lq_bits(&self) -> u32 {
         addr_bits(self.lq_depth())
     }
-    /// Bits of this engine's spike entries (with counts where pushed).
+    /// Bits of this engine's spike entries `{px, g, mask}`.
     pub fn entry_bits(&self) -> u32 {
         self.out.entry_bits()
-            + if self.push_counts {
-                self.out.lanes as u32 * self.count_bits
-            } else {
-                0
-            }
     }
-    /// Bits of the entries the engine reads (`{[counts], px, field, mask}`).
+    /// Bits of the entries the engine reads (`{px, field, mask}`).
     pub fn src_entry_bits(&self) -> u32 {
-        let counts = if self.is_gate() {
-            self.src.lanes as u32 * self.count_bits
+        self.src.px_bits + self.src_field_bits() + self.src.lanes as u32
+    }
+    /// Words of a max gate's memory of its source's spike counts, one per
+    /// source group at address `{px, g}` (`hw/snn_layer.v`): the source's
+    /// pixels times `G` rounded up to a power of two. 0 for other engines.
+    pub fn source_count_depth(&self) -> usize {
+        if self.is_gate() {
+            self.src.px * self.src.g.next_power_of_two()
         } else {
             0
-        };
-        self.src.px_bits + self.src_field_bits() + self.src.lanes as u32 + counts
+        }
     }
     /// Bits of a lane of the current memory (a gate's: its count; a
     /// merged state's: `V + sum`).
@@ -476,8 +485,9 @@ impl Design {
     }
     /// Whether an engine keeps its membranes in its banks (then the
     /// sequencer clears them while each input loads).
-    pub fn has_merged(&self) -> bool {
-        self.engines.iter().any(Engine::merged)
+    /// Engines clear state while the input loads (`Engine::clears_at_load`).
+    pub fn clears_at_load(&self) -> bool {
+        self.engines.iter().any(Engine::clears_at_load)
     }
     /// Whether an engine adds two synapse groups (a residual add).
     /// The top level's ports to the off-chip weight memories: per engine
@@ -589,23 +599,16 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
     let input_dims = Dims::of(model.input_shape);
     let dims: Vec<Dims> = model.layers.iter().map(|l| Dims::of(l.shape)).collect();
     let n_layers = model.layers.len();
-    // Layers whose spike counts are kept: a max gate's source, the
-    // spike-count readout; a gate's source also sends them with its spikes.
-    let mut counted = vec![false; n_layers];
-    let mut gated = vec![false; n_layers];
-    for (li, layer) in model.layers.iter().enumerate() {
-        match &layer.kind {
-            QLayerKind::MaxGate { source, .. } => {
-                counted[*source] = true;
-                gated[*source] = true;
-            }
-            QLayerKind::Neurons(n) => {
-                if matches!(n.neurons, QNeurons::SpikeCountReadout { .. }) {
-                    counted[li] = true;
-                }
-            }
-        }
-    }
+    // Layers whose spike counts are kept: the spike-count readout (a max
+    // gate keeps its source's counts itself).
+    let counted: Vec<bool> = model
+        .layers
+        .iter()
+        .map(|layer| {
+            matches!(&layer.kind, QLayerKind::Neurons(n)
+                if matches!(n.neurons, QNeurons::SpikeCountReadout { .. }))
+        })
+        .collect();
     // Every problem at once, not the first.
     let mut problems = Vec::new();
     let mut engines: Vec<Engine> = Vec::with_capacity(n_layers);
@@ -667,7 +670,6 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     src,
                     routing,
                     counts: counted[li],
-                    push_counts: gated[li],
                     count_bits,
                     // A push carries the lanes of one output group that
                     // fired on one source entry: each lane fires at most
@@ -873,7 +875,6 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     src,
                     routing,
                     counts: counted[li],
-                    push_counts: gated[li],
                     count_bits,
                     list_depth: out.groups(),
                     residual: residual.map(|(r, _, _)| r),

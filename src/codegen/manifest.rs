@@ -84,6 +84,17 @@ pub struct Manifest {
     pub testbench: Option<Testbench>,
     #[serde(default)]
     pub layers: Vec<LayerEntry>,
+    /// Every memory with the 18-kbit blocks it takes (`codegen::memories`'
+    /// estimate, before synthesis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_ram: Option<BlockRam>,
+}
+
+/// The block-RAM estimate: the total and every memory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockRam {
+    pub blocks: usize,
+    pub memories: Vec<super::MemoryUse>,
 }
 
 fn separate() -> StateWord {
@@ -264,6 +275,10 @@ impl Manifest {
                 .iter()
                 .map(|e| layer_entry(design, e))
                 .collect(),
+            block_ram: Some(BlockRam {
+                blocks: super::total_blocks(design),
+                memories: super::memories(design),
+            }),
         }
     }
 

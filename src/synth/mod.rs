@@ -200,9 +200,11 @@ pub fn synthesize(
     };
     // On an ECP5 the analog layer's multipliers are MULT18X18D instances
     // with their output register (hw/snn_mul_reg.v): Yosys would leave the
-    // register in the fabric, two routes from the DSP.
+    // register in the fabric, two routes from the DSP. Memories of at most
+    // 8 kbit go to distributed RAM (hw/snn_layer.v), as build's block-RAM
+    // estimate counts them, instead of some of them taking a DP16KD each.
     let defines = match target {
-        SynthTarget::Ecp5(_) => "-DSNNCC_ECP5_DSP ",
+        SynthTarget::Ecp5(_) => "-DSNNCC_ECP5_DSP -DSNNCC_LUTRAM ",
         _ => "",
     };
     let script = format!(

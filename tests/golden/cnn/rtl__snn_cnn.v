@@ -43,7 +43,7 @@ module snn_cnn (
     // engine or the read-out uses are read (the rest stay open on purpose).
     /* verilator lint_off UNUSEDSIGNAL */
     wire push_0;
-    wire [32:0] push_entry_0;
+    wire [8:0] push_entry_0;
     wire [23:0] c_read_data_0;
     wire [91:0] v_read_data_0;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -51,8 +51,8 @@ module snn_cnn (
     // This layer's spikes, read by the next engine in the next beat.
     wire [4:0] list_count_0;
     wire [4:0] list_index_0;
-    wire [32:0] list_entry_0;
-    snn_spike_list #(.ENTRY_BITS(33), .DEPTH(18), .INDEX_BITS(5)) list_0 (
+    wire [8:0] list_entry_0;
+    snn_spike_list #(.ENTRY_BITS(9), .DEPTH(18), .INDEX_BITS(5)) list_0 (
         .clk(clk), .rst(rst), .flip(flip), .push(push_0), .push_entry(push_entry_0),
         .read_index(list_index_0), .read_entry(list_entry_0), .count(list_count_0));
     // An analog engine reads no spike list, the others no input stream.
@@ -60,7 +60,7 @@ module snn_cnn (
     snn_layer #(
         .LANES(4), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(1),
-        .COUNTS(1), .PUSH_COUNTS(1),
+        .COUNTS(0),
         .SRC_C(1), .G(2), .N_GROUPS(18),
         .LAST_MASK(4'd1), .IN_LEN(30),
         .SRC_PX(30), .SRC_PX_BITS(5), .SRC_G_BITS(1),
@@ -119,7 +119,7 @@ module snn_cnn (
     snn_layer #(
         .LANES(4), .SRC_LANES(4), .SLOTS(1), .UPD_SER(1),
         .MODE(2), .ANALOG(0),
-        .COUNTS(0), .PUSH_COUNTS(0),
+        .COUNTS(0),
         .SRC_C(5), .G(2), .N_GROUPS(8),
         .LAST_MASK(4'd1), .IN_LEN(30),
         .SRC_PX(9), .SRC_PX_BITS(4), .SRC_G_BITS(1),
@@ -174,7 +174,7 @@ module snn_cnn (
     snn_layer #(
         .LANES(4), .SRC_LANES(4), .SLOTS(3), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
-        .COUNTS(0), .PUSH_COUNTS(0),
+        .COUNTS(0),
         .SRC_C(5), .G(1), .N_GROUPS(4),
         .LAST_MASK(4'd15), .IN_LEN(30),
         .SRC_PX(4), .SRC_PX_BITS(2), .SRC_G_BITS(1),
@@ -233,7 +233,7 @@ module snn_cnn (
     snn_layer #(
         .LANES(4), .SRC_LANES(4), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
-        .COUNTS(0), .PUSH_COUNTS(0),
+        .COUNTS(0),
         .SRC_C(4), .G(2), .N_GROUPS(2),
         .LAST_MASK(4'd1), .IN_LEN(30),
         .SRC_PX(4), .SRC_PX_BITS(2), .SRC_G_BITS(1),
@@ -285,7 +285,7 @@ module snn_cnn (
     snn_layer #(
         .LANES(4), .SRC_LANES(4), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
-        .COUNTS(1), .PUSH_COUNTS(0),
+        .COUNTS(1),
         .SRC_C(5), .G(1), .N_GROUPS(1),
         .LAST_MASK(4'd7), .IN_LEN(30),
         .SRC_PX(1), .SRC_PX_BITS(1), .SRC_G_BITS(1),
@@ -385,10 +385,13 @@ module snn_cnn (
                 S_INITW: if (!settle && &dones) state <= S_LOAD;
                 S_LOAD: begin
                     load_0 <= 1'b1;
+                    // its banks hold the last image's membranes (or a max
+                    // gate's counts): cleared while the input loads
+                    init_1 <= 1'b1;
                     settle <= 1'b1;
                     state <= S_LOADW;
                 end
-                S_LOADW: if (!settle && done_0) begin
+                S_LOADW: if (!settle && &dones) begin
                     beat <= 0;
                     t_out <= 0;
                     act <= 5'd1;

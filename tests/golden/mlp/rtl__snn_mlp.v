@@ -60,7 +60,7 @@ module snn_mlp (
     snn_layer #(
         .LANES(1), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(1),
-        .COUNTS(0), .PUSH_COUNTS(0),
+        .COUNTS(0),
         .SRC_C(2), .G(9), .N_GROUPS(9),
         .LAST_MASK(1'd1), .IN_LEN(12),
         .SRC_PX(6), .SRC_PX_BITS(3), .SRC_G_BITS(1),
@@ -119,7 +119,7 @@ module snn_mlp (
     snn_layer #(
         .LANES(1), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
-        .COUNTS(0), .PUSH_COUNTS(0),
+        .COUNTS(0),
         .SRC_C(9), .G(6), .N_GROUPS(6),
         .LAST_MASK(1'd1), .IN_LEN(12),
         .SRC_PX(1), .SRC_PX_BITS(1), .SRC_G_BITS(4),
@@ -171,7 +171,7 @@ module snn_mlp (
     snn_layer #(
         .LANES(1), .SRC_LANES(1), .SLOTS(1), .UPD_SER(1),
         .MODE(0), .ANALOG(0),
-        .COUNTS(0), .PUSH_COUNTS(0),
+        .COUNTS(0),
         .SRC_C(6), .G(4), .N_GROUPS(4),
         .LAST_MASK(1'd1), .IN_LEN(12),
         .SRC_PX(1), .SRC_PX_BITS(1), .SRC_G_BITS(3),
