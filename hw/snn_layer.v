@@ -337,17 +337,15 @@ module snn_layer #(
 
     // ---------------- routing offsets of the entry's pixel ----------------
     reg o_inflight;
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [IT_BITS-1:0] o_item;            // (a gate replaces its counts)
-    /* verilator lint_on UNUSEDSIGNAL */
+    reg [IT_BITS-1:0] o_item;
     reg [OFFS_BITS-1:0] offs_q;
-    // What is queued for the expander: the item with its offsets, as read
-    // (o_*), or a stage later with the gate's source counts added (q_*).
+    // What is queued for the expander: the item with its offsets a stage
+    // after they are read (o_*), with a gate's source counts added (q_*).
     wire q_valid;
     wire [IT_BITS-1:0] q_item;
     wire [OFFS_BITS-1:0] q_offs;
-    wire q_stage;                        // an item in the gate's counting stage
-    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight} + {2'b0, q_stage}) < 3'd4;
+    wire [1:0] q_stages;                 // items between the offsets' read and the FIFO
+    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight} + {1'b0, q_stages}) < 3'd4;
     wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
     // Every entry is queued, straight from the block RAM's output; the
     // expander drops pixels without taps (outside every window).
@@ -369,9 +367,10 @@ module snn_layer #(
     // ---------------- a gate's source counts ----------------
     // The gate keeps its source's spike counts, one word per source group
     // at {px, g} (G a power of two fills the depth; otherwise a pixel's
-    // last words are unused). The word is read with the entry's offsets,
-    // the entry's mask added a stage later (registered, so no block-RAM
-    // output meets the adders) and written back: an entry's item then
+    // last words are unused). The word is read with the entry's offsets
+    // and registered once more (sc_r: the block RAM's clock-to-out and
+    // route into the adders made VGG's pool2 the 90.8 MHz path), the
+    // entry's mask added a stage later and written back: an entry's item then
     // carries its source's counts after this step. Within a step a source
     // pushes each group at most once, so no entry reads a word an earlier
     // one has yet to write; steps are separated by the scatter's drain.
@@ -390,10 +389,14 @@ module snn_layer #(
             localparam integer SA_BITS = SRC_PX_BITS + SG_BITS;
             localparam [31:0] SC32 = SC_DEPTH;
             (* ram_style = SC_STYLE *) reg [CNT_W-1:0] srccnt [0:SC_DEPTH-1];
-            reg [CNT_W-1:0] sc_q;
-            reg [SA_BITS-1:0] sa_q, sa_2, kc;
+            reg [CNT_W-1:0] sc_q, sc_r;
+            reg [SA_BITS-1:0] sa_q, sa_r, sa_2, kc;
             reg kc_on;
-            reg s2_valid;
+            reg r_valid, s2_valid;
+            /* verilator lint_off UNUSEDSIGNAL */
+            reg [IT_BITS-1:0] r_item;    // (its counts are replaced)
+            /* verilator lint_on UNUSEDSIGNAL */
+            reg [OFFS_BITS-1:0] r_offs;
             reg [IT_BITS-1:0] s2_item;
             reg [OFFS_BITS-1:0] s2_offs;
             wire [SA_BITS-1:0] e_head_sa;
@@ -406,28 +409,34 @@ module snn_layer #(
                 assign e_head_sa = {e_head_px, e_head_g[SG_BITS-1:0]};
             end
             // The entry's lanes added to its counts.
-            wire [SRC_LANES-1:0] o_mask = o_item[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
+            wire [SRC_LANES-1:0] r_mask = r_item[SRC_LANES+X_BITS+CNT_W-1:X_BITS+CNT_W];
             reg [CNT_W-1:0] sc_new;
             integer k;
             always @(*) begin
                 for (k = 0; k < SRC_LANES; k = k + 1)
-                    sc_new[k*COUNT_BITS +: COUNT_BITS] = sc_q[k*COUNT_BITS +: COUNT_BITS]
-                        + {{(COUNT_BITS-1){1'b0}}, o_mask[k]};
+                    sc_new[k*COUNT_BITS +: COUNT_BITS] = sc_r[k*COUNT_BITS +: COUNT_BITS]
+                        + {{(COUNT_BITS-1){1'b0}}, r_mask[k]};
             end
             always @(posedge clk) begin
                 sc_q <= srccnt[e_head_sa];
                 sa_q <= e_head_sa;
-                sa_2 <= sa_q;
-                s2_item <= {o_item[IT_BITS-1:CNT_W], sc_new};
-                s2_offs <= offs_q;
+                sc_r <= sc_q;
+                sa_r <= sa_q;
+                r_item <= o_item;
+                r_offs <= offs_q;
+                sa_2 <= sa_r;
+                s2_item <= {r_item[IT_BITS-1:CNT_W], sc_new};
+                s2_offs <= r_offs;
                 if (s2_valid) srccnt[sa_2] <= s2_item[CNT_W-1:0];
                 else if (kc_on) srccnt[kc] <= {CNT_W{1'b0}};
                 if (rst) begin
+                    r_valid <= 1'b0;
                     s2_valid <= 1'b0;
                     kc_on <= 1'b0;
                     kc <= 0;
                 end else begin
-                    s2_valid <= o_inflight;
+                    r_valid <= o_inflight;
+                    s2_valid <= r_valid;
                     if (init) begin
                         kc_on <= 1'b1;
                         kc <= 0;
@@ -440,13 +449,24 @@ module snn_layer #(
             assign q_valid = s2_valid;
             assign q_item = s2_item;
             assign q_offs = s2_offs;
-            assign q_stage = s2_valid;
+            assign q_stages = {1'b0, r_valid} + {1'b0, s2_valid};
             assign sc_clearing = kc_on;
         end else begin : no_source_counts
-            assign q_valid = o_inflight;
-            assign q_item = o_item;
-            assign q_offs = offs_q;
-            assign q_stage = 1'b0;
+            // The offsets' block-RAM output registered once more before
+            // the FIFO, as the gate's stage does (LeNet at 110 MHz: conv1's
+            // offsets read, 5.6 ns clock-to-out and its route, into fifo_o).
+            reg s2_valid;
+            reg [IT_BITS-1:0] s2_item;
+            reg [OFFS_BITS-1:0] s2_offs;
+            always @(posedge clk) begin
+                s2_valid <= !rst && o_inflight;
+                s2_item <= o_item;
+                s2_offs <= offs_q;
+            end
+            assign q_valid = s2_valid;
+            assign q_item = s2_item;
+            assign q_offs = s2_offs;
+            assign q_stages = {1'b0, s2_valid};
             assign sc_clearing = 1'b0;
         end
     endgenerate
@@ -612,7 +632,7 @@ module snn_layer #(
 
     wire scatter_idle = phase == SCAT
         && ((KEEP != 0) ? !a_more : (f_idx == f_count && f_last && !e_inflight && !e_reg_valid))
-        && e_empty && !o_inflight && !q_stage && o_empty && !x_valid && !w_valid;
+        && e_empty && !o_inflight && q_stages == 0 && o_empty && !x_valid && !w_valid;
     // (MERGED: a group's new V is written to its bank the cycle after the
     // update's result.)
     reg u_wb;
