@@ -136,10 +136,10 @@ module snn_layer #(
 ) (
     input  wire clk,
     input  wire rst,
-    input  wire init,
-    input  wire load,
-    input  wire start,
-    input  wire first,
+    input  wire init_in,
+    input  wire load_in,
+    input  wire start_in,
+    input  wire first_in,
     output reg  done,
     // the sources' spike lists (registered reads): GROUPS lists side by
     // side, group 0's in the low bits, all read at src_index (an
@@ -170,6 +170,18 @@ module snn_layer #(
     /* verilator lint_on UNUSEDSIGNAL */
 );
     localparam integer GATE = (MODE == 2) ? 1 : 0;
+    // Commands are registered on the way in: the sequencer sits in one
+    // place and a large engine's control in another (VGG on the 45F: 9.2
+    // ns of route from the top's init register through the command decode
+    // to relu1's step flag, 97.7 MHz). The sequencer waits two cycles
+    // after issuing one before it reads `done` (templates/top.v).
+    reg init, load, start, first;
+    always @(posedge clk) begin
+        init <= !rst && init_in;
+        load <= !rst && load_in;
+        start <= !rst && start_in;
+        first <= first_in;
+    end
     // The analog input's two schemes: its current kept for the image, or
     // the input kept and replayed every step.
     localparam integer KEEP = (ANALOG != 0 && REPLAY == 0) ? 1 : 0;

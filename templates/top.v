@@ -112,8 +112,8 @@ module {{ top }} (
 {%- endmatch %}
         .TAP_INIT("{{ mem_dir }}/{{ e.name }}_taps.mem"), .OFFS_INIT("{{ mem_dir }}/{{ e.name }}_offsets.mem")
     ) layer_{{ i }} (
-        .clk(clk), .rst(rst), .init(init_{{ i }}), .load({% if e.is_analog() %}load_{{ i }}{% else %}1'b0{% endif %}),
-        .start(start_{{ i }}), .first(first_{{ i }}), .done(done_{{ i }}),
+        .clk(clk), .rst(rst), .init_in(init_{{ i }}), .load_in({% if e.is_analog() %}load_{{ i }}{% else %}1'b0{% endif %}),
+        .start_in(start_{{ i }}), .first_in(first_{{ i }}), .done(done_{{ i }}),
 {%- if e.is_analog() %}
         .src_count({{ d.input_index_bits }}'d0), .src_index(), .src_entry({{ e.src_entry_bits() }}'d0),
         .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
@@ -175,7 +175,7 @@ module {{ top }} (
                      S_BEAT = 4'd4, S_BEATW = 4'd5, S_SCAN = 4'd6, S_SCANW = 4'd7,
                      S_OUT = 4'd8, S_OUTW = 4'd9;
     reg [3:0] state;
-    reg settle;                          // commands were issued last cycle
+    reg [1:0] settle;                    // commands were issued in the last two cycles (engines register them)
     reg [L-1:0] act, seen;               // engines running in this beat; run in this image
     reg [{{ d.step_bits() - 1 }}:0] t_out;              // steps the read-out has done
     wire [L-1:0] dones = { {% for e in d.engines.iter().rev() %}done_{{ d.engines.len() - 1 - loop.index0 }}{% if !loop.last %}, {% endif %}{% endfor %} };
@@ -192,8 +192,9 @@ module {{ top }} (
         flip <= 1'b0;
         ro_scan <= 1'b0;
         ro_stream <= 1'b0;
-        settle <= 1'b0;
+        settle <= {settle[0], 1'b0};
         if (rst) begin
+            settle <= 2'b00;
             state <= S_INIT;
             o_steps <= 0;
             beat <= 0;
@@ -206,10 +207,10 @@ module {{ top }} (
 {%- for e in d.engines %}
                     init_{{ loop.index0 }} <= 1'b1;
 {%- endfor %}
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_INITW;
                 end
-                S_INITW: if (!settle && &dones) state <= S_LOAD;
+                S_INITW: if (settle == 2'b00 && &dones) state <= S_LOAD;
                 S_LOAD: begin
 {%- for e in d.engines %}{% if e.is_analog() %}
                     load_{{ loop.index0 }} <= 1'b1;
@@ -218,13 +219,13 @@ module {{ top }} (
                     // gate's counts): cleared while the input loads
                     init_{{ loop.index0 }} <= 1'b1;
 {%- endif %}{% endfor %}
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_LOADW;
                 end
 {%- if d.clears_at_load() %}
-                S_LOADW: if (!settle && &dones) begin
+                S_LOADW: if (settle == 2'b00 && &dones) begin
 {%- else %}
-                S_LOADW: if (!settle && done_0) begin
+                S_LOADW: if (settle == 2'b00 && done_0) begin
 {%- endif %}
                     beat <= 0;
                     t_out <= 0;
@@ -239,10 +240,10 @@ module {{ top }} (
                     first_{{ loop.index0 }} <= act[{{ loop.index0 }}] && !seen[{{ loop.index0 }}];
 {%- endfor %}
                     seen <= seen | act;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_BEATW;
                 end
-                S_BEATW: if (!settle && beat_done) begin
+                S_BEATW: if (settle == 2'b00 && beat_done) begin
                     beat <= beat + 1'b1;
 {%- if d.engines.len() > 1 %}
                     act <= {act[L-2:0], beat + 1'b1 < T};
@@ -264,18 +265,18 @@ module {{ top }} (
                 end
                 S_SCAN: begin
                     ro_scan <= 1'b1;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_SCANW;
                 end
-                S_SCANW: if (!settle && !ro_busy)
+                S_SCANW: if (settle == 2'b00 && !ro_busy)
                     state <= (ro_margin_ok || t_out == T[{{ d.step_bits() - 1 }}:0]) ? S_OUT : S_BEAT;
                 S_OUT: begin
                     ro_stream <= 1'b1;
                     o_steps <= t_out;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_OUTW;
                 end
-                S_OUTW: if (!settle && !ro_busy) state <= S_LOAD;
+                S_OUTW: if (settle == 2'b00 && !ro_busy) state <= S_LOAD;
                 default: state <= S_INIT;
             endcase
         end

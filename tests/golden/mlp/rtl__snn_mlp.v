@@ -79,8 +79,8 @@ module snn_mlp (
         .W_INIT("mem/fc1_weights.mem"), .B_INIT("mem/fc1_bias.mem"),
         .TAP_INIT("mem/fc1_taps.mem"), .OFFS_INIT("mem/fc1_offsets.mem")
     ) layer_0 (
-        .clk(clk), .rst(rst), .init(init_0), .load(load_0),
-        .start(start_0), .first(first_0), .done(done_0),
+        .clk(clk), .rst(rst), .init_in(init_0), .load_in(load_0),
+        .start_in(start_0), .first_in(first_0), .done(done_0),
         .src_count(4'd0), .src_index(), .src_entry(5'd0),
         .s_valid(s_valid), .s_ready(s_ready), .s_data(s_data),
         .push(push_0), .push_entry(push_entry_0),
@@ -138,8 +138,8 @@ module snn_mlp (
         .W_INIT("mem/fc2_weights.mem"), .B_INIT("mem/fc2_bias.mem"),
         .TAP_INIT("mem/fc2_taps.mem"), .OFFS_INIT("mem/fc2_offsets.mem")
     ) layer_1 (
-        .clk(clk), .rst(rst), .init(init_1), .load(1'b0),
-        .start(start_1), .first(first_1), .done(done_1),
+        .clk(clk), .rst(rst), .init_in(init_1), .load_in(1'b0),
+        .start_in(start_1), .first_in(first_1), .done(done_1),
         .src_count(list_count_0), .src_index(list_index_0), .src_entry(list_entry_0),
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_1), .push_entry(push_entry_1),
@@ -190,8 +190,8 @@ module snn_mlp (
         .W_INIT("mem/fc3_weights.mem"), .B_INIT("mem/fc3_bias.mem"),
         .TAP_INIT("mem/fc3_taps.mem"), .OFFS_INIT("mem/fc3_offsets.mem")
     ) layer_2 (
-        .clk(clk), .rst(rst), .init(init_2), .load(1'b0),
-        .start(start_2), .first(first_2), .done(done_2),
+        .clk(clk), .rst(rst), .init_in(init_2), .load_in(1'b0),
+        .start_in(start_2), .first_in(first_2), .done(done_2),
         .src_count(list_count_1), .src_index(list_index_1), .src_entry(list_entry_1),
         .s_valid(1'b0), .s_ready(), .s_data(9'd0),
         .push(push_2), .push_entry(push_entry_2),
@@ -228,7 +228,7 @@ module snn_mlp (
                      S_BEAT = 4'd4, S_BEATW = 4'd5, S_SCAN = 4'd6, S_SCANW = 4'd7,
                      S_OUT = 4'd8, S_OUTW = 4'd9;
     reg [3:0] state;
-    reg settle;                          // commands were issued last cycle
+    reg [1:0] settle;                    // commands were issued in the last two cycles (engines register them)
     reg [L-1:0] act, seen;               // engines running in this beat; run in this image
     reg [5:0] t_out;              // steps the read-out has done
     wire [L-1:0] dones = { done_2, done_1, done_0 };
@@ -245,8 +245,9 @@ module snn_mlp (
         flip <= 1'b0;
         ro_scan <= 1'b0;
         ro_stream <= 1'b0;
-        settle <= 1'b0;
+        settle <= {settle[0], 1'b0};
         if (rst) begin
+            settle <= 2'b00;
             state <= S_INIT;
             o_steps <= 0;
             beat <= 0;
@@ -259,16 +260,16 @@ module snn_mlp (
                     init_0 <= 1'b1;
                     init_1 <= 1'b1;
                     init_2 <= 1'b1;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_INITW;
                 end
-                S_INITW: if (!settle && &dones) state <= S_LOAD;
+                S_INITW: if (settle == 2'b00 && &dones) state <= S_LOAD;
                 S_LOAD: begin
                     load_0 <= 1'b1;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_LOADW;
                 end
-                S_LOADW: if (!settle && done_0) begin
+                S_LOADW: if (settle == 2'b00 && done_0) begin
                     beat <= 0;
                     t_out <= 0;
                     act <= 3'd1;
@@ -284,10 +285,10 @@ module snn_mlp (
                     start_2 <= act[2];
                     first_2 <= act[2] && !seen[2];
                     seen <= seen | act;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_BEATW;
                 end
-                S_BEATW: if (!settle && beat_done) begin
+                S_BEATW: if (settle == 2'b00 && beat_done) begin
                     beat <= beat + 1'b1;
                     act <= {act[L-2:0], beat + 1'b1 < T};
                     if (act[L-1]) begin
@@ -301,18 +302,18 @@ module snn_mlp (
                 end
                 S_SCAN: begin
                     ro_scan <= 1'b1;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_SCANW;
                 end
-                S_SCANW: if (!settle && !ro_busy)
+                S_SCANW: if (settle == 2'b00 && !ro_busy)
                     state <= (ro_margin_ok || t_out == T[5:0]) ? S_OUT : S_BEAT;
                 S_OUT: begin
                     ro_stream <= 1'b1;
                     o_steps <= t_out;
-                    settle <= 1'b1;
+                    settle <= 2'b11;
                     state <= S_OUTW;
                 end
-                S_OUTW: if (!settle && !ro_busy) state <= S_LOAD;
+                S_OUTW: if (settle == 2'b00 && !ro_busy) state <= S_LOAD;
                 default: state <= S_INIT;
             endcase
         end
