@@ -351,16 +351,28 @@ module snn_layer #(
     reg o_inflight;
     reg [IT_BITS-1:0] o_item;
     reg [OFFS_BITS-1:0] offs_q;
-    // What is queued for the expander: the item with its offsets a stage
-    // after they are read (o_*), with a gate's source counts added (q_*).
+    // The item with its offsets as read (o_*) is registered once more
+    // (r_*: the offsets' block-RAM output and its route filled a cycle,
+    // LeNet's conv1 at 110 MHz); a gate adds its source counts a stage
+    // later still. q_* is what is queued for the expander.
+    reg r_valid;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [IT_BITS-1:0] r_item;            // (a gate replaces its counts)
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [OFFS_BITS-1:0] r_offs;
+    always @(posedge clk) begin
+        r_valid <= !rst && o_inflight;
+        r_item <= o_item;
+        r_offs <= offs_q;
+    end
     wire q_valid;
     wire [IT_BITS-1:0] q_item;
     wire [OFFS_BITS-1:0] q_offs;
     wire [1:0] q_stages;                 // items between the offsets' read and the FIFO
     wire e_pop = !e_empty && (o_level + {2'b0, o_inflight} + {1'b0, q_stages}) < 3'd4;
     wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
-    // Every entry is queued, straight from the block RAM's output; the
-    // expander drops pixels without taps (outside every window).
+    // Every entry is queued, a few registers after the block RAM's output;
+    // the expander drops pixels without taps (outside every window).
     wire o_push = q_valid;
     assign o_first = {item_low, item_lane[LN_BITS-1:0],
                       (FULL == 0) || (ANALOG != 0) || ((item_mask & ~item_low) == 0)};
@@ -404,11 +416,7 @@ module snn_layer #(
             reg [CNT_W-1:0] sc_q, sc_r;
             reg [SA_BITS-1:0] sa_q, sa_r, sa_2, kc;
             reg kc_on;
-            reg r_valid, s2_valid;
-            /* verilator lint_off UNUSEDSIGNAL */
-            reg [IT_BITS-1:0] r_item;    // (its counts are replaced)
-            /* verilator lint_on UNUSEDSIGNAL */
-            reg [OFFS_BITS-1:0] r_offs;
+            reg s2_valid;
             reg [IT_BITS-1:0] s2_item;
             reg [OFFS_BITS-1:0] s2_offs;
             wire [SA_BITS-1:0] e_head_sa;
@@ -434,20 +442,16 @@ module snn_layer #(
                 sa_q <= e_head_sa;
                 sc_r <= sc_q;
                 sa_r <= sa_q;
-                r_item <= o_item;
-                r_offs <= offs_q;
                 sa_2 <= sa_r;
                 s2_item <= {r_item[IT_BITS-1:CNT_W], sc_new};
                 s2_offs <= r_offs;
                 if (s2_valid) srccnt[sa_2] <= s2_item[CNT_W-1:0];
                 else if (kc_on) srccnt[kc] <= {CNT_W{1'b0}};
                 if (rst) begin
-                    r_valid <= 1'b0;
                     s2_valid <= 1'b0;
                     kc_on <= 1'b0;
                     kc <= 0;
                 end else begin
-                    r_valid <= o_inflight;
                     s2_valid <= r_valid;
                     if (init) begin
                         kc_on <= 1'b1;
@@ -464,21 +468,10 @@ module snn_layer #(
             assign q_stages = {1'b0, r_valid} + {1'b0, s2_valid};
             assign sc_clearing = kc_on;
         end else begin : no_source_counts
-            // The offsets' block-RAM output registered once more before
-            // the FIFO, as the gate's stage does (LeNet at 110 MHz: conv1's
-            // offsets read, 5.6 ns clock-to-out and its route, into fifo_o).
-            reg s2_valid;
-            reg [IT_BITS-1:0] s2_item;
-            reg [OFFS_BITS-1:0] s2_offs;
-            always @(posedge clk) begin
-                s2_valid <= !rst && o_inflight;
-                s2_item <= o_item;
-                s2_offs <= offs_q;
-            end
-            assign q_valid = s2_valid;
-            assign q_item = s2_item;
-            assign q_offs = s2_offs;
-            assign q_stages = {1'b0, s2_valid};
+            assign q_valid = r_valid;
+            assign q_item = r_item;
+            assign q_offs = r_offs;
+            assign q_stages = {1'b0, r_valid};
             assign sc_clearing = 1'b0;
         end
     endgenerate

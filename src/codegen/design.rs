@@ -483,9 +483,8 @@ impl Design {
         let max = (1u64 << (self.out_value_bits() + 1)) - 1;
         self.cutoff.map_or(0, |m| (m.max(0) as u64).min(max))
     }
-    /// Whether an engine keeps its membranes in its banks (then the
-    /// sequencer clears them while each input loads).
-    /// Engines clear state while the input loads (`Engine::clears_at_load`).
+    /// Whether an engine clears state while each input loads
+    /// (`Engine::clears_at_load`).
     pub fn clears_at_load(&self) -> bool {
         self.engines.iter().any(Engine::clears_at_load)
     }

@@ -97,6 +97,16 @@ pub struct BlockRam {
     pub memories: Vec<super::MemoryUse>,
 }
 
+impl BlockRam {
+    fn of(design: &Design) -> BlockRam {
+        let memories = super::memories(design);
+        BlockRam {
+            blocks: memories.iter().map(|m| m.blocks).sum(),
+            memories,
+        }
+    }
+}
+
 fn separate() -> StateWord {
     StateWord::Separate
 }
@@ -275,10 +285,7 @@ impl Manifest {
                 .iter()
                 .map(|e| layer_entry(design, e))
                 .collect(),
-            block_ram: Some(BlockRam {
-                blocks: super::total_blocks(design),
-                memories: super::memories(design),
-            }),
+            block_ram: Some(BlockRam::of(design)),
         }
     }
 
