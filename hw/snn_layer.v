@@ -1209,7 +1209,9 @@ module snn_layer #(
                 wire signed [W_BITS-1:0] w = w_r[k*W_BITS +: W_BITS];
                 wire signed [ACC_BITS-1:0] t = term_q[k*ACC_BITS +: ACC_BITS];
                 /* verilator lint_on UNUSEDSIGNAL */
+                /* verilator lint_off UNUSEDSIGNAL */
                 wire signed [ACC_BITS-1:0] b = base[k*ACC_BITS +: ACC_BITS];
+                /* verilator lint_on UNUSEDSIGNAL */
                 if (ANALOG != 0) begin : mac
                     // The product's register is the term's (on an ECP5 the
                     // DSP's own, hw/snn_mul_reg.v), cleared with it. It is
@@ -1245,10 +1247,29 @@ module snn_layer #(
                         : {ACC_BITS{1'b0}};
                 end
                 if (GATE != 0) begin : gate
+                    // A gate's bank is never FAST, so stage 5's base is one
+                    // of four registers: the three sums still being written
+                    // and the bank's read. Each is compared and incremented
+                    // at once and the result selected; selecting first put
+                    // the mux, the compare's carry chain and the
+                    // increment's in one cycle (VGG pool1's 10 ns path on
+                    // the 45F).
                     wire [COUNT_BITS-1:0] src_n = n5[k*COUNT_BITS +: COUNT_BITS];
-                    wire [COUNT_BITS-1:0] own_n = b[COUNT_BITS-1:0];
-                    assign fire_next[k] = m5[k] && src_n > own_n;
-                    assign sum_next_s[k*ACC_BITS +: ACC_BITS] = b + {{(ACC_BITS - 1){1'b0}}, fire_next[k]};
+                    wire [ACC_BITS-1:0] c6 = sum6[k*ACC_BITS +: ACC_BITS];
+                    wire [ACC_BITS-1:0] c7 = sum7[k*ACC_BITS +: ACC_BITS];
+                    wire [ACC_BITS-1:0] c8 = sum8[k*ACC_BITS +: ACC_BITS];
+                    wire [ACC_BITS-1:0] cb = i_b[k*ACC_BITS +: ACC_BITS];
+                    wire f6 = m5[k] && src_n > c6[COUNT_BITS-1:0];
+                    wire f7 = m5[k] && src_n > c7[COUNT_BITS-1:0];
+                    wire f8 = m5[k] && src_n > c8[COUNT_BITS-1:0];
+                    wire fb = m5[k] && src_n > cb[COUNT_BITS-1:0];
+                    wire [ACC_BITS-1:0] one = {{(ACC_BITS - 1){1'b0}}, 1'b1};
+                    wire [ACC_BITS-1:0] s6 = f6 ? c6 + one : c6;
+                    wire [ACC_BITS-1:0] s7 = f7 ? c7 + one : c7;
+                    wire [ACC_BITS-1:0] s8 = f8 ? c8 + one : c8;
+                    wire [ACC_BITS-1:0] sb = fb ? cb + one : cb;
+                    assign fire_next[k] = sel1 ? f6 : sel2 ? f7 : sel3 ? f8 : fb;
+                    assign sum_next_s[k*ACC_BITS +: ACC_BITS] = sel1 ? s6 : sel2 ? s7 : sel3 ? s8 : sb;
                 end else begin : acc
                     assign fire_next[k] = 1'b0;
                     assign sum_next_s[k*ACC_BITS +: ACC_BITS] = b + t;
