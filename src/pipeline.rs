@@ -62,6 +62,7 @@ pub struct ConvertSettings {
     /// directory's own for a converted network.
     pub h: Option<f32>,
     pub readout: ecc::Readout,
+    pub burst: ecc::Burst,
     /// Calibrate the initial potentials after conversion.
     pub calibrate: Option<Calibration>,
 }
@@ -116,6 +117,7 @@ pub fn convert_keras(
         per_channel: settings.per_channel,
         h: settings.h.unwrap_or(0.5),
         readout: settings.readout,
+        burst: settings.burst,
     };
     let started = Instant::now();
     let mut conversion = ecc::convert(&graph, calib_images.view(), options).map_err(|source| {

@@ -1,6 +1,7 @@
 //! With 32-bit weights the integer simulator is a faithful stand-in for the
 //! float one: per image, the same predicted class on at least 99.9 % of the
-//! committed test digits, for both bundled examples.
+//! committed test digits, for both bundled examples; also with burst
+//! spikes (several spikes a step, through the VGG's max gates too).
 
 mod common;
 
@@ -14,16 +15,21 @@ use snncc::snn::engine::Engine;
 use snncc::snn::sim::Simulator;
 use snncc::{data, import};
 
-fn agreement(model: &str, n: usize, t: usize) -> f64 {
+fn agreement(model: &str, n: usize, t: usize, options: ConvertOptions) -> f64 {
     let graph = import::load_model(&example(&format!("models/{model}")))
         .unwrap()
         .graph;
     let calib = data::read_images(&example("data/calib-images.npy")).unwrap();
     let images = data::read_images(&example("data/test-images.npy")).unwrap();
     let images = images.slice(s![..n, .., .., ..]);
-    let snn = ecc::convert(&graph, calib.view(), ConvertOptions::default())
-        .unwrap()
-        .model;
+    let snn = ecc::convert(&graph, calib.view(), options).unwrap().model;
+    if options.burst == ecc::Burst::Auto {
+        assert!(
+            snn.layers.iter().any(|l| l.burst > 1),
+            "no layer bursts at {:?}",
+            options.norm
+        );
+    }
     let spec = choose_formats(&snn, &QuantOptions::with_bits(32, t)).unwrap();
     let q = quantize_model(&snn, &spec).unwrap().model;
     assert!(
@@ -47,12 +53,22 @@ fn agreement(model: &str, n: usize, t: usize) -> f64 {
 
 #[test]
 fn lenet_32_bit_agrees_with_float() {
-    let a = agreement("lenet.keras", 2000, 64);
+    let a = agreement("lenet.keras", 2000, 64, ConvertOptions::default());
     assert!(a >= 0.999, "agreement {a}");
 }
 
 #[test]
 fn vgg_32_bit_agrees_with_float() {
-    let a = agreement("vgg.keras", 1000, 64);
+    let a = agreement("vgg.keras", 1000, 64, ConvertOptions::default());
+    assert!(a >= 0.999, "agreement {a}");
+}
+
+#[test]
+fn vgg_32_bit_agrees_with_float_with_burst_spikes() {
+    let options = ConvertOptions {
+        burst: ecc::Burst::Auto,
+        ..ConvertOptions::default()
+    };
+    let a = agreement("vgg.keras", 500, 64, options);
     assert!(a >= 0.999, "agreement {a}");
 }

@@ -38,6 +38,7 @@ fn network(
         gate_source: None,
         bias,
         lambda: vec![1.0; Shape::channels(&shape)],
+        burst: 1,
     };
     let flat = pooled * pooled * cout;
     SnnModel {

@@ -3,17 +3,19 @@
 //! `valid`, an explicit ZeroPadding2D), strides and pooling between, the
 //! rate limit of `ecc::convert`'s network (what `snncc eval NET/` computes)
 //! gives the CNN's logits to float precision. The scales are the maxima of
-//! the images themselves, so no rate is clipped at 1: any difference is the
-//! conversion's, in particular a BN folded forward whose shift a zero
-//! padding must not receive (docs/ecc.md), or a global average folded into
-//! the Dense after it.
+//! the images themselves, so no rate is clipped at 1, or a percentile (the
+//! default p99.9, and p90) with burst spikes (`--burst auto`), which let a
+//! neuron fire as often a step as the images' largest activation needs:
+//! any difference is the conversion's, in particular a BN folded forward
+//! whose shift a zero padding must not receive (docs/ecc.md), a global
+//! average folded into the Dense after it, or a burst too short.
 
 mod common;
 
 use common::Lcg as Rng;
 use ndarray::{Array1, Array2, Array4};
 use proptest::prelude::*;
-use snncc::ecc::{convert, ConvertOptions, Norm};
+use snncc::ecc::{convert, Burst, ConvertOptions, Norm};
 use snncc::ir::{
     Activation, BatchNorm, Conv2d, Dense, Graph, NodeId, Op, Pad, Padding, Pool2d, PoolKind, Shape,
     Window,
@@ -161,6 +163,15 @@ fn pooling() -> impl Strategy<Value = Option<(PoolKind, Padding)>> {
     ]
 }
 
+/// Scales that clip nothing: the maxima, or a percentile with bursts.
+fn scaling() -> impl Strategy<Value = (Norm, Burst)> {
+    prop_oneof![
+        Just((Norm::Max, Burst::Fixed(1))),
+        Just((Norm::Percentile(99.9), Burst::Auto)),
+        Just((Norm::Percentile(90.0), Burst::Auto)),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
     #[test]
@@ -173,12 +184,14 @@ proptest! {
         pad2 in padding(),
         stride2 in 1usize..3,
         bn2 in bn_at(),
+        (norm, burst) in scaling(),
     ) {
         let g = model(seed, pad1, bn1, pool, zero_pad, pad2, stride2, bn2);
         let mut rng = Rng(seed ^ 0x5eed);
         let images = ndarray::Array4::from_shape_fn((6, 9, 9, 2), |_| rng.unit());
-        let options = ConvertOptions { norm: Norm::Max, ..ConvertOptions::default() };
+        let options = ConvertOptions { norm, burst, ..ConvertOptions::default() };
         let net = convert(&g, images.view(), options).unwrap();
+        prop_assert!(net.log.warnings.iter().all(|w| !w.contains("burst")), "{:?}", net.log.warnings);
         for i in 0..images.dim().0 {
             let x = images.index_axis(ndarray::Axis(0), i);
             let cnn = snncc::reference::run(&g, x);

@@ -50,7 +50,11 @@ struct Conn<W> {
 }
 
 enum StepKind {
-    Fire { theta: i64 },
+    /// Fire at `theta`, up to `burst` times a step.
+    Fire {
+        theta: i64,
+        burst: u32,
+    },
     Readout,
 }
 
@@ -189,6 +193,7 @@ impl<'m, W: Word + Value> BitSimulator<'m, W> {
                         QNeurons::IntegrateAndFire { threshold }
                         | QNeurons::SpikeCountReadout { threshold } => StepKind::Fire {
                             theta: arith::align(threshold, n.formats.threshold.frac(), m) as i64,
+                            burst: n.burst,
                         },
                         QNeurons::Readout => StepKind::Readout,
                     };
@@ -575,17 +580,24 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                         }
                         let v = &mut self.v[li];
                         out.layer_overflows[li] += match step {
-                            StepKind::Fire { theta } => W::step_layer(
-                                v,
-                                current,
-                                *theta,
-                                *membrane_bits,
-                                overflow,
-                                *narrow,
-                                *proven && within_proof,
-                                &mut self.scratch,
-                                emitted,
-                            ),
+                            StepKind::Fire { theta, burst } => {
+                                let events = W::step_layer(
+                                    v,
+                                    current,
+                                    *theta,
+                                    *membrane_bits,
+                                    overflow,
+                                    *narrow,
+                                    *proven && within_proof,
+                                    &mut self.scratch,
+                                    emitted,
+                                );
+                                if *burst > 1 {
+                                    let theta = W::from_raw(*theta);
+                                    crate::snn::burst::fire_again(v, theta, burst - 1, emitted);
+                                }
+                                events
+                            }
                             StepKind::Readout => {
                                 arith::readout_step_layer(v, current, *membrane_bits, overflow)
                             }

@@ -37,6 +37,13 @@ pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
                 kind,
                 neurons: l.shape.len(),
                 spikes: kind != "readout",
+                burst: match &l.kind {
+                    QLayerKind::Neurons(n) => n.burst,
+                    QLayerKind::MaxGate { source, .. } => match &model.layers[*source].kind {
+                        QLayerKind::Neurons(n) => n.burst,
+                        QLayerKind::MaxGate { .. } => 1,
+                    },
+                },
             }
         })
         .collect()

@@ -190,6 +190,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             "per_channel": graph.as_ref().map(|_| args.convert.per_channel()),
             "h": snn_model.h,
             "h_layers": snn_model.h_layers,
+            // The most spikes a neuron emits in a step, per layer.
+            "burst": snn_model.layers.iter().map(|l| l.burst).collect::<Vec<_>>(),
             "runs": runs,
             "layers": report.layers,
             "energy_pj": {"synop": metrics::E_AC_PJ, "mac": metrics::E_MAC_PJ,

@@ -80,6 +80,9 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             CutoffArg::Margin(m) => json!({"margin": m}),
         };
     }
+    if args.convert.burst != snncc::ecc::Burst::Fixed(1) {
+        settings["burst"] = json!(args.convert.burst.label());
+    }
     check_settings(output, &settings)?;
 
     let shard = args.shard.unwrap_or(Shard::WHOLE);

@@ -674,6 +674,16 @@ pub struct ConvertFlags {
     /// lowest class index.
     #[arg(long, value_enum, default_value = "potential")]
     pub readout: ReadoutArg,
+    /// Burst spikes: the most spikes an IF neuron emits in one step (it
+    /// fires and subtracts its threshold up to that many times). With one,
+    /// a percentile scale clips the largest activations at one spike a
+    /// step, so the rate limit (`eval NET/`) differs from the CNN; `auto`
+    /// gives each layer as many as its largest calibration activation
+    /// needs (ceil(max / scale), at most 16), which makes the rate limit
+    /// the CNN's. The simulators have bursts (float and fixed point);
+    /// `build --target verilog` refuses them for now.
+    #[arg(long, default_value = "1", value_name = "auto|N")]
+    pub burst: snncc::ecc::Burst,
 }
 
 /// `--calibrate` values.

@@ -35,6 +35,7 @@ impl ConvertFlags {
             per_channel: self.per_channel(),
             h: self.h,
             readout: self.readout.into(),
+            burst: self.burst,
             calibrate: granularity.map(|granularity| Calibration {
                 granularity,
                 lengths,

@@ -619,6 +619,15 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 reason,
             })
         };
+        if let QLayerKind::Neurons(n) = &layer.kind {
+            if n.burst > 1 {
+                refuse(format!(
+                    "its neurons fire up to {} spikes a step (burst spikes), which the engines \
+                     do not emit yet; convert with --burst 1",
+                    n.burst
+                ));
+            }
+        }
         let chained = |source: usize| source + 1 == li;
         // The source engine's layout (its lanes), when it was built.
         let source_geometry = |s: usize| {

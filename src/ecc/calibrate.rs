@@ -231,7 +231,7 @@ fn target_rates(conversion: &Conversion, calib: ArrayView4<f32>) -> Vec<Vec<Vec<
                     acts[node]
                         .iter()
                         .enumerate()
-                        .map(|(i, &a)| (a / layer.lambda[i % c]).clamp(0.0, 1.0))
+                        .map(|(i, &a)| (a / layer.lambda[i % c]).clamp(0.0, layer.burst as f32))
                         .collect()
                 })
                 .collect()

@@ -23,7 +23,7 @@ pub use roles::roles;
 pub use stats::Norm;
 
 use crate::ir::{Graph, NodeId, Op, Shape};
-use crate::snn::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses};
+use crate::snn::{Connection, Neurons, SnnLayer, SnnModel, Source, Synapses, MAX_BURST};
 use plan::{PlannedKind, PlannedLayer};
 
 /// Errors of the conversion stage; each names the layer.
@@ -48,6 +48,48 @@ pub struct ConvertOptions {
     /// Initial membrane potential as a fraction of the threshold.
     pub h: f32,
     pub readout: Readout,
+    /// How many spikes an IF neuron may emit in one step.
+    pub burst: Burst,
+}
+
+/// Burst spikes (docs/ecc.md "Burst spikes"): the most spikes an IF neuron
+/// emits in one step. A scale below the largest activation (a percentile)
+/// clips the rate limit at one spike a step; `Auto` gives each layer as
+/// many as its largest calibration activation needs, so the rate limit is
+/// the CNN's on every activation the calibration data reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Burst {
+    /// The same number for every IF layer (1: the classic IF neuron).
+    Fixed(u32),
+    /// Per layer, `ceil(max / lambda)` over its channels, at most
+    /// `snn::MAX_BURST`.
+    Auto,
+}
+
+impl std::str::FromStr for Burst {
+    type Err = String;
+
+    /// `auto`, or a count from 1 to `snn::MAX_BURST`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" {
+            return Ok(Burst::Auto);
+        }
+        match s.parse::<u32>() {
+            Ok(n) if (1..=MAX_BURST).contains(&n) => Ok(Burst::Fixed(n)),
+            _ => Err(format!(
+                "'{s}' is not auto or a number of spikes from 1 to {MAX_BURST}"
+            )),
+        }
+    }
+}
+
+impl Burst {
+    pub fn label(&self) -> String {
+        match self {
+            Burst::Fixed(n) => n.to_string(),
+            Burst::Auto => "auto".into(),
+        }
+    }
 }
 
 /// How the class is read from the output layer.
@@ -69,6 +111,7 @@ impl Default for ConvertOptions {
             per_channel: false,
             h: 0.5,
             readout: Readout::Potential,
+            burst: Burst::Fixed(1),
         }
     }
 }
@@ -110,9 +153,38 @@ pub fn convert(
         })
         .map(|l| l.node)
         .collect();
-    let measured =
-        stats::measure_lambdas(&folded, calib, &if_nodes, options.norm, options.per_channel);
-    let mut lambda: HashMap<NodeId, Vec<f32>> = if_nodes.into_iter().zip(measured).collect();
+    let measured = stats::measure(&folded, calib, &if_nodes, options.norm, options.per_channel);
+    let mut burst: HashMap<NodeId, u32> = HashMap::new();
+    let mut capped = Vec::new();
+    for (&node, m) in if_nodes.iter().zip(&measured) {
+        let is_readout = planned
+            .iter()
+            .any(|l| l.node == node && l.kind == PlannedKind::Readout);
+        let b = match options.burst {
+            _ if is_readout => 1,
+            Burst::Fixed(n) => n,
+            Burst::Auto => {
+                let need = m.burst_needed();
+                if need > MAX_BURST {
+                    capped.push(format!("{} ({need})", folded.node(node).name));
+                }
+                need.min(MAX_BURST)
+            }
+        };
+        burst.insert(node, b);
+    }
+    if !capped.is_empty() {
+        log.warnings.push(format!(
+            "burst spikes capped at {MAX_BURST} a step: the rate limit clips the largest \
+             calibration activations of {} (spikes needed in brackets)",
+            capped.join(", ")
+        ));
+    }
+    let mut lambda: HashMap<NodeId, Vec<f32>> = if_nodes
+        .into_iter()
+        .zip(measured)
+        .map(|(n, m)| (n, m.lambda))
+        .collect();
     // The analog input reaches the first layer as it is (the simulator
     // feeds the image itself), so its scale is 1, whatever its range.
     lambda.insert(0, vec![1.0; calib.dim().3]);
@@ -122,6 +194,8 @@ pub fn convert(
                 let src = layer.gate_source.expect("a gate has a source");
                 let l = lambda[&src].clone();
                 lambda.insert(layer.node, l);
+                let b = burst[&src];
+                burst.insert(layer.node, b);
             }
             PlannedKind::Readout if !spike_readout => {
                 let c = folded.node(layer.node).shape.channels();
@@ -159,8 +233,24 @@ pub fn convert(
     };
     let layers = planned
         .iter()
-        .map(|l| normalise(&folded, l, &lambda, &source_of, spike_readout))
+        .map(|l| {
+            let b = burst.get(&l.node).copied().unwrap_or(1);
+            normalise(&folded, l, &lambda, &source_of, spike_readout, b)
+        })
         .collect();
+    let bursts: Vec<String> = planned
+        .iter()
+        .filter_map(|l| {
+            let b = burst.get(&l.node).copied().unwrap_or(1);
+            (b > 1).then(|| format!("{} {b}", folded.node(l.node).name))
+        })
+        .collect();
+    if !bursts.is_empty() {
+        log.changes.push(format!(
+            "burst spikes (most a neuron emits in a step): {}",
+            bursts.join(", ")
+        ));
+    }
     let model = SnnModel {
         name: graph.name.clone(),
         input_shape: graph.input_shape(),
@@ -200,6 +290,7 @@ fn normalise(
     lambda: &HashMap<NodeId, Vec<f32>>,
     source_of: &dyn Fn(NodeId) -> Source,
     spike_readout: bool,
+    burst: u32,
 ) -> SnnLayer {
     let out = &lambda[&layer.node];
     let node = g.node(layer.node);
@@ -284,6 +375,7 @@ fn normalise(
             .as_ref()
             .map(|b| b.map(out.len(), |c, v| v / out[c])),
         lambda: out.clone(),
+        burst,
     }
 }
 

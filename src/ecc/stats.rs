@@ -33,21 +33,57 @@ impl Norm {
 
 const BINS: usize = 4096;
 
-/// Lambda per channel for each requested node, in the order given. With
-/// `per_channel == false` every channel of a node gets the node's value.
-pub fn measure_lambdas(
+/// What the calibration data says of one node's activations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// The scale per channel (with `per_channel == false` every channel
+    /// has the node's).
+    pub lambda: Vec<f32>,
+    /// The largest activation per channel (0 where it never activates).
+    pub max: Vec<f32>,
+}
+
+impl Measured {
+    /// The most spikes per step a neuron needs for its rate limit to hold
+    /// every calibration activation unclipped: the largest
+    /// `ceil(max[c] / lambda[c])`, at least 1.
+    pub fn burst_needed(&self) -> u32 {
+        self.max
+            .iter()
+            .zip(&self.lambda)
+            // The ratio is rounded to f32 precision first: a max that is
+            // the scale itself (`--norm max`) is one spike, not two.
+            .map(|(&m, &l)| ((m / l) * (1.0 - 1e-6)).ceil().max(1.0))
+            .fold(1.0f32, f32::max)
+            .min(u32::MAX as f32) as u32
+    }
+}
+
+/// Lambda and maximum per channel for each requested node, in the order
+/// given.
+pub fn measure(
     graph: &Graph,
     calib: ArrayView4<f32>,
     nodes: &[NodeId],
     norm: Norm,
     per_channel: bool,
-) -> Vec<Vec<f32>> {
+) -> Vec<Measured> {
+    let maxima = measure_maxima(graph, calib, nodes);
+    let lambdas = lambdas_from(graph, calib, nodes, norm, per_channel, &maxima);
+    lambdas
+        .into_iter()
+        .zip(maxima)
+        .map(|(lambda, max)| Measured { lambda, max })
+        .collect()
+}
+
+/// Pass 1: the largest activation per channel of each node.
+fn measure_maxima(graph: &Graph, calib: ArrayView4<f32>, nodes: &[NodeId]) -> Vec<Vec<f32>> {
     let channels: Vec<usize> = nodes
         .iter()
         .map(|&n| graph.node(n).shape.channels())
         .collect();
-    // Pass 1: maximum per channel.
-    let maxima = fold_over(
+    fold_over(
         graph,
         calib,
         nodes,
@@ -71,7 +107,20 @@ pub fn measure_lambdas(
             }
         },
         || channels.iter().map(|&c| vec![0f32; c]).collect(),
-    );
+    )
+}
+
+/// Lambda per channel for each node from its maxima (`Norm::Max`) or a
+/// histogram over `[0, max]` (pass 2, a percentile).
+fn lambdas_from(
+    graph: &Graph,
+    calib: ArrayView4<f32>,
+    nodes: &[NodeId],
+    norm: Norm,
+    per_channel: bool,
+    maxima: &[Vec<f32>],
+) -> Vec<Vec<f32>> {
+    let channels: Vec<usize> = maxima.iter().map(Vec::len).collect();
     let pooled_max = |m: &Vec<f32>| m.iter().copied().fold(0f32, f32::max);
     let Norm::Percentile(p) = norm else {
         return maxima

@@ -125,7 +125,9 @@ pub fn margin_real(raw: i64, scale: f64, frac: u32) -> f64 {
 /// Storage of the integer simulator's currents and potentials: `i32` when
 /// every width of the model is at most 31 bits (so `V + I` fits in `i64`
 /// and the vector units do twice the work of `i64`), else `i64`.
-pub trait Word: Copy + Default + PartialOrd + Send + Sync + std::ops::AddAssign + 'static {
+pub trait Word:
+    Copy + Default + PartialOrd + Send + Sync + std::ops::AddAssign + std::ops::SubAssign + 'static
+{
     /// Whether `V + I` of two such values always fits in `i64`.
     const SUM_FITS_I64: bool;
     fn from_raw(raw: i64) -> Self;

@@ -339,8 +339,8 @@ impl Ctx<'_> {
         })?;
         let membrane_range = {
             let t = self.spec.timesteps;
-            let low = membrane_range(theta_m, v0_lo, (lo, hi), t);
-            let high = membrane_range(theta_m, v0_hi, (lo, hi), t);
+            let low = membrane_range(theta_m, layer.burst, v0_lo, (lo, hi), t);
+            let high = membrane_range(theta_m, layer.burst, v0_hi, (lo, hi), t);
             (low.0.min(high.0), low.1.max(high.1))
         };
         let membrane_bits_needed =
@@ -362,6 +362,7 @@ impl Ctx<'_> {
                 accumulator_bits,
                 membrane_proven: membrane_bits_needed <= f.membrane.bits(),
                 v0,
+                burst: layer.burst,
             },
             report,
         ))
@@ -454,29 +455,38 @@ impl Ctx<'_> {
         let m = f.membrane.frac();
         let channels = *layer.shape.dims().last().expect("a shape has a dimension");
         let (mut lo, mut hi) = (vec![0i128; channels], vec![0i128; channels]);
-        // A term is weight x activity: activity is 0/1 for spikes and any
-        // value of the input format for the analog input.
-        let (x_lo, x_hi, term_frac) = if analog {
-            let q = self.spec.input.format;
-            (
-                i128::from(q.min_raw()),
-                i128::from(q.max_raw()),
-                f.weights.frac() + q.frac(),
-            )
-        } else {
-            (0, 1, f.weights.frac())
-        };
-        // The range `n` terms of weight `w` can add.
-        let term = |w: i64, n: usize| {
-            let w = align(w, term_frac, m);
-            let (a, b) = (w * x_lo, w * x_hi);
-            (a.min(b).min(0) * n as i128, a.max(b).max(0) * n as i128)
+        // A term is weight x activity: activity is any value of the input
+        // format for the analog input, and for spikes 0 to the source's
+        // burst (a neuron's spikes of one step each add its weight).
+        let activity = |source: Source| -> (i128, i128, u32) {
+            match source {
+                Source::Input => {
+                    let q = self.spec.input.format;
+                    (
+                        i128::from(q.min_raw()),
+                        i128::from(q.max_raw()),
+                        f.weights.frac() + q.frac(),
+                    )
+                }
+                Source::Layer(s) => (0, i128::from(self.model.layers[s].burst), f.weights.frac()),
+            }
         };
         let mut add = |c: usize, (l, h): (i128, i128)| {
             lo[c] += l;
             hi[c] += h;
         };
         for conn in inputs {
+            let (x_lo, x_hi, term_frac) = if analog {
+                activity(Source::Input)
+            } else {
+                activity(conn.source)
+            };
+            // The range `n` terms of weight `w` can add.
+            let term = |w: i64, n: usize| {
+                let w = align(w, term_frac, m);
+                let (a, b) = (w * x_lo, w * x_hi);
+                (a.min(b).min(0) * n as i128, a.max(b).max(0) * n as i128)
+            };
             match &conn.synapses {
                 QSynapses::Conv { kernel, .. } => {
                     for ((_, _, _, co), &w) in kernel.indexed_iter() {
@@ -575,11 +585,14 @@ fn wr_raw_counted(wr: &mut Rounder, x: f64, n: usize, present: &BTreeSet<usize>)
 }
 
 /// The membrane's reachable range within `t` steps (docs/fixed-point.md §5),
-/// given one step's current range and, for IF neurons, the threshold:
-/// after a step `V <= max(V0, theta - 1) + t * max(0, I+ - theta)` and
-/// `V >= min(V0, 0) - t * I-`; the largest value before firing adds `I+`.
+/// given one step's current range and, for IF neurons, the threshold and
+/// the burst `B` (the most spikes a step): after a step `V <= max(V0,
+/// theta - 1) + t * max(0, I+ - B theta)` (a neuron that fired fewer than
+/// `B` times is below theta) and `V >= min(V0, 0) - t * I-`; the largest
+/// value before firing adds `I+`.
 pub fn membrane_range(
     theta: Option<i128>,
+    burst: u32,
     v0: i128,
     (i_lo, i_hi): (i128, i128),
     t: usize,
@@ -589,7 +602,7 @@ pub fn membrane_range(
     match theta {
         Some(theta) => {
             let settled = v0.max(theta - 1);
-            let hi = settled + up + (t - 1) * (up - theta).max(0);
+            let hi = settled + up + (t - 1) * (up - i128::from(burst) * theta).max(0);
             (v0.min(0) - t * down, hi.max(theta))
         }
         None => (v0.min(0) - t * down, v0.max(0) + t * up),
@@ -613,10 +626,20 @@ mod tests {
     #[test]
     fn membrane_range_of_if_and_readout() {
         // theta 10, V0 5, currents in [-3, 4]: never above theta - 1 + 4.
-        assert_eq!(membrane_range(Some(10), 5, (-3, 4), 8), (-24, 13));
+        assert_eq!(membrane_range(Some(10), 1, 5, (-3, 4), 8), (-24, 13));
         // Currents above theta: V climbs by I+ - theta per step.
-        assert_eq!(membrane_range(Some(10), 0, (0, 12), 5), (0, 9 + 12 + 4 * 2));
+        assert_eq!(
+            membrane_range(Some(10), 1, 0, (0, 12), 5),
+            (0, 9 + 12 + 4 * 2)
+        );
+        // Unless a burst of two takes 2 theta a step: it settles.
+        assert_eq!(membrane_range(Some(10), 2, 0, (0, 12), 5), (0, 9 + 12));
+        // Up to 25 a step with a burst of two: V climbs by 5 a step.
+        assert_eq!(
+            membrane_range(Some(10), 2, 0, (0, 25), 5),
+            (0, 9 + 25 + 4 * 5)
+        );
         // Readout: sums of currents.
-        assert_eq!(membrane_range(None, 0, (-2, 3), 10), (-20, 30));
+        assert_eq!(membrane_range(None, 1, 0, (-2, 3), 10), (-20, 30));
     }
 }

@@ -81,6 +81,8 @@ pub struct NeuronLayer {
     /// Initial membrane potential, raw in the membrane format: one for
     /// every neuron, or one per output channel.
     pub v0: Vec<i64>,
+    /// The most spikes a neuron emits in a step (`SnnLayer::burst`).
+    pub burst: u32,
 }
 
 impl NeuronLayer {

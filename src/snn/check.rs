@@ -1,7 +1,7 @@
 //! Consistency checks of an `SnnModel` (one read from an edited directory
 //! must never make the simulator index out of bounds).
 
-use super::model::{Bias, InitialFraction, Neurons, SnnModel, Source, Synapses};
+use super::model::{Bias, InitialFraction, Neurons, SnnModel, Source, Synapses, MAX_BURST};
 use crate::ir::Shape;
 
 /// Whether `h` can be an initial potential: a finite fraction of the
@@ -88,6 +88,21 @@ pub fn check_model(model: &SnnModel) -> Result<(), (String, String)> {
                 return fail(format!("threshold {threshold} must be positive"))
             }
             _ => {}
+        }
+        let burst_ok = match layer.neurons {
+            Neurons::IntegrateAndFire { .. } => (1..=MAX_BURST).contains(&layer.burst),
+            Neurons::MaxGate { .. } => match layer.gate_source {
+                Some(Source::Layer(s)) if s < li => layer.burst == model.layers[s].burst,
+                _ => true, // the source is checked below
+            },
+            _ => layer.burst == 1,
+        };
+        if !burst_ok {
+            return fail(format!(
+                "burst {} must be 1 to {MAX_BURST} for IF neurons, its source's for a max gate, \
+                 and 1 for the read-out",
+                layer.burst
+            ));
         }
         if layer.lambda.len() != c {
             return fail(format!(

@@ -49,7 +49,7 @@ pub(super) fn propagate_dense(
     map.clear();
     map.resize(n_src, 0.0);
     for &i in spikes {
-        map[i as usize] = 1.0;
+        map[i as usize] += 1.0; // a burst lists a neuron once per spike
     }
     propagate_values(synapses, &map, src, out, &mut scratch.cols, current);
     scratch.map = map;

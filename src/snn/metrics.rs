@@ -19,6 +19,8 @@ pub struct LayerInfo {
     pub neurons: usize,
     /// Whether it emits spikes (its rate is compared with the CNN's).
     pub spikes: bool,
+    /// The most spikes a neuron emits in a step (its rate's upper limit).
+    pub burst: u32,
 }
 
 impl LayerInfo {
@@ -36,6 +38,7 @@ impl LayerInfo {
                 },
                 neurons: l.size(),
                 spikes: l.spikes(),
+                burst: l.burst,
             })
             .collect()
     }
@@ -390,9 +393,10 @@ pub fn simulate_engine<E: Engine>(
                         if !layers[li].spikes {
                             continue;
                         }
+                        let most = layers[li].burst as f32;
                         for (&a, &k) in act.iter().zip(counts) {
                             totals.pearson[li]
-                                .add(f64::from(a.clamp(0.0, 1.0)), f64::from(k) / steps);
+                                .add(f64::from(a.clamp(0.0, most)), f64::from(k) / steps);
                         }
                     }
                 }

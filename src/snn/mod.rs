@@ -1,6 +1,7 @@
 //! The spiking network (`SnnModel`), its float time-stepped simulator, the
 //! metrics of a simulation, and the on-disk network directory.
 
+pub(crate) mod burst;
 mod check;
 pub mod cutoff;
 pub(crate) mod dense;
@@ -21,7 +22,9 @@ pub use metrics::{
     simulate_dataset, simulate_dataset_cutoff, simulate_dataset_with, LayerSummary, RunSummary,
     RunTotals, SimReport,
 };
-pub use model::{Bias, Connection, InitialFraction, Neurons, SnnLayer, SnnModel, Source, Synapses};
+pub use model::{
+    Bias, Connection, InitialFraction, Neurons, SnnLayer, SnnModel, Source, Synapses, MAX_BURST,
+};
 pub use sim::Propagation;
 pub use store::{is_net_dir, load_net, save_net, StoreError};
 pub use timesteps::{Timesteps, TimestepsError};

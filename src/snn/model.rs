@@ -9,6 +9,9 @@ use ndarray::{Array2, Array4};
 
 use crate::ir::{Pad, Shape};
 
+/// The most spikes a neuron may emit in one step (`SnnLayer::burst`).
+pub const MAX_BURST: u32 = 16;
+
 /// Where a synapse group takes its presynaptic activity from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,6 +167,12 @@ pub struct SnnLayer {
     /// The activation scale lambda (per channel) the layer was normalised
     /// with; `1` for the readout. Kept for reports and diagnosis.
     pub lambda: Vec<f32>,
+    /// The most spikes a neuron emits in one step (burst spikes, docs/ecc.md
+    /// "Burst spikes"): an IF neuron fires and subtracts its threshold up to
+    /// this many times, so its rate limit is its current clipped to
+    /// `[0, burst]` instead of `[0, 1]`. 1 is the classic IF neuron; a max
+    /// gate's is its source's; the potential readout's is 1 (it never fires).
+    pub burst: u32,
 }
 
 impl SnnLayer {

@@ -1,6 +1,7 @@
 //! The rate limit of a converted network: what the SNN computes as
 //! `T -> infinity`. An IF layer's rate is its per-step current clipped to
-//! [0, 1] (it cannot fire more than once a step), a max gate's the maximum
+//! [0, burst] (it cannot fire more than `burst` times a step, once without
+//! burst spikes), a max gate's the maximum
 //! rate in its window, and the readout's potential per step is its current.
 //! Comparing this with the CNN separates the loss due to normalisation
 //! (clipping at rate 1) from the loss due to short spike trains.
@@ -57,9 +58,10 @@ pub fn rate_limit_outputs(model: &SnnModel, image: ArrayView3<f32>) -> Vec<f32> 
         if let Neurons::IntegrateAndFire { threshold } | Neurons::SpikeCountReadout { threshold } =
             layer.neurons
         {
+            let most = layer.burst as f32;
             current
                 .iter_mut()
-                .for_each(|v| *v = (*v / threshold).clamp(0.0, 1.0));
+                .for_each(|v| *v = (*v / threshold).clamp(0.0, most));
         }
         rates.push(current);
     }

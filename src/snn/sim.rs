@@ -210,6 +210,9 @@ impl Simulator<'_> {
                         Neurons::IntegrateAndFire { threshold }
                         | Neurons::SpikeCountReadout { threshold } => {
                             integrate_and_fire(v, cur, threshold, &mut self.scratch, spikes);
+                            if layer.burst > 1 {
+                                super::burst::fire_again(v, threshold, layer.burst - 1, spikes);
+                            }
                         }
                         _ => {
                             for (v, &c) in v.iter_mut().zip(cur) {
@@ -664,6 +667,7 @@ mod tests {
             gate_source: None,
             bias: bias.map(Bias::Channel),
             lambda: vec![1.0; n],
+            burst: 1,
         }
     }
 
@@ -753,6 +757,46 @@ mod tests {
         // b: bias 0.25 each step, -0.5 on the steps a fires (same step):
         // .25 .5 .25 .5 .75 .5 .75 .5 -> never reaches 1.
         assert_eq!(b, vec![0; 8]);
+    }
+
+    /// `chain(0)` with layer a's current raised to 2.375 (bias 2.125) and
+    /// `burst` spikes a step allowed in a.
+    fn bursting_chain(burst: u32) -> SnnModel {
+        let mut model = chain(0.0);
+        model.layers[0].bias = Some(Bias::Channel(vec![2.125]));
+        model.layers[0].burst = burst;
+        crate::snn::check_model(&model).unwrap();
+        model
+    }
+
+    #[test]
+    fn burst_spikes_fire_and_subtract_up_to_the_burst_each_step() {
+        // Burst 3: V = 2.375->2 spikes .375, 2.75->2 .75, 3.125->3 .125,
+        // 2.5->2 .5, 2.875->2 .875, 3.25->3 .25: the rate limit 2.375.
+        let (a, b) = trains(&bursting_chain(3), 6);
+        assert_eq!(a, vec![2, 2, 3, 2, 2, 3]);
+        // b: .25 - .5 per spike of a: never fires.
+        assert_eq!(b, vec![0; 6]);
+        // Burst 2 clips at two a step (V grows by .375 a step instead).
+        let (a, _) = trains(&bursting_chain(2), 6);
+        assert_eq!(a, vec![2; 6]);
+        // The read-out adds a's weight once per spike.
+        let model = bursting_chain(3);
+        let mut sim = Simulator::new(&model);
+        let run = sim.run(Array3::from_elem((1, 1, 1), 1.0f32).view(), &[6]);
+        assert_eq!(sim.v[2][0], 14.0);
+        // SynOps: 14 spikes of a x 2 targets (b and out).
+        assert_eq!(run.synops, vec![28]);
+    }
+
+    #[test]
+    fn burst_spikes_lift_the_rate_limit_to_the_burst() {
+        let x = Array3::from_elem((1, 1, 1), 1.0f32);
+        // The read-out's current per step: a's rate + b's (0).
+        let out = |burst| crate::snn::rates::rate_limit_outputs(&bursting_chain(burst), x.view());
+        assert_eq!(out(1), vec![1.0]);
+        assert_eq!(out(2), vec![2.0]);
+        assert_eq!(out(3), vec![2.375]);
     }
 
     #[test]
@@ -873,6 +917,7 @@ mod tests {
                     gate_source: None,
                     bias: None,
                     lambda: vec![1.0; 2],
+                    burst: 1,
                 },
                 SnnLayer {
                     name: "b".into(),
@@ -889,6 +934,7 @@ mod tests {
                     gate_source: None,
                     bias: None,
                     lambda: vec![1.0; 3],
+                    burst: 1,
                 },
                 layer(
                     "out",

@@ -70,6 +70,17 @@ struct LayerDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bias: Option<Vec<f32>>,
     lambda: Vec<f32>,
+    /// Burst spikes: the most spikes a neuron emits in a step (1 if absent).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    burst: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(b: &u32) -> bool {
+    *b == 1
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -224,6 +235,7 @@ pub fn save_net(model: &SnnModel, dir: &Path, notes: &[String]) -> Result<(), St
             inputs,
             bias: layer.bias.as_ref().map(|b| b.values().to_vec()),
             lambda: layer.lambda.clone(),
+            burst: layer.burst,
         });
     }
     let doc = NetDoc {
@@ -382,6 +394,7 @@ pub fn load_net(dir: &Path) -> Result<SnnModel, StoreError> {
             gate_source,
             bias: l.bias.map(|b| Bias::from_values(b, shape.channels())),
             lambda: l.lambda,
+            burst: l.burst,
         });
     }
     let model = SnnModel {

@@ -238,6 +238,7 @@ pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
         gate_source: None,
         bias: Some(Bias::Channel(bias)),
         lambda: vec![1.0; n],
+        burst: 1,
     };
     let if_neurons = Neurons::IntegrateAndFire { threshold: 1.0 };
     let b = |rng: &mut Lcg, n: usize| (0..n).map(|_| rng.unit() * 0.2 - 0.1).collect();
@@ -309,6 +310,7 @@ pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
         gate_source: None,
         bias,
         lambda: vec![1.0; Shape::channels(&shape)],
+        burst: 1,
     };
     let mut layers = Vec::new();
     // conv1: analog input.
@@ -559,6 +561,7 @@ pub fn cnn_residual(rng: &mut Lcg) -> snncc::snn::SnnModel {
             (0..cr).map(|_| rng.unit() * 0.2 - 0.1).collect(),
         )),
         lambda: vec![1.0; cr],
+        burst: 1,
     };
     model.layers.insert(3, res);
     // fc1 reads the block; the readout follows it.
