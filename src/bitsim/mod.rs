@@ -23,7 +23,8 @@ pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
     model
         .layers
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             let kind = match &l.kind {
                 QLayerKind::MaxGate { .. } => "maxgate",
                 QLayerKind::Neurons(n) => match n.neurons {
@@ -37,13 +38,7 @@ pub fn layer_infos(model: &QuantModel) -> Vec<LayerInfo> {
                 kind,
                 neurons: l.shape.len(),
                 spikes: kind != "readout",
-                burst: match &l.kind {
-                    QLayerKind::Neurons(n) => n.burst,
-                    QLayerKind::MaxGate { source, .. } => match &model.layers[*source].kind {
-                        QLayerKind::Neurons(n) => n.burst,
-                        QLayerKind::MaxGate { .. } => 1,
-                    },
-                },
+                burst: model.burst(i),
             }
         })
         .collect()

@@ -145,23 +145,21 @@ pub fn convert(
     // Scales: IF layers from statistics; a max gate inherits its source's;
     // the input's is 1: the simulator feeds the image as it is.
     let spike_readout = options.readout == Readout::SpikeCount;
-    let if_nodes: Vec<NodeId> = planned
+    let if_layers: Vec<&PlannedLayer> = planned
         .iter()
         .filter(|l| {
             l.kind == PlannedKind::IntegrateAndFire
                 || spike_readout && l.kind == PlannedKind::Readout
         })
-        .map(|l| l.node)
         .collect();
+    let if_nodes: Vec<NodeId> = if_layers.iter().map(|l| l.node).collect();
     let measured = stats::measure(&folded, calib, &if_nodes, options.norm, options.per_channel);
     let mut burst: HashMap<NodeId, u32> = HashMap::new();
     let mut capped = Vec::new();
-    for (&node, m) in if_nodes.iter().zip(&measured) {
-        let is_readout = planned
-            .iter()
-            .any(|l| l.node == node && l.kind == PlannedKind::Readout);
+    for (layer, m) in if_layers.iter().zip(&measured) {
+        let node = layer.node;
         let b = match options.burst {
-            _ if is_readout => 1,
+            _ if layer.kind == PlannedKind::Readout => 1,
             Burst::Fixed(n) => n,
             Burst::Auto => {
                 let need = m.burst_needed();

@@ -139,6 +139,15 @@ pub struct QuantModel {
 }
 
 impl QuantModel {
+    /// The most spikes a neuron of layer `li` emits in a step: its own
+    /// burst, or for a max gate its source's (through a chain of gates).
+    pub fn burst(&self, li: usize) -> u32 {
+        match &self.layers[li].kind {
+            QLayerKind::Neurons(n) => n.burst,
+            QLayerKind::MaxGate { source, .. } => self.burst(*source),
+        }
+    }
+
     /// Bits of all weight memories (what a hardware build stores).
     pub fn weight_memory_bits(&self) -> u64 {
         self.layers
