@@ -9,6 +9,13 @@
 //
 // Overflow is read off the sum's top bits; one subtraction gives both the
 // compare with theta (its sign) and the reset.
+// With BURST = B > 1 (burst spikes, §4.2) the neuron fires k = the number
+// of j in 1..B with fit >= j theta times and v_out = fit - k theta: B
+// subtractions side by side (j theta is a constant in the engines), whose
+// signs are the thermometer code `fires` (bit j - 1: fired at least j
+// times; `spike` is bit 0), and a selection. Bursting the same way as the
+// simulators' passes (V >= theta: fire, V -= theta, at most B times), as
+// theta > 0.
 // Combinational; `overflow` flags the event the integer simulator counts.
 `default_nettype none
 `timescale 1ns/1ps
@@ -17,12 +24,14 @@ module snn_if_fit #(
     parameter integer SUM_BITS = 17,         // > MEMBRANE_BITS and > THETA_BITS
     parameter integer THETA_BITS = 16,
     parameter integer SATURATE = 1,
-    parameter integer FIRES = 1
+    parameter integer FIRES = 1,
+    parameter integer BURST = 1
 ) (
     input  wire signed [SUM_BITS-1:0]      sum,
     input  wire signed [THETA_BITS-1:0]    theta,
     output wire signed [MEMBRANE_BITS-1:0] v_out,
     output wire                            spike,
+    output wire [BURST-1:0]                fires,
     output wire                            overflow
 );
     localparam integer W = SUM_BITS;
@@ -42,15 +51,40 @@ module snn_if_fit #(
     wire signed [M-1:0] fitted = (SATURATE != 0 && above) ? hi
                             : (SATURATE != 0 && below) ? lo
                             : sum[M-1:0];
-    // fit - theta, one bit wider than either, serves both the compare
-    // (its sign) and the reset.
-    localparam integer D = (M > THETA_BITS ? M : THETA_BITS) + 1;
+    // fit - j theta, wide enough for B theta and one bit more, serves both
+    // the compare (its sign) and the reset.
+    localparam integer JB = (BURST > 1) ? $clog2(BURST + 1) : 0;
+    localparam integer D = (M > THETA_BITS + JB ? M : THETA_BITS + JB) + 1;
     wire signed [D-1:0] fit_d = {{(D - M){fitted[M-1]}}, fitted};
     wire signed [D-1:0] t_d = {{(D - THETA_BITS){theta[THETA_BITS-1]}}, theta};
-    wire signed [D-1:0] diff = fit_d - t_d;
-    wire fire = (FIRES != 0) && !diff[D-1];
-    assign spike = fire;
-    // When firing, 0 <= fit - theta < fit, so it fits the membrane format.
-    assign v_out = fire ? diff[M-1:0] : fitted;
+    wire [BURST*M-1:0] after;            // fit - j theta, j = 1..B, low M bits
+    // j theta as shifts and adds (constant in the engines, whose theta is).
+    function automatic [D-1:0] times(input [D-1:0] t, input integer n);
+        integer b;
+        begin
+            times = {D{1'b0}};
+            for (b = 0; b < 5; b = b + 1)
+                if (((n >> b) & 1) != 0) times = times + (t << b);
+        end
+    endfunction
+    genvar j;
+    generate
+        for (j = 1; j <= BURST; j = j + 1) begin : level
+            wire signed [D-1:0] diff = fit_d - $signed(times(t_d, j));
+            assign fires[j-1] = (FIRES != 0) && !diff[D-1];
+            assign after[(j-1)*M +: M] = diff[M-1:0];
+        end
+    endgenerate
+    assign spike = fires[0];
+    // When firing k times, 0 <= fit - k theta < fit, so it fits the
+    // membrane format. The highest level reached wins (a thermometer).
+    reg [M-1:0] v_sel;
+    integer k;
+    always @(*) begin
+        v_sel = fitted;
+        for (k = 0; k < BURST; k = k + 1)
+            if (fires[k]) v_sel = after[k*M +: M];
+    end
+    assign v_out = v_sel;
 endmodule
 `default_nettype wire

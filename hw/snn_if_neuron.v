@@ -8,7 +8,8 @@
 //
 // The fit, compare and reset are snn_if_fit's (the one implementation the
 // layer engines use, with a register between the sum and the fit); this
-// module joins them for the specification tests. Verilog-2005; lint-clean
+// module joins them for the specification tests. BURST > 1: burst spikes,
+// `fires` the thermometer code of the spikes (snn_if_fit). Verilog-2005; lint-clean
 // under `verilator --lint-only -Wall`.
 `default_nettype none
 `timescale 1ns/1ps
@@ -17,13 +18,15 @@ module snn_if_neuron #(
     parameter integer ACC_BITS = 16,
     parameter integer THETA_BITS = 16,
     parameter integer SATURATE = 1,
-    parameter integer FIRES = 1
+    parameter integer FIRES = 1,
+    parameter integer BURST = 1
 ) (
     input  wire signed [MEMBRANE_BITS-1:0] v_in,
     input  wire signed [ACC_BITS-1:0]      current,
     input  wire signed [THETA_BITS-1:0]    theta,
     output wire signed [MEMBRANE_BITS-1:0] v_out,
     output wire                            spike,
+    output wire [BURST-1:0]                fires,
     output wire                            overflow
 );
     // Wide enough for v_in + current and for comparing with theta.
@@ -34,9 +37,10 @@ module snn_if_neuron #(
     wire signed [W-1:0] sum = v_w + i_w;
     snn_if_fit #(
         .MEMBRANE_BITS(MEMBRANE_BITS), .SUM_BITS(W), .THETA_BITS(THETA_BITS),
-        .SATURATE(SATURATE), .FIRES(FIRES)
+        .SATURATE(SATURATE), .FIRES(FIRES), .BURST(BURST)
     ) fit (
-        .sum(sum), .theta(theta), .v_out(v_out), .spike(spike), .overflow(overflow)
+        .sum(sum), .theta(theta), .v_out(v_out), .spike(spike), .fires(fires),
+        .overflow(overflow)
     );
 endmodule
 `default_nettype wire

@@ -119,6 +119,7 @@ module snn_layer #(
     parameter integer X_BITS = 8,
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
+    parameter integer BURST = 1,           // spikes a neuron may fire a step (burst spikes)
     parameter W_INIT = "",
     // Weights off chip (docs/hardware.md, "Weights off chip"): 0 keeps them
     // in block RAM (W_INIT); L >= 1 reads them through w_addr/w_en/w_data
@@ -369,7 +370,11 @@ module snn_layer #(
     wire [IT_BITS-1:0] q_item;
     wire [OFFS_BITS-1:0] q_offs;
     wire [1:0] q_stages;                 // items between the offsets' read and the FIFO
-    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight} + {1'b0, q_stages}) < 3'd4;
+    // (sc_hazard: a gate holds back an entry whose source counts an
+    // entry before it has yet to write, burst spikes only.)
+    wire sc_hazard;
+    wire e_pop = !e_empty && (o_level + {2'b0, o_inflight} + {1'b0, q_stages}) < 3'd4
+        && !sc_hazard;
     wire [SRC_PX_BITS-1:0] e_head_px = e_head[IT_BITS-1 -: SRC_PX_BITS];
     // Every entry is queued, a few registers after the block RAM's output;
     // the expander drops pixels without taps (outside every window).
@@ -398,6 +403,10 @@ module snn_layer #(
     // carries its source's counts after this step. Within a step a source
     // pushes each group at most once, so no entry reads a word an earlier
     // one has yet to write; steps are separated by the scatter's drain.
+    // With burst spikes (BURST > 1) a source pushes a group up to BURST
+    // times a step, one entry per lane mask: an entry waits at the FIFO's
+    // head while one of the same word is between the read and the write
+    // (three cycles; bursts are rare).
     // `init` clears the words (sc_clearing), as the sequencer issues
     // before every image.
     wire sc_clearing;
@@ -467,12 +476,19 @@ module snn_layer #(
             assign q_offs = s2_offs;
             assign q_stages = {1'b0, r_valid} + {1'b0, s2_valid};
             assign sc_clearing = kc_on;
+            if (BURST > 1) begin : same_word
+                assign sc_hazard = (o_inflight && sa_q == e_head_sa)
+                    || (r_valid && sa_r == e_head_sa) || (s2_valid && sa_2 == e_head_sa);
+            end else begin : one_entry_per_word
+                assign sc_hazard = 1'b0;
+            end
         end else begin : no_source_counts
             assign q_valid = r_valid;
             assign q_item = r_item;
             assign q_offs = r_offs;
             assign q_stages = {1'b0, r_valid};
             assign sc_clearing = 1'b0;
+            assign sc_hazard = 1'b0;
         end
     endgenerate
 
@@ -562,9 +578,12 @@ module snn_layer #(
     reg [LQ_BITS-1:0] ula, urow;         // local group, local group of (upx / SLOTS, 0)
     reg u_on;
     reg [J_BITS-1:0] usub;               // cycles until the next group (UPD_SER)
+    // Burst spikes (BURST > 1): the update issues a group only with a
+    // credit for its further masks (the `bursts` block below).
+    wire burst_ok, burst_pending;
     // (`start` only comes while the engine is idle, u_on low: it is not
     // in this term, whose fan-out is the whole update counter.)
-    wire u_issue = u_on && usub == 0;
+    wire u_issue = u_on && usub == 0 && burst_ok;
     reg u1;                              // the issued group's current read is on the ports
     reg u2;                              // ... its current (and membrane) registered
     // (a gate has no update: its bookkeeping is left unread)
@@ -604,7 +623,9 @@ module snn_layer #(
     wire [LQ_BITS-1:0] up_la = up_meta[LQ_BITS-1:0];
     wire [LANES*MEMBRANE_BITS-1:0] uo_v;
     wire [LANES*COUNT_BITS-1:0] uo_c;
-    wire [LANES-1:0] uo_fired;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [BURST*LANES-1:0] uo_fired;      // mask j - 1: lanes that fired >= j times (not in a gate)
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [META_BITS-1:0] uo_meta;
     wire [Q_BITS-1:0] uo_q;
     wire [PX_BITS-1:0] uo_px;
@@ -641,7 +662,7 @@ module snn_layer #(
     // (MERGED: a group's new V is written to its bank the cycle after the
     // update's result.)
     reg u_wb;
-    wire u_busy = u_on || u1 || u2 || upd_busy || u_wb;
+    wire u_busy = u_on || u1 || u2 || upd_busy || u_wb || burst_pending;
 
     // ---------------- control ----------------
     always @(posedge clk) begin
@@ -830,7 +851,7 @@ module snn_layer #(
             end
 
             // update sweep: groups in order, pixel upx in bank upx % SLOTS
-            if (u_on && !u_issue) usub <= usub - 1'b1;
+            if (u_on && usub != 0) usub <= usub - 1'b1;
             if (u_issue) begin
                 usub <= SER_LAST;
                 if (uq == Q_LAST) u_on <= 1'b0;
@@ -961,6 +982,72 @@ module snn_layer #(
     assign v_read_data = v_q;
     assign c_read_data = c_q;
 
+    // ---------------- burst spikes (BURST > 1) ----------------
+    // A group's first mask (the lanes that fired) is pushed as the update
+    // returns it; a group with lanes that fired again leaves its further
+    // masks in a small FIFO, pushed one mask a cycle whenever the update
+    // pushes nothing (bursts are rare). Credits keep the FIFO from
+    // overflowing: each group issued holds one until it has left the
+    // update with no further masks or its FIFO entry has been taken, and
+    // the update issues only with a credit (as many as the FIFO's entries).
+    wire fire_push = GATE == 0 && FIRES != 0 && uo_valid && uo_fired[LANES-1:0] != 0;
+    wire burst_push;                     // a kept mask is pushed this cycle
+    wire [E_BITS-1:0] burst_entry;
+    generate
+        if (BURST > 1 && GATE == 0) begin : bursts
+            localparam integer XB = (BURST - 1) * LANES;
+            localparam integer BW = PX_BITS + G_BITS + XB;
+            wire more = uo_valid && uo_fired[LANES +: LANES] != 0;
+            wire [BW-1:0] head;
+            wire empty;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [4:0] level;
+            /* verilator lint_on UNUSEDSIGNAL */
+            reg d_on;                    // a kept group's masks are being pushed
+            reg [PX_BITS+G_BITS-1:0] d_at;
+            reg [XB-1:0] d_m;            // its masks still to push, the next lowest
+            wire d_take = !d_on && !empty;
+            snn_fifo #(.WIDTH(BW), .AW(4)) kept (
+                .clk(clk), .rst(rst), .push(more),
+                .din({uo_px, uo_g, uo_fired[BURST*LANES-1:LANES]}),
+                .pop(d_take), .dout(head), .empty(empty), .level(level));
+            assign burst_push = d_on && !fire_push;
+            assign burst_entry = {d_at, d_m[LANES-1:0]};
+            wire [XB-1:0] d_rest = d_m >> LANES;
+            always @(posedge clk) begin
+                if (rst) begin
+                    d_on <= 1'b0;
+                end else if (d_take) begin
+                    d_on <= 1'b1;
+                    {d_at, d_m} <= head;
+                end else if (burst_push) begin
+                    d_m <= d_rest;
+                    if (d_rest[LANES-1:0] == 0) d_on <= 1'b0;
+                end
+            end
+            reg [5:0] cred;
+            reg cred_ok;
+            wire [5:0] cred_next = cred - {5'd0, u_issue} + {5'd0, uo_valid && !more}
+                + {5'd0, d_take};
+            always @(posedge clk) begin
+                if (rst) begin
+                    cred <= 6'd16;
+                    cred_ok <= 1'b1;
+                end else begin
+                    cred <= cred_next;
+                    cred_ok <= cred_next != 0;
+                end
+            end
+            assign burst_ok = cred_ok;
+            assign burst_pending = d_on || !empty;
+        end else begin : no_bursts
+            assign burst_ok = 1'b1;
+            assign burst_pending = 1'b0;
+            assign burst_push = 1'b0;
+            assign burst_entry = {E_BITS{1'b0}};
+        end
+    endgenerate
+
     // The update's writes and spikes.
     always @(posedge clk) begin
         if (uo_valid && COUNTS != 0) counts[uo_q] <= uo_c;
@@ -968,9 +1055,12 @@ module snn_layer #(
             push <= 1'b0;
         end else begin
             push <= 1'b0;
-            if (GATE == 0 && FIRES != 0 && uo_valid && uo_fired != 0) begin
+            if (fire_push) begin
                 push <= 1'b1;
-                push_entry <= {uo_px, uo_g, uo_fired};
+                push_entry <= {uo_px, uo_g, uo_fired[LANES-1:0]};
+            end else if (burst_push) begin
+                push <= 1'b1;
+                push_entry <= burst_entry;
             end
             if (GATE != 0 && gate_push) begin
                 push <= 1'b1;
@@ -987,7 +1077,7 @@ module snn_layer #(
             assign upd_busy = 1'b0;
             assign uo_v = {(LANES*MEMBRANE_BITS){1'b0}};
             assign uo_c = {(LANES*COUNT_BITS){1'b0}};
-            assign uo_fired = {LANES{1'b0}};
+            assign uo_fired = {(BURST*LANES){1'b0}};
             assign uo_meta = {META_BITS{1'b0}};
             assign up_valid = 1'b0;
             assign up_meta = {META_BITS{1'b0}};
@@ -997,7 +1087,7 @@ module snn_layer #(
             snn_update #(
                 .LANES(LANES), .SER(UPD_SER), .MEMBRANE_BITS(MEMBRANE_BITS), .ACC_BITS(ACC_BITS),
                 .THETA_BITS(THETA_BITS), .THETA(THETA), .SATURATE(SATURATE), .FIRES(FIRES),
-                .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS)
+                .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS), .BURST(BURST)
             ) upd (
                 .clk(clk), .rst(rst), .in_valid(u2), .first(is_first),
                 .in_v(v_r), .in_v0(v0_r), .in_i(cur_sel), .in_b(b_word), .in_c(c_r),

@@ -7,7 +7,11 @@
 // lane at once, SER = K > 1 does LANES / K lanes per cycle over K cycles
 // with LANES / K IF units (an engine whose sweep is short next to the beat
 // needs no more; docs/hardware.md, "Lanes and update units"). The engine
-// hands over at most one group every SER cycles.
+// hands over at most one group every SER cycles. With BURST = B > 1 (burst
+// spikes, §4.2) a neuron fires up to B times a step: `out_fired` holds B
+// lane masks, mask j - 1 the lanes that fired at least j times (the spike
+// list gets one entry per non-empty mask, hw/snn_layer.v), and counts grow
+// by the spikes.
 //
 // Stages: capture the words -> a chunk of them -> its current (bias +
 // sum) -> the exact sums V + I -> fit and fire -> collect the chunk;
@@ -26,7 +30,8 @@ module snn_update #(
     parameter integer SATURATE = 1,
     parameter integer FIRES = 1,
     parameter integer COUNT_BITS = 1,
-    parameter integer META_BITS = 1
+    parameter integer META_BITS = 1,
+    parameter integer BURST = 1
 ) (
     input  wire clk,
     input  wire rst,
@@ -42,7 +47,7 @@ module snn_update #(
     output reg  out_valid,
     output wire [LANES*MEMBRANE_BITS-1:0] out_v,
     output wire [LANES*COUNT_BITS-1:0] out_c,
-    output wire [LANES-1:0] out_fired,
+    output wire [BURST*LANES-1:0] out_fired,  // mask j - 1: lanes that fired >= j times
     output reg  [META_BITS-1:0] out_meta,
     output wire busy,
     // What out_valid and out_meta become at the next edge (so the engine
@@ -79,7 +84,7 @@ module snn_update #(
     reg [U*A-1:0] ch_i, ch_b;
     reg [U*C-1:0] ch_c;
     reg [U-1:0] ch_lanes;
-    integer k;
+    integer k, b2;
     always @(*) begin
         ch_v = {(U*M){1'b0}};
         ch_i = {(U*A){1'b0}};
@@ -124,19 +129,19 @@ module snn_update #(
     reg [J_BITS-1:0] f_j;
     reg [U*M-1:0] f_v;
     reg [U*C-1:0] f_c;
-    reg [U-1:0] f_fired;
+    reg [BURST*U-1:0] f_fired;           // level j - 1 at [(j-1)*U +: U]
     reg [META_BITS-1:0] f_meta;
     // Collected group.
     reg [LANES*M-1:0] acc_v;
     reg [LANES*C-1:0] acc_c;
-    reg [LANES-1:0] acc_fired;
+    reg [BURST*LANES-1:0] acc_fired;
 
     wire [U*A-1:0] i_next;
     wire [U*SUM_BITS-1:0] sum_next;
     wire [U*M-1:0] fit_v;
-    wire [U-1:0] fit_spike;
+    wire [BURST*U-1:0] fit_fires;        // level-major, like f_fired
     wire [U*C-1:0] c_next;
-    genvar l;
+    genvar l, j;
     generate
         for (l = 0; l < U; l = l + 1) begin : unit
             assign i_next[l*A +: A] = k_i[l*A +: A] + k_b[l*A +: A];
@@ -148,14 +153,26 @@ module snn_update #(
             /* verilator lint_off PINCONNECTEMPTY */
             snn_if_fit #(
                 .MEMBRANE_BITS(M), .SUM_BITS(SUM_BITS), .THETA_BITS(THETA_BITS),
-                .SATURATE(SATURATE), .FIRES(FIRES)
+                .SATURATE(SATURATE), .FIRES(FIRES), .BURST(BURST)
             ) fit (
                 .sum(s_sum[l*SUM_BITS +: SUM_BITS]), .theta(THETA),
-                .v_out(fit_v[l*M +: M]), .spike(fit_spike[l]), .overflow()
+                .v_out(fit_v[l*M +: M]), .spike(), .fires(fires_l), .overflow()
             );
             /* verilator lint_on PINCONNECTEMPTY */
-            wire fired_l = fit_spike[l] && s_lanes[l];
-            assign c_next[l*C +: C] = s_c[l*C +: C] + {{(C - 1){1'b0}}, fired_l};
+            wire [BURST-1:0] fires_l;
+            // The lane's spikes: the thermometer's ones (a lane past the
+            // last channel never fires).
+            reg [C-1:0] k_l;
+            integer b;
+            always @(*) begin
+                k_l = {C{1'b0}};
+                for (b = 0; b < BURST; b = b + 1)
+                    k_l = k_l + {{(C - 1){1'b0}}, fires_l[b] && s_lanes[l]};
+            end
+            for (j = 0; j < BURST; j = j + 1) begin : level
+                assign fit_fires[j*U + l] = fires_l[j] && s_lanes[l];
+            end
+            assign c_next[l*C +: C] = s_c[l*C +: C] + k_l;
         end
     endgenerate
 
@@ -218,7 +235,7 @@ module snn_update #(
         s_meta <= p_meta;
         // fit and fire
         f_v <= fit_v;
-        f_fired <= fit_spike & s_lanes;
+        f_fired <= fit_fires;
         f_c <= c_next;
         f_j <= s_j;
         f_last <= s_last;
@@ -229,7 +246,8 @@ module snn_update #(
                 if (f_j == k[J_BITS-1:0]) begin
                     acc_v[k*U*M +: U*M] <= f_v;
                     acc_c[k*U*C +: U*C] <= f_c;
-                    acc_fired[k*U +: U] <= f_fired;
+                    for (b2 = 0; b2 < BURST; b2 = b2 + 1)
+                        acc_fired[b2*LANES + k*U +: U] <= f_fired[b2*U +: U];
                 end
         end
         if (f_on && f_last) out_meta <= f_meta;

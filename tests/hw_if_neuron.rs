@@ -1,7 +1,8 @@
 //! The hand-written IF neuron (hw/snn_if_neuron.v) against the arithmetic
 //! specification as implemented in `quant::arith` (docs/fixed-point.md
 //! §4.2–4.3): random vectors, saturate and wrap, narrow and 64-bit widths,
-//! with values chosen to overflow often; run under Icarus Verilog for every
+//! with values chosen to overflow often, and burst spikes (§4.2: up to 3
+//! and 16 spikes a step, against `snn::burst::fire_again`); run under Icarus Verilog for every
 //! configuration and under Verilator for one, and lint-checked.
 //! Needs iverilog and verilator (scripts/install-deps.sh installs them).
 
@@ -13,6 +14,7 @@ use std::process::Command;
 use common::{root, run_tool as run};
 use snncc::quant::arith::{fit, if_step, readout_step};
 use snncc::quant::Overflow;
+use snncc::snn::burst::fire_again;
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
@@ -21,6 +23,8 @@ struct Config {
     theta: u32,
     saturate: bool,
     fires: bool,
+    /// Spikes a step at most (burst spikes).
+    burst: u32,
 }
 
 /// Two's complement hex of `raw` in `bits` bits.
@@ -68,29 +72,52 @@ fn testbench(dir: &Path, cfg: Config, n: usize) -> std::path::PathBuf {
     } else {
         Overflow::Wrap
     };
-    let mut files: [(String, String, u32); 6] = [
+    let mut files: [(String, String, u32); 7] = [
         ("v_in".into(), String::new(), cfg.membrane),
         ("current".into(), String::new(), cfg.acc),
         ("theta".into(), String::new(), cfg.theta),
         ("v_out".into(), String::new(), cfg.membrane),
         ("spike".into(), String::new(), 1),
         ("overflow".into(), String::new(), 1),
+        ("fires".into(), String::new(), cfg.burst),
     ];
+    let mut bursts = 0;
     for _ in 0..n {
         let v = rng.value(cfg.membrane);
         let c = rng.value(cfg.acc);
         let t = rng.value(cfg.theta).max(1);
-        let s = if cfg.fires {
+        let mut s = if cfg.fires {
             if_step(v, c, t, cfg.membrane, overflow)
         } else {
             readout_step(v, c, cfg.membrane, overflow)
         };
-        let row = [v, c, t, s.v, i64::from(s.spike), i64::from(s.overflow)];
+        // The further spikes of a burst, as the simulators fire them.
+        let mut spikes = Vec::from_iter(s.spike.then_some(0));
+        let mut after = [s.v];
+        if s.spike {
+            fire_again(&mut after, t, cfg.burst - 1, &mut spikes);
+        }
+        s.v = after[0];
+        bursts += usize::from(spikes.len() > 1);
+        let thermometer = (1i64 << spikes.len()) - 1;
+        let row = [
+            v,
+            c,
+            t,
+            s.v,
+            i64::from(s.spike),
+            i64::from(s.overflow),
+            thermometer,
+        ];
         for (f, x) in files.iter_mut().zip(row) {
             f.1.push_str(&hex(x, f.2));
             f.1.push('\n');
         }
     }
+    assert!(
+        cfg.burst == 1 || bursts > n / 10,
+        "{cfg:?}: only {bursts} bursts"
+    );
     let mut decls = String::new();
     let mut loads = String::new();
     for (name, body, bits) in &files {
@@ -114,9 +141,11 @@ module tb;
     reg signed [{t1}:0] theta;
     wire signed [{m1}:0] v_out;
     wire spike, overflow;
+    wire [{b1}:0] fires;
     integer i, errors;
-    snn_if_neuron #(.MEMBRANE_BITS({m}), .ACC_BITS({a}), .THETA_BITS({t}), .SATURATE({sat}), .FIRES({fires}))
-        dut (.v_in(v_in), .current(current), .theta(theta), .v_out(v_out), .spike(spike), .overflow(overflow));
+    snn_if_neuron #(.MEMBRANE_BITS({m}), .ACC_BITS({a}), .THETA_BITS({t}), .SATURATE({sat}), .FIRES({fires}), .BURST({b}))
+        dut (.v_in(v_in), .current(current), .theta(theta), .v_out(v_out), .spike(spike), .fires(fires),
+             .overflow(overflow));
     initial begin
 {loads}        errors = 0;
         for (i = 0; i < {n}; i = i + 1) begin
@@ -124,10 +153,12 @@ module tb;
             current = m_current[i];
             theta = m_theta[i];
             #1;
-            if (v_out !== m_v_out[i] || spike !== m_spike[i][0] || overflow !== m_overflow[i][0]) begin
+            if (v_out !== m_v_out[i] || spike !== m_spike[i][0] || overflow !== m_overflow[i][0]
+                || fires !== m_fires[i]) begin
                 if (errors < 5)
-                    $display("MISMATCH %0d: v_in=%h current=%h theta=%h got v=%h s=%b o=%b want v=%h s=%b o=%b",
-                             i, v_in, current, theta, v_out, spike, overflow, m_v_out[i], m_spike[i][0], m_overflow[i][0]);
+                    $display("MISMATCH %0d: v_in=%h current=%h theta=%h got v=%h s=%b f=%b o=%b want v=%h s=%b f=%b o=%b",
+                             i, v_in, current, theta, v_out, spike, fires, overflow, m_v_out[i], m_spike[i][0],
+                             m_fires[i], m_overflow[i][0]);
                 errors = errors + 1;
             end
         end
@@ -145,6 +176,8 @@ endmodule
         t1 = cfg.theta - 1,
         sat = u8::from(cfg.saturate),
         fires = u8::from(cfg.fires),
+        b = cfg.burst,
+        b1 = cfg.burst - 1,
     );
     let path = dir.join("tb.v");
     std::fs::write(&path, tb).unwrap();
@@ -159,13 +192,14 @@ fn neuron() -> [std::path::PathBuf; 2] {
     ]
 }
 
-const CONFIGS: [Config; 7] = [
+const CONFIGS: [Config; 9] = [
     Config {
         membrane: 8,
         acc: 6,
         theta: 7,
         saturate: true,
         fires: true,
+        burst: 1,
     },
     Config {
         membrane: 8,
@@ -173,6 +207,7 @@ const CONFIGS: [Config; 7] = [
         theta: 7,
         saturate: false,
         fires: true,
+        burst: 1,
     },
     Config {
         membrane: 5,
@@ -180,6 +215,7 @@ const CONFIGS: [Config; 7] = [
         theta: 12,
         saturate: true,
         fires: true,
+        burst: 1,
     },
     Config {
         membrane: 21,
@@ -187,6 +223,7 @@ const CONFIGS: [Config; 7] = [
         theta: 12,
         saturate: true,
         fires: true,
+        burst: 1,
     },
     Config {
         membrane: 17,
@@ -194,6 +231,7 @@ const CONFIGS: [Config; 7] = [
         theta: 17,
         saturate: false,
         fires: false,
+        burst: 1,
     },
     Config {
         membrane: 64,
@@ -201,6 +239,7 @@ const CONFIGS: [Config; 7] = [
         theta: 64,
         saturate: true,
         fires: true,
+        burst: 1,
     },
     Config {
         membrane: 64,
@@ -208,6 +247,25 @@ const CONFIGS: [Config; 7] = [
         theta: 50,
         saturate: false,
         fires: true,
+        burst: 1,
+    },
+    // Burst spikes: narrow thresholds against wide membranes fire often
+    // more than once, and a 16-spike burst reaches the widest j theta.
+    Config {
+        membrane: 10,
+        acc: 9,
+        theta: 6,
+        saturate: true,
+        fires: true,
+        burst: 3,
+    },
+    Config {
+        membrane: 21,
+        acc: 20,
+        theta: 13,
+        saturate: false,
+        fires: true,
+        burst: 16,
     },
 ];
 
@@ -262,6 +320,7 @@ fn neuron_is_lint_clean_at_every_width() {
             .arg(format!("-GTHETA_BITS={}", cfg.theta))
             .arg(format!("-GSATURATE={}", u8::from(cfg.saturate)))
             .arg(format!("-GFIRES={}", u8::from(cfg.fires)))
+            .arg(format!("-GBURST={}", cfg.burst))
             .args(neuron()));
     }
 }

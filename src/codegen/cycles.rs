@@ -163,18 +163,24 @@ fn engine_step(e: &Engine, groups: &[(&[u32], Geometry, usize)]) -> usize {
                 .iter()
                 .map(|&s| words(e, px_base + s as usize / src.c) * e.out.g)
                 .sum::<usize>(),
-            // Pooling and gates take a whole entry {px, g, mask} per op.
+            // Pooling and gates take a whole entry {px, g, mask} per op: a
+            // group's entries a step are the most spikes one of its
+            // neurons fired (burst spikes: one entry per lane mask).
             _ => {
-                let mut entries: Vec<(usize, usize)> = spikes
+                let mut neurons = spikes.to_vec();
+                neurons.sort_unstable();
+                let mut entries: std::collections::BTreeMap<(usize, usize), usize> =
+                    Default::default();
+                for run in neurons.chunk_by(|a, b| a == b) {
+                    let s = run[0] as usize;
+                    let (px, c) = (s / src.c, s % src.c);
+                    let n = entries.entry((px, c / src.lanes)).or_default();
+                    *n = (*n).max(run.len());
+                }
+                entries
                     .iter()
-                    .map(|&s| {
-                        let (px, c) = (s as usize / src.c, s as usize % src.c);
-                        (px, c / src.lanes)
-                    })
-                    .collect();
-                entries.sort_unstable();
-                entries.dedup();
-                entries.iter().map(|&(px, _)| words(e, px_base + px)).sum()
+                    .map(|(&(px, _), &n)| n * words(e, px_base + px))
+                    .sum()
             }
         })
         .sum();

@@ -256,6 +256,10 @@ pub struct Engine {
     pub count_bits: u32,
     /// Entries this engine's spike list can hold in one step.
     pub list_depth: usize,
+    /// The most spikes a neuron emits in a step (burst spikes; a gate's
+    /// is its source's): a group pushes up to this many entries a step,
+    /// one per lane mask (hw/snn_layer.v).
+    pub burst: u32,
     /// A residual add's second synapse group (then `src` is the virtual
     /// source of both, codegen::residual).
     pub residual: Option<Residual>,
@@ -437,7 +441,7 @@ pub struct Design {
     pub input_addr_bits: u32,
     /// Bits of the analog layer's input index, which counts to `input_len`.
     pub input_index_bits: u32,
-    /// Bits of a spike count (0..=timesteps).
+    /// Bits of a spike count (0..=timesteps x the largest burst).
     pub count_bits: u32,
     pub readout: Readout,
     /// The raw margin of the early cutoff, if any.
@@ -594,7 +598,13 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
         });
     }
     let timesteps = options.timesteps;
-    let count_bits = addr_bits(timesteps + 1);
+    // A spike count reaches burst x timesteps (a gate counts its source's
+    // spikes; the read-out's burst is 1).
+    let max_burst = (0..model.layers.len())
+        .map(|li| model.burst(li))
+        .max()
+        .unwrap_or(1) as usize;
+    let count_bits = addr_bits(max_burst * timesteps + 1);
     let input_dims = Dims::of(model.input_shape);
     let dims: Vec<Dims> = model.layers.iter().map(|l| Dims::of(l.shape)).collect();
     let n_layers = model.layers.len();
@@ -619,15 +629,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 reason,
             })
         };
-        if let QLayerKind::Neurons(n) = &layer.kind {
-            if n.burst > 1 {
-                refuse(format!(
-                    "its neurons fire up to {} spikes a step (burst spikes), which the engines \
-                     do not emit yet; convert with --burst 1",
-                    n.burst
-                ));
-            }
-        }
+        let burst = model.burst(li);
         let chained = |source: usize| source + 1 == li;
         // The source engine's layout (its lanes), when it was built.
         let source_geometry = |s: usize| {
@@ -681,12 +683,14 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     count_bits,
                     // A push carries the lanes of one output group that
                     // fired on one source entry: each lane fires at most
-                    // once a step (a window's largest count grows by one
-                    // at most), and a group hears from each source pixel
-                    // of its window once (the source pushes a group once
-                    // a step), so a group pushes at most min(lanes,
-                    // window) times a step.
-                    list_depth: out.groups() * out.lanes.min(size.0 * size.1),
+                    // `burst` times a step (a window's largest count grows
+                    // by the source's burst at most), and a group hears
+                    // from each source pixel of its window at most `burst`
+                    // times (the source pushes a group once a step per
+                    // lane mask), so a group pushes at most min(lanes,
+                    // window) x burst times a step.
+                    list_depth: out.groups() * out.lanes.min(size.0 * size.1) * burst as usize,
+                    burst,
                     residual: None,
                     upd_ser: 1,
                     kind: EngineKind::MaxGate,
@@ -884,7 +888,9 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     routing,
                     counts: counted[li],
                     count_bits,
-                    list_depth: out.groups(),
+                    // One entry per group and lane mask.
+                    list_depth: out.groups() * burst as usize,
+                    burst,
                     residual: residual.map(|(r, _, _)| r),
                     upd_ser: options
                         .layer_serial

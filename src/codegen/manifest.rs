@@ -209,6 +209,13 @@ pub struct LayerEntry {
     pub slots: usize,
     pub tap_words: usize,
     pub keeps_spike_counts: bool,
+    /// The most spikes a neuron emits in a step (burst spikes,
+    /// docs/hardware.md), where more than one.
+    #[serde(
+        default = "crate::snn::store::one",
+        skip_serializing_if = "crate::snn::store::is_one"
+    )]
+    pub burst: u32,
     #[serde(flatten)]
     pub engine: EngineEntry,
     /// The cycle model of docs/hardware.md, in words.
@@ -418,6 +425,7 @@ fn layer_entry(design: &Design, e: &Engine) -> LayerEntry {
         slots: r.slots,
         tap_words: r.words.len(),
         keeps_spike_counts: e.counts,
+        burst: e.burst,
         engine,
         cycles_per_step,
         shortcut: e.residual.as_ref().map(|r| Shortcut {

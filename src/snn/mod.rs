@@ -1,7 +1,7 @@
 //! The spiking network (`SnnModel`), its float time-stepped simulator, the
 //! metrics of a simulation, and the on-disk network directory.
 
-pub(crate) mod burst;
+pub mod burst;
 mod check;
 pub mod cutoff;
 pub(crate) mod dense;

@@ -75,11 +75,11 @@ struct LayerDoc {
     burst: u32,
 }
 
-fn one() -> u32 {
+pub(crate) fn one() -> u32 {
     1
 }
 
-fn is_one(b: &u32) -> bool {
+pub(crate) fn is_one(b: &u32) -> bool {
     *b == 1
 }
 
