@@ -680,8 +680,9 @@ pub struct ConvertFlags {
     /// step, so the rate limit (`eval NET/`) differs from the CNN; `auto`
     /// gives each layer as many as its largest calibration activation
     /// needs (ceil(max / scale), at most 16), which makes the rate limit
-    /// the CNN's. The simulators have bursts (float and fixed point);
-    /// `build --target verilog` refuses them for now.
+    /// the CNN's. Both simulators and the hardware engines emit bursts
+    /// (one spike-list entry per spike); they cost the residual zoo models
+    /// accuracy in short runs, so the default is 1.
     #[arg(long, default_value = "1", value_name = "auto|N")]
     pub burst: snncc::ecc::Burst,
 }
