@@ -58,12 +58,13 @@ module snn_if_fit #(
     wire signed [D-1:0] fit_d = {{(D - M){fitted[M-1]}}, fitted};
     wire signed [D-1:0] t_d = {{(D - THETA_BITS){theta[THETA_BITS-1]}}, theta};
     wire [BURST*M-1:0] after;            // fit - j theta, j = 1..B, low M bits
-    // j theta as shifts and adds (constant in the engines, whose theta is).
+    // j theta as shifts and adds over the bits of j (constant in the
+    // engines, whose theta is).
     function automatic [D-1:0] times(input [D-1:0] t, input integer n);
         integer b;
         begin
             times = {D{1'b0}};
-            for (b = 0; b < 5; b = b + 1)
+            for (b = 0; b < 31; b = b + 1)
                 if (((n >> b) & 1) != 0) times = times + (t << b);
         end
     endfunction

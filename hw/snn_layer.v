@@ -997,17 +997,19 @@ module snn_layer #(
         if (BURST > 1 && GATE == 0) begin : bursts
             localparam integer XB = (BURST - 1) * LANES;
             localparam integer BW = PX_BITS + G_BITS + XB;
+            localparam integer KEPT_AW = 4;          // the FIFO's 16 entries = the credits
+            localparam [KEPT_AW+1:0] KEPT = 1 << KEPT_AW;
             wire more = uo_valid && uo_fired[LANES +: LANES] != 0;
             wire [BW-1:0] head;
             wire empty;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [4:0] level;
+            wire [KEPT_AW:0] level;
             /* verilator lint_on UNUSEDSIGNAL */
             reg d_on;                    // a kept group's masks are being pushed
             reg [PX_BITS+G_BITS-1:0] d_at;
             reg [XB-1:0] d_m;            // its masks still to push, the next lowest
             wire d_take = !d_on && !empty;
-            snn_fifo #(.WIDTH(BW), .AW(4)) kept (
+            snn_fifo #(.WIDTH(BW), .AW(KEPT_AW)) kept (
                 .clk(clk), .rst(rst), .push(more),
                 .din({uo_px, uo_g, uo_fired[BURST*LANES-1:LANES]}),
                 .pop(d_take), .dout(head), .empty(empty), .level(level));
@@ -1025,13 +1027,13 @@ module snn_layer #(
                     if (d_rest[LANES-1:0] == 0) d_on <= 1'b0;
                 end
             end
-            reg [5:0] cred;
+            reg [KEPT_AW+1:0] cred;
             reg cred_ok;
-            wire [5:0] cred_next = cred - {5'd0, u_issue} + {5'd0, uo_valid && !more}
-                + {5'd0, d_take};
+            wire [KEPT_AW+1:0] cred_next = cred - {{(KEPT_AW+1){1'b0}}, u_issue}
+                + {{(KEPT_AW+1){1'b0}}, uo_valid && !more} + {{(KEPT_AW+1){1'b0}}, d_take};
             always @(posedge clk) begin
                 if (rst) begin
-                    cred <= 6'd16;
+                    cred <= KEPT;
                     cred_ok <= 1'b1;
                 end else begin
                     cred <= cred_next;

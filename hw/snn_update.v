@@ -160,17 +160,18 @@ module snn_update #(
             );
             /* verilator lint_on PINCONNECTEMPTY */
             wire [BURST-1:0] fires_l;
-            // The lane's spikes: the thermometer's ones (a lane past the
-            // last channel never fires).
+            // A lane past the last channel never fires.
+            wire [BURST-1:0] fired_l = fires_l & {BURST{s_lanes[l]}};
+            // The lane's spikes: the thermometer's ones.
             reg [C-1:0] k_l;
             integer b;
             always @(*) begin
                 k_l = {C{1'b0}};
                 for (b = 0; b < BURST; b = b + 1)
-                    k_l = k_l + {{(C - 1){1'b0}}, fires_l[b] && s_lanes[l]};
+                    k_l = k_l + {{(C - 1){1'b0}}, fired_l[b]};
             end
             for (j = 0; j < BURST; j = j + 1) begin : level
-                assign fit_fires[j*U + l] = fires_l[j] && s_lanes[l];
+                assign fit_fires[j*U + l] = fired_l[j];
             end
             assign c_next[l*C +: C] = s_c[l*C +: C] + k_l;
         end

@@ -20,6 +20,14 @@ use snncc::quant::{
 use snncc::snn::Source;
 use snncc::snn::{Potentials, SnnModel};
 
+/// An input image's (height, width, channels).
+fn image_shape(model: &SnnModel) -> (usize, usize, usize) {
+    match model.input_shape {
+        snncc::ir::Shape::Map { h, w, c } => (h, w, c),
+        snncc::ir::Shape::Vector { n } => (1, 1, n),
+    }
+}
+
 /// Co-simulate `model` at `bits`-bit weights with at most `lanes` lanes
 /// and `slots` taps per cycle on six random inputs; `narrow_membranes`
 /// takes 3 bits off every membrane so overflow events happen.
@@ -42,10 +50,7 @@ fn cosim(
         }
     }
     let q = quantize_model(model, &spec).unwrap().model;
-    let shape = match model.input_shape {
-        snncc::ir::Shape::Map { h, w, c } => (h, w, c),
-        snncc::ir::Shape::Vector { n } => (1, 1, n),
-    };
+    let shape = image_shape(model);
     let images: Vec<Array3<f32>> = (0..6)
         .map(|_| Array3::from_shape_fn(shape, |_| if rng.unit() < 0.2 { 0.0 } else { rng.unit() }))
         .collect();
@@ -340,13 +345,7 @@ fn random_cnns_with_burst_spikes_are_bit_exact_in_both_simulators() {
         .unwrap()
         .model;
         let images: Vec<Array3<f32>> = (0..3)
-            .map(|_| {
-                let shape = match model.input_shape {
-                    snncc::ir::Shape::Map { h, w, c } => (h, w, c),
-                    snncc::ir::Shape::Vector { n } => (1, 1, n),
-                };
-                Array3::from_shape_fn(shape, |_| rng.unit())
-            })
+            .map(|_| Array3::from_shape_fn(image_shape(&model), |_| rng.unit()))
             .collect();
         let repeats = repeated_spikes(&q, &images, 12);
         let lanes = [1, 2, 4, 8][rng.range(0, 3)];
