@@ -15,7 +15,8 @@
 // signs are the thermometer code `fires` (bit j - 1: fired at least j
 // times; `spike` is bit 0), and a selection. Bursting the same way as the
 // simulators' passes (V >= theta: fire, V -= theta, at most B times), as
-// theta > 0.
+// theta > 0. `bursting` low (a step before bursts begin, §4.2) keeps one
+// spike: levels 2..B never fire.
 // Combinational; `overflow` flags the event the integer simulator counts.
 `default_nettype none
 `timescale 1ns/1ps
@@ -29,6 +30,9 @@ module snn_if_fit #(
 ) (
     input  wire signed [SUM_BITS-1:0]      sum,
     input  wire signed [THETA_BITS-1:0]    theta,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire                            bursting,   // (read only when BURST > 1)
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire signed [MEMBRANE_BITS-1:0] v_out,
     output wire                            spike,
     output wire [BURST-1:0]                fires,
@@ -72,7 +76,7 @@ module snn_if_fit #(
     generate
         for (j = 1; j <= BURST; j = j + 1) begin : level
             wire signed [D-1:0] diff = fit_d - $signed(times(t_d, j));
-            assign fires[j-1] = (FIRES != 0) && !diff[D-1];
+            assign fires[j-1] = (FIRES != 0) && !diff[D-1] && (j == 1 || bursting);
             assign after[(j-1)*M +: M] = diff[M-1:0];
         end
     endgenerate

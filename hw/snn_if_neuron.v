@@ -9,7 +9,8 @@
 // The fit, compare and reset are snn_if_fit's (the one implementation the
 // layer engines use, with a register between the sum and the fit); this
 // module joins them for the specification tests. BURST > 1: burst spikes,
-// `fires` the thermometer code of the spikes (snn_if_fit). Verilog-2005; lint-clean
+// `fires` the thermometer code of the spikes (snn_if_fit), one spike while
+// `bursting` is low. Verilog-2005; lint-clean
 // under `verilator --lint-only -Wall`.
 `default_nettype none
 `timescale 1ns/1ps
@@ -24,6 +25,7 @@ module snn_if_neuron #(
     input  wire signed [MEMBRANE_BITS-1:0] v_in,
     input  wire signed [ACC_BITS-1:0]      current,
     input  wire signed [THETA_BITS-1:0]    theta,
+    input  wire                            bursting,
     output wire signed [MEMBRANE_BITS-1:0] v_out,
     output wire                            spike,
     output wire [BURST-1:0]                fires,
@@ -39,7 +41,7 @@ module snn_if_neuron #(
         .MEMBRANE_BITS(MEMBRANE_BITS), .SUM_BITS(W), .THETA_BITS(THETA_BITS),
         .SATURATE(SATURATE), .FIRES(FIRES), .BURST(BURST)
     ) fit (
-        .sum(sum), .theta(theta), .v_out(v_out), .spike(spike), .fires(fires),
+        .sum(sum), .theta(theta), .bursting(bursting), .v_out(v_out), .spike(spike), .fires(fires),
         .overflow(overflow)
     );
 endmodule

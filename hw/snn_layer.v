@@ -120,6 +120,7 @@ module snn_layer #(
     parameter integer P_SHIFT = 0,
     parameter integer COUNT_BITS = 1,      // spike count bits
     parameter integer BURST = 1,           // spikes a neuron may fire a step (burst spikes)
+    parameter integer BURST_AFTER = 0,     // steps at one spike a step before bursts begin
     parameter W_INIT = "",
     // Weights off chip (docs/hardware.md, "Weights off chip"): 0 keeps them
     // in block RAM (W_INIT); L >= 1 reads them through w_addr/w_en/w_data
@@ -993,6 +994,9 @@ module snn_layer #(
     wire fire_push = GATE == 0 && FIRES != 0 && uo_valid && uo_fired[LANES-1:0] != 0;
     wire burst_push;                     // a kept mask is pushed this cycle
     wire [E_BITS-1:0] burst_entry;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire bursting;                       // this step may burst (after BURST_AFTER steps; no gate reads it)
+    /* verilator lint_on UNUSEDSIGNAL */
     generate
         if (BURST > 1 && GATE == 0) begin : bursts
             localparam integer XB = (BURST - 1) * LANES;
@@ -1042,7 +1046,22 @@ module snn_layer #(
             end
             assign burst_ok = cred_ok;
             assign burst_pending = d_on || !empty;
+            // The image's steps before this one, counted up to BURST_AFTER:
+            // step t (from 1) bursts when t - 1 >= BURST_AFTER (the
+            // simulators' `t > burst_after`). Set at `start`, before the
+            // step's first group reaches the update.
+            localparam integer SA_BITS = $clog2(BURST_AFTER + 1) + 1;
+            localparam [31:0] SA32 = BURST_AFTER;
+            localparam [SA_BITS-1:0] SA = SA32[SA_BITS-1:0];
+            reg [SA_BITS-1:0] steps_before;
+            always @(posedge clk) begin
+                if (rst) steps_before <= {SA_BITS{1'b0}};
+                else if (start) steps_before <= first ? {SA_BITS{1'b0}}
+                    : (steps_before == SA) ? SA : steps_before + 1'b1;
+            end
+            assign bursting = steps_before == SA;
         end else begin : no_bursts
+            assign bursting = 1'b0;
             assign burst_ok = 1'b1;
             assign burst_pending = 1'b0;
             assign burst_push = 1'b0;
@@ -1091,7 +1110,7 @@ module snn_layer #(
                 .THETA_BITS(THETA_BITS), .THETA(THETA), .SATURATE(SATURATE), .FIRES(FIRES),
                 .COUNT_BITS(COUNT_BITS), .META_BITS(META_BITS), .BURST(BURST)
             ) upd (
-                .clk(clk), .rst(rst), .in_valid(u2), .first(is_first),
+                .clk(clk), .rst(rst), .in_valid(u2), .first(is_first), .bursting(bursting),
                 .in_v(v_r), .in_v0(v0_r), .in_i(cur_sel), .in_b(b_word), .in_c(c_r),
                 .in_lanes((ug2 == G_LAST) ? LAST_MASK : {LANES{1'b1}}),
                 .in_meta({uq2, upx2, ug2, ub2, ula2}),

@@ -37,6 +37,9 @@ module snn_update #(
     input  wire rst,
     input  wire in_valid,
     input  wire first,                     // the image's first step: V0 and count 0
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire bursting,                  // bursts have begun (BURST > 1; steady within a step)
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [LANES*MEMBRANE_BITS-1:0] in_v,
     input  wire [LANES*MEMBRANE_BITS-1:0] in_v0,  // each lane's V0 (taken at the first step)
     input  wire [LANES*ACC_BITS-1:0] in_i,
@@ -155,7 +158,7 @@ module snn_update #(
                 .MEMBRANE_BITS(M), .SUM_BITS(SUM_BITS), .THETA_BITS(THETA_BITS),
                 .SATURATE(SATURATE), .FIRES(FIRES), .BURST(BURST)
             ) fit (
-                .sum(s_sum[l*SUM_BITS +: SUM_BITS]), .theta(THETA),
+                .sum(s_sum[l*SUM_BITS +: SUM_BITS]), .theta(THETA), .bursting(bursting),
                 .v_out(fit_v[l*M +: M]), .spike(), .fires(fires_l), .overflow()
             );
             /* verilator lint_on PINCONNECTEMPTY */

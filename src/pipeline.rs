@@ -63,6 +63,8 @@ pub struct ConvertSettings {
     pub h: Option<f32>,
     pub readout: ecc::Readout,
     pub burst: ecc::Burst,
+    /// Steps at one spike a step before bursts begin.
+    pub burst_after: u32,
     /// Calibrate the initial potentials after conversion.
     pub calibrate: Option<Calibration>,
 }
@@ -118,6 +120,7 @@ pub fn convert_keras(
         h: settings.h.unwrap_or(0.5),
         readout: settings.readout,
         burst: settings.burst,
+        burst_after: settings.burst_after,
     };
     let started = Instant::now();
     let mut conversion = ecc::convert(&graph, calib_images.view(), options).map_err(|source| {

@@ -99,7 +99,7 @@ module {{ top }} (
         .N_TAPW({{ e.routing.n_words() }}), .TAPW_BITS({{ e.routing.word_bits() }}), .TAP_COUNT_BITS({{ e.routing.count_bits() }}),
         .WB_BITS({{ e.routing.wbase_bits() }}), .PXS_BITS({{ e.pxs_bits() }}),
         .W_DEPTH({{ e.w_depth() }}), .WA_BITS({{ e.wa_bits() }}), .ACC_BITS({{ e.acc_bits() }}),
-        .MEMBRANE_BITS({{ e.membrane_bits() }}), .COUNT_BITS({{ d.count_bits }}),{% if e.burst > 1 %} .BURST({{ e.burst }}),{% endif %} .X_BITS({{ d.input_bits }}),
+        .MEMBRANE_BITS({{ e.membrane_bits() }}), .COUNT_BITS({{ d.count_bits }}),{% if e.burst > 1 %} .BURST({{ e.burst }}), .BURST_AFTER({{ e.burst_after }}),{% endif %} .X_BITS({{ d.input_bits }}),
         .SATURATE({% if e.saturates() %}1{% else %}0{% endif %}), .FAST_BANK({% if e.fast_bank() %}1{% else %}0{% endif %}),{% if e.merged() %} .MERGED(1),{% endif %}
 {%- match e.kind %}{% when EngineKind::Neurons with (n) %}
         .FIRES({% if n.fires %}1{% else %}0{% endif %}),

@@ -125,6 +125,7 @@ fn network(
             InitialFraction::Layer(0.5),
         ]),
         cnn_macs: 0,
+        burst_after: 0,
         input_range: Some([0.0, 1.0]),
     }
 }

@@ -151,7 +151,8 @@ fn eval_and_inspect_accept_a_converted_directory() {
 fn burst_spikes_keep_the_rate_limit_unclipped_and_the_hardware_emits_them() {
     // A zoo model whose largest activations the p99.9 scales clip (its
     // rate limit at one spike a step answers 5 of 2,000 digits unlike
-    // the CNN).
+    // the CNN), converted with the default settings: bursts (`auto`)
+    // after `BURST_AFTER` steps.
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/zoo/models/resnet_id.k3.h5");
     let tmp = tempfile::tempdir().unwrap();
@@ -161,8 +162,6 @@ fn burst_spikes_keep_the_rate_limit_unclipped_and_the_hardware_emits_them() {
         model.as_os_str(),
         "--calib".as_ref(),
         example("data/calib-images.npy").as_os_str(),
-        "--burst".as_ref(),
-        "auto".as_ref(),
         "--calibrate".as_ref(),
         "none".as_ref(),
         "-o".as_ref(),
@@ -172,6 +171,8 @@ fn burst_spikes_keep_the_rate_limit_unclipped_and_the_hardware_emits_them() {
     assert!(stderr(&out).contains("burst spikes"), "{}", stderr(&out));
     let yaml = std::fs::read_to_string(dir.join("snn.yaml")).unwrap();
     assert!(yaml.contains("burst: "), "no burst in snn.yaml");
+    let after = format!("burst_after: {}", snncc::ecc::BURST_AFTER);
+    assert!(yaml.contains(&after), "no {after} in snn.yaml");
     // The rate limit's answers are the CNN's on every test digit.
     let answers = |model: &std::path::Path, name: &str| -> Vec<u8> {
         let npy = tmp.path().join(name);
@@ -193,23 +194,46 @@ fn burst_spikes_keep_the_rate_limit_unclipped_and_the_hardware_emits_them() {
             .collect()
     };
     assert_eq!(answers(&dir, "snn.npy"), answers(&model, "cnn.npy"));
-    // The hardware emits them (one spike-list entry per lane mask), spike
-    // for spike with the bit-accurate simulator: the max gate counts the
-    // repeated entries of a group one by one.
+    let build = |net: &std::path::Path, rtl: &std::path::Path, timesteps: &str| {
+        let out = snncc([
+            "build".as_ref(),
+            net.as_os_str(),
+            "--calib".as_ref(),
+            example("data/calib-images.npy").as_os_str(),
+            "--timesteps".as_ref(),
+            timesteps.as_ref(),
+            "--target".as_ref(),
+            "verilog".as_ref(),
+            "-o".as_ref(),
+            rtl.as_os_str(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read_to_string(rtl.join("manifest.yaml")).unwrap()
+    };
+    // A design for runs that end before bursts begin has no burst logic.
+    let manifest = build(&dir, &tmp.path().join("rtl16"), "16");
+    assert!(!manifest.contains("burst"), "bursts in a 16-step design:\n{manifest}");
+    // With bursts from step 5 on (snn.yaml edited) the hardware emits them
+    // (one spike-list entry per lane mask) after counting four steps at
+    // one spike, spike for spike with the bit-accurate simulator: the max
+    // gate counts the repeated entries of a group one by one.
+    let early = tmp.path().join("early");
+    std::fs::create_dir(&early).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, early.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        early.join("snn.yaml"),
+        yaml.replace(&after, "burst_after: 4"),
+    )
+    .unwrap();
     let rtl = tmp.path().join("rtl");
-    let out = snncc([
-        "build".as_ref(),
-        dir.as_os_str(),
-        "--calib".as_ref(),
-        example("data/calib-images.npy").as_os_str(),
-        "--timesteps".as_ref(),
-        "32".as_ref(),
-        "--target".as_ref(),
-        "verilog".as_ref(),
-        "-o".as_ref(),
-        rtl.as_os_str(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = build(&early, &rtl, "12");
+    assert!(
+        manifest.contains("burst_after: 4"),
+        "no bursts after 4 steps:\n{manifest}"
+    );
     let r = common::assert_cosim_exact(&rtl, &example("data/test-images.npy"), "verilator", 2);
     eprintln!("{r}");
 }

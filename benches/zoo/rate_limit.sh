@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Is the converted network exact in the rate limit? For every zoo model
 # (benches/zoo/models) and both bundled examples, converts with snncc's
-# default scales (p99.9) at one spike a step (--burst 1, today's default)
-# and with burst spikes (--burst auto), evaluates each network's rate limit
+# default settings (p99.9 scales, burst spikes: --burst auto) and at one
+# spike a step (--burst 1), evaluates each network's rate limit
 # (`snncc eval NET/ --dump-outputs`) and the Keras model on the 2,000 test
 # digits, and prints per model: the digits answered unlike the CNN and the
 # digits whose outputs differ by more than 1e-4 of the row's largest
@@ -34,9 +34,11 @@ for model in "${models[@]}"; do
     [ "$model" = "${model#examples/}" ] || name="example_$name"
     echo "== $name" >&2
     "$bin" eval "$model" --data "$data" --dump-outputs "$res/$name.cnn.npy" > /dev/null
-    for burst in 1 auto; do
+    for burst in 1 default; do
         net="$res/$name.burst-$burst"
-        "$bin" convert "$model" --calib "$calib" --calibrate none --burst "$burst" -o "$net" \
+        flags=(--burst "$burst")
+        [ "$burst" != default ] || flags=()
+        "$bin" convert "$model" --calib "$calib" --calibrate none "${flags[@]}" -o "$net" \
             2> "$net.log" > /dev/null
         "$bin" eval "$net" --data "$data" --dump-outputs "$net.npy" > /dev/null
     done
@@ -72,7 +74,7 @@ print("|---|---|---|---:|---:|---:|")
 for name in names:
     cnn = load(f"{res}/{name}.cnn.npy")
     is_softmax = all(abs(sum(r) - 1) < 1e-3 and min(r) >= 0 for r in cnn)
-    for burst in ("1", "auto"):
+    for burst in ("1", "default"):
         snn = load(f"{res}/{name}.burst-{burst}.npy")
         # snn.yaml writes `burst: N` only where N > 1.
         with open(f"{res}/{name}.burst-{burst}/snn.yaml") as f:

@@ -113,7 +113,10 @@ for m in zoo:
         calibrated = [c for c in changes if "calibrated the initial potentials" in c]
         per = "per channel" if any("per channel" in c for c in calibrated) else "per layer"
         h = f"initial potentials calibrated {per}" if calibrated else f"h = {fl.get('h')}"
-        settings.add(f"{fl.get('norm')} {scales} scales, {h}")
+        most = max(fl.get("burst") or [1])
+        after = fl.get("burst_after", 0)
+        burst = f"burst spikes after {after} steps" if most > 1 else "one spike a step"
+        settings.add(f"{fl.get('norm')} {scales} scales, {h}, {burst}")
     row = {"model": name, "writer": m["writer"]}
     row["CNN %"] = 100 * cnn if cnn is not None else None
     if not limited:

@@ -531,6 +531,8 @@ impl<W: Word + Value> BitSimulator<'_, W> {
             }
         }
         for t in 1..=t_max {
+            // Bursts begin after `burst_after` steps (QuantModel::burst_at).
+            let bursting = t > model.burst_after as usize;
             for li in 0..n_layers {
                 let (before, rest) = self.spikes.split_at_mut(li);
                 let emitted = &mut rest[0];
@@ -592,7 +594,7 @@ impl<W: Word + Value> BitSimulator<'_, W> {
                                     &mut self.scratch,
                                     emitted,
                                 );
-                                if *burst > 1 {
+                                if bursting && *burst > 1 {
                                     let theta = W::from_raw(*theta);
                                     crate::snn::burst::fire_again(v, theta, burst - 1, emitted);
                                 }

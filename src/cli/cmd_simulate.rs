@@ -192,6 +192,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             "h_layers": snn_model.h_layers,
             // The most spikes a neuron emits in a step, per layer.
             "burst": snn_model.layers.iter().map(|l| l.burst).collect::<Vec<_>>(),
+            // Steps at one spike a step before bursts begin.
+            "burst_after": snn_model.burst_after,
             "runs": runs,
             "layers": report.layers,
             "energy_pj": {"synop": metrics::E_AC_PJ, "mac": metrics::E_MAC_PJ,

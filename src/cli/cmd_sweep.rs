@@ -82,6 +82,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     }
     if args.convert.burst != snncc::ecc::Burst::Fixed(1) {
         settings["burst"] = json!(args.convert.burst.label());
+        settings["burst_after"] = json!(args.convert.burst_after);
     }
     check_settings(output, &settings)?;
 

@@ -36,6 +36,7 @@ impl ConvertFlags {
             h: self.h,
             readout: self.readout.into(),
             burst: self.burst,
+            burst_after: self.burst_after,
             calibrate: granularity.map(|granularity| Calibration {
                 granularity,
                 lengths,

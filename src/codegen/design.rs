@@ -258,8 +258,11 @@ pub struct Engine {
     pub list_depth: usize,
     /// The most spikes a neuron emits in a step (burst spikes; a gate's
     /// is its source's): a group pushes up to this many entries a step,
-    /// one per lane mask (hw/snn_layer.v).
+    /// one per lane mask (hw/snn_layer.v). 1 where the run ends before
+    /// bursts begin (`QuantModel::burst_within`): no burst logic.
     pub burst: u32,
+    /// Steps at one spike a step before bursts begin (where `burst` > 1).
+    pub burst_after: u32,
     /// A residual add's second synapse group (then `src` is the virtual
     /// source of both, codegen::residual).
     pub residual: Option<Residual>,
@@ -598,13 +601,18 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
         });
     }
     let timesteps = options.timesteps;
-    // A spike count reaches burst x timesteps (a gate counts its source's
-    // spikes; the read-out's burst is 1).
-    let max_burst = (0..model.layers.len())
-        .map(|li| model.burst(li))
+    // A spike count reaches the most spikes of a run: one a step before
+    // bursts begin, the burst after (a gate counts its source's spikes;
+    // the read-out's burst is 1).
+    let most_spikes = (0..model.layers.len())
+        .map(|li| {
+            (1..=timesteps)
+                .map(|t| model.burst_at(li, t) as usize)
+                .sum()
+        })
         .max()
-        .unwrap_or(1) as usize;
-    let count_bits = addr_bits(max_burst * timesteps + 1);
+        .unwrap_or(timesteps);
+    let count_bits = addr_bits(most_spikes + 1);
     let input_dims = Dims::of(model.input_shape);
     let dims: Vec<Dims> = model.layers.iter().map(|l| Dims::of(l.shape)).collect();
     let n_layers = model.layers.len();
@@ -629,7 +637,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 reason,
             })
         };
-        let burst = model.burst(li);
+        let burst = model.burst_within(li, timesteps);
         let chained = |source: usize| source + 1 == li;
         // The source engine's layout (its lanes), when it was built.
         let source_geometry = |s: usize| {
@@ -691,6 +699,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     // window) x burst times a step.
                     list_depth: out.groups() * out.lanes.min(size.0 * size.1) * burst as usize,
                     burst,
+                    burst_after: model.burst_after,
                     residual: None,
                     upd_ser: 1,
                     kind: EngineKind::MaxGate,
@@ -891,6 +900,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                     // One entry per group and lane mask.
                     list_depth: out.groups() * burst as usize,
                     burst,
+                    burst_after: model.burst_after,
                     residual: residual.map(|(r, _, _)| r),
                     upd_ser: options
                         .layer_serial

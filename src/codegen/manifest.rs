@@ -216,6 +216,9 @@ pub struct LayerEntry {
         skip_serializing_if = "crate::snn::store::is_one"
     )]
     pub burst: u32,
+    /// Steps at one spike a step before bursts begin, where `burst` > 1.
+    #[serde(default, skip_serializing_if = "crate::snn::store::is_zero")]
+    pub burst_after: u32,
     #[serde(flatten)]
     pub engine: EngineEntry,
     /// The cycle model of docs/hardware.md, in words.
@@ -426,6 +429,7 @@ fn layer_entry(design: &Design, e: &Engine) -> LayerEntry {
         tap_words: r.words.len(),
         keeps_spike_counts: e.counts,
         burst: e.burst,
+        burst_after: if e.burst > 1 { e.burst_after } else { 0 },
         engine,
         cycles_per_step,
         shortcut: e.residual.as_ref().map(|r| Shortcut {

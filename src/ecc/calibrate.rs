@@ -213,7 +213,8 @@ pub enum Granularity {
 
 /// Per calibration image (the first `CALIBRATION_IMAGES`, at least one),
 /// per layer, per neuron: the spike rate the CNN asks for, its activation
-/// over the layer's scale clipped to one spike a step. The same for every
+/// over the layer's scale clipped to its burst (`calibrate_h` clips it
+/// further to what a run of its length can reach). The same for every
 /// calibration length, so computed once.
 fn target_rates(conversion: &Conversion, calib: ArrayView4<f32>) -> Vec<Vec<Vec<f32>>> {
     let n = CALIBRATION_IMAGES.min(calib.dim().0).max(1);
@@ -258,6 +259,12 @@ fn calibrate_h(
     // summed over the images: (spikes - target) and |spikes - target|.
     let errors = |m: &SnnModel, li: usize| -> (Vec<f64>, Vec<f64>) {
         let c = m.layers[li].shape.channels();
+        // A neuron fires once a step until bursts begin: a target beyond
+        // what `timesteps` steps can reach would push V0 up for nothing.
+        let reach = (1..=timesteps)
+            .map(|s| m.burst_at(li, s) as f32)
+            .sum::<f32>()
+            / t_f32;
         let zero = || (vec![0.0; c], vec![0.0; c]);
         (0..n)
             .into_par_iter()
@@ -267,7 +274,7 @@ fn calibrate_h(
                     sim.run(xs[j], &[timesteps]);
                     let (mut signed, mut abs) = zero();
                     for (i, (&k, &r)) in sim.counts()[li].iter().zip(&targets[j][li]).enumerate() {
-                        let d = f64::from(k) - f64::from(r * t_f32);
+                        let d = f64::from(k) - f64::from(r.min(reach) * t_f32);
                         signed[i % c] += d;
                         abs[i % c] += d.abs();
                     }

@@ -50,7 +50,19 @@ pub struct ConvertOptions {
     pub readout: Readout,
     /// How many spikes an IF neuron may emit in one step.
     pub burst: Burst,
+    /// Steps at one spike a step before bursts begin
+    /// (`SnnModel::burst_after`).
+    pub burst_after: u32,
 }
+
+/// The default `ConvertOptions::burst_after`: the longest run `auto`
+/// calibration checks its candidates at (twice its longest length, 32),
+/// so the initial potentials are chosen and checked for one spike a step,
+/// and runs of up to 64 steps are what they were without bursts. On the
+/// zoo's 2,000 digits bursts from the first step cost the residual models
+/// 0.5 pp at T = 16, from step 33 one digit too many at 8 bits and T = 64
+/// (benches/results/zoo/burst-after-{0,32}).
+pub const BURST_AFTER: u32 = 64;
 
 /// Burst spikes (docs/ecc.md "Burst spikes"): the most spikes an IF neuron
 /// emits in one step. A scale below the largest activation (a percentile)
@@ -111,7 +123,8 @@ impl Default for ConvertOptions {
             per_channel: false,
             h: 0.5,
             readout: Readout::Potential,
-            burst: Burst::Fixed(1),
+            burst: Burst::Auto,
+            burst_after: BURST_AFTER,
         }
     }
 }
@@ -257,6 +270,7 @@ pub fn convert(
         h_layers: None,
         cnn_macs: cnn_macs(graph),
         input_range: Some(input_range(calib)),
+        burst_after: options.burst_after,
     };
     // What every later stage relies on, checked where the network is made
     // as where it is loaded.

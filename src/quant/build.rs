@@ -128,6 +128,7 @@ pub fn quantize_model(model: &SnnModel, spec: &QuantSpec) -> Result<Quantized, Q
             overflow: spec.overflow,
             timesteps: spec.timesteps,
             cnn_macs: model.cnn_macs,
+            burst_after: model.burst_after,
         },
         layers: reports,
         warnings,
@@ -339,8 +340,9 @@ impl Ctx<'_> {
         })?;
         let membrane_range = {
             let t = self.spec.timesteps;
-            let low = membrane_range(theta_m, layer.burst, v0_lo, (lo, hi), t);
-            let high = membrane_range(theta_m, layer.burst, v0_hi, (lo, hi), t);
+            let burst = (layer.burst, self.model.burst_after as usize);
+            let low = membrane_range(theta_m, burst, v0_lo, (lo, hi), t);
+            let high = membrane_range(theta_m, burst, v0_hi, (lo, hi), t);
             (low.0.min(high.0), low.1.max(high.1))
         };
         let membrane_bits_needed =
@@ -586,26 +588,32 @@ fn wr_raw_counted(wr: &mut Rounder, x: f64, n: usize, present: &BTreeSet<usize>)
 
 /// The membrane's reachable range within `t` steps (docs/fixed-point.md §5),
 /// given one step's current range and, for IF neurons, the threshold and
-/// the burst `B` (the most spikes a step): after a step `V <= max(V0,
-/// theta - 1) + t * max(0, I+ - B theta)` (a neuron that fired fewer than
-/// `B` times is below theta) and `V >= min(V0, 0) - t * I-`; the largest
-/// value before firing adds `I+`.
+/// the burst `(B, K)` (the most spikes a step, from step `K + 1` on; one
+/// before): after step `s` `V <= max(V0, theta - 1) + sum of max(0, I+ -
+/// B_s theta)` over the steps so far (a neuron that fired fewer than `B_s`
+/// times is below theta) and `V >= min(V0, 0) - t * I-`; the largest value
+/// before firing adds `I+` to the bound after `t - 1` steps.
 pub fn membrane_range(
     theta: Option<i128>,
-    burst: u32,
+    (burst, after): (u32, usize),
     v0: i128,
     (i_lo, i_hi): (i128, i128),
     t: usize,
 ) -> (i128, i128) {
-    let t = t.max(1) as i128;
+    let t = t.max(1);
     let (up, down) = (i_hi.max(0), (-i_lo).max(0));
     match theta {
         Some(theta) => {
             let settled = v0.max(theta - 1);
-            let hi = settled + up + (t - 1) * (up - i128::from(burst) * theta).max(0);
-            (v0.min(0) - t * down, hi.max(theta))
+            let single = (t - 1).min(after) as i128;
+            let bursting = (t - 1) as i128 - single;
+            let hi = settled
+                + up
+                + single * (up - theta).max(0)
+                + bursting * (up - i128::from(burst) * theta).max(0);
+            (v0.min(0) - t as i128 * down, hi.max(theta))
         }
-        None => (v0.min(0) - t * down, v0.max(0) + t * up),
+        None => (v0.min(0) - t as i128 * down, v0.max(0) + t as i128 * up),
     }
 }
 
@@ -626,20 +634,31 @@ mod tests {
     #[test]
     fn membrane_range_of_if_and_readout() {
         // theta 10, V0 5, currents in [-3, 4]: never above theta - 1 + 4.
-        assert_eq!(membrane_range(Some(10), 1, 5, (-3, 4), 8), (-24, 13));
+        assert_eq!(membrane_range(Some(10), (1, 0), 5, (-3, 4), 8), (-24, 13));
         // Currents above theta: V climbs by I+ - theta per step.
         assert_eq!(
-            membrane_range(Some(10), 1, 0, (0, 12), 5),
+            membrane_range(Some(10), (1, 0), 0, (0, 12), 5),
             (0, 9 + 12 + 4 * 2)
         );
         // Unless a burst of two takes 2 theta a step: it settles.
-        assert_eq!(membrane_range(Some(10), 2, 0, (0, 12), 5), (0, 9 + 12));
+        assert_eq!(membrane_range(Some(10), (2, 0), 0, (0, 12), 5), (0, 9 + 12));
         // Up to 25 a step with a burst of two: V climbs by 5 a step.
         assert_eq!(
-            membrane_range(Some(10), 2, 0, (0, 25), 5),
+            membrane_range(Some(10), (2, 0), 0, (0, 25), 5),
             (0, 9 + 25 + 4 * 5)
         );
+        // Bursts from step 4 on: three steps (the bound after steps 1-3)
+        // climb by 15, the fourth (step 4) by 5, before step 5's current.
+        assert_eq!(
+            membrane_range(Some(10), (2, 3), 0, (0, 25), 5),
+            (0, 9 + 25 + 3 * 15 + 5)
+        );
+        // Bursts that begin after the run: one spike a step throughout.
+        assert_eq!(
+            membrane_range(Some(10), (2, 32), 0, (0, 12), 5),
+            membrane_range(Some(10), (1, 0), 0, (0, 12), 5)
+        );
         // Readout: sums of currents.
-        assert_eq!(membrane_range(None, 1, 0, (-2, 3), 10), (-20, 30));
+        assert_eq!(membrane_range(None, (1, 0), 0, (-2, 3), 10), (-20, 30));
     }
 }

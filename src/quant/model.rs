@@ -136,6 +136,9 @@ pub struct QuantModel {
     /// enough (longer runs may overflow).
     pub timesteps: usize,
     pub cnn_macs: u64,
+    /// Steps at one spike a step before bursts begin
+    /// (`SnnModel::burst_after`).
+    pub burst_after: u32,
 }
 
 impl QuantModel {
@@ -146,6 +149,22 @@ impl QuantModel {
             QLayerKind::Neurons(n) => n.burst,
             QLayerKind::MaxGate { source, .. } => self.burst(*source),
         }
+    }
+
+    /// The most spikes a neuron of layer `li` emits at step `t` (from 1):
+    /// `burst(li)` after `burst_after` steps, else 1.
+    pub fn burst_at(&self, li: usize, t: usize) -> u32 {
+        if t > self.burst_after as usize {
+            self.burst(li)
+        } else {
+            1
+        }
+    }
+
+    /// The most spikes a neuron of layer `li` emits in any step of a run of
+    /// `timesteps` steps (a design for that length needs no more).
+    pub fn burst_within(&self, li: usize, timesteps: usize) -> u32 {
+        self.burst_at(li, timesteps)
     }
 
     /// Bits of all weight memories (what a hardware build stores).

@@ -232,6 +232,15 @@ impl std::fmt::Display for InitialFraction {
 }
 
 impl SnnModel {
+    /// The most spikes layer `li` may emit at step `t` (from 1).
+    pub fn burst_at(&self, li: usize, t: usize) -> u32 {
+        if t > self.burst_after as usize {
+            self.layers[li].burst
+        } else {
+            1
+        }
+    }
+
     /// The initial membrane potential of layer `li`, as fractions of its
     /// threshold.
     pub fn h_of(&self, li: usize) -> InitialFraction {
@@ -261,4 +270,11 @@ pub struct SnnModel {
     /// Smallest and largest input value seen in calibration, for choosing
     /// the input's fixed-point format (`None` if not recorded).
     pub input_range: Option<[f32; 2]>,
+    /// Steps at one spike a step before burst spikes begin (docs/ecc.md
+    /// "Burst spikes"): at step `t` (from 1) a layer's `burst` applies when
+    /// `t > burst_after`, else 1. The first steps are the transient the
+    /// initial potentials are calibrated for at one spike a step; bursts
+    /// after it release the charge clipped neurons kept, so the rate limit
+    /// is the same. 0: bursts from the first step.
+    pub burst_after: u32,
 }

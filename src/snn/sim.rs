@@ -210,8 +210,9 @@ impl Simulator<'_> {
                         Neurons::IntegrateAndFire { threshold }
                         | Neurons::SpikeCountReadout { threshold } => {
                             integrate_and_fire(v, cur, threshold, &mut self.scratch, spikes);
-                            if layer.burst > 1 {
-                                super::burst::fire_again(v, threshold, layer.burst - 1, spikes);
+                            let burst = model.burst_at(li, t);
+                            if burst > 1 {
+                                super::burst::fire_again(v, threshold, burst - 1, spikes);
                             }
                         }
                         _ => {
@@ -721,6 +722,7 @@ mod tests {
             ],
             h,
             cnn_macs: 0,
+            burst_after: 0,
             input_range: None,
         }
     }
@@ -787,6 +789,21 @@ mod tests {
         assert_eq!(sim.v[2][0], 14.0);
         // SynOps: 14 spikes of a x 2 targets (b and out).
         assert_eq!(run.synops, vec![28]);
+    }
+
+    #[test]
+    fn bursts_begin_after_burst_after_steps_and_release_the_kept_charge() {
+        // Burst 3 after two steps: one spike a step while V climbs by
+        // 1.375 (2.375->1 1.375, 3.75->1 2.75), then 5.125->3 2.125,
+        // 4.5->3 1.5, 3.875->3 .875, 3.25->3 .25: the kept charge is
+        // released, so six steps give 14 spikes as bursts from the first.
+        let mut model = bursting_chain(3);
+        model.burst_after = 2;
+        let (a, _) = trains(&model, 6);
+        assert_eq!(a, vec![1, 1, 3, 3, 3, 3]);
+        assert_eq!(a.iter().sum::<u32>(), 14);
+        assert_eq!(model.burst_at(0, 2), 1);
+        assert_eq!(model.burst_at(0, 3), 3);
     }
 
     #[test]
@@ -949,6 +966,7 @@ mod tests {
             ],
             h: 0.5,
             cnn_macs: 0,
+            burst_after: 0,
             input_range: None,
         };
         let x = Array3::from_shape_fn((5, 5, 1), |(y, x, _)| ((y * 5 + x) % 7) as f32 / 6.0);

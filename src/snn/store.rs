@@ -50,6 +50,9 @@ struct NetDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     h_layers: Option<Vec<InitialFraction>>,
     cnn_macs: u64,
+    /// Steps at one spike a step before burst spikes begin (0 if absent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    burst_after: u32,
     /// `[min, max]` of the calibration inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     input_range: Option<[f32; 2]>,
@@ -81,6 +84,10 @@ pub(crate) fn one() -> u32 {
 
 pub(crate) fn is_one(b: &u32) -> bool {
     *b == 1
+}
+
+pub(crate) fn is_zero(b: &u32) -> bool {
+    *b == 0
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -245,6 +252,7 @@ pub fn save_net(model: &SnnModel, dir: &Path, notes: &[String]) -> Result<(), St
         h: model.h,
         h_layers: model.h_layers.clone(),
         cnn_macs: model.cnn_macs,
+        burst_after: model.burst_after,
         input_range: model.input_range,
         notes: notes.to_vec(),
         layers,
@@ -405,6 +413,7 @@ pub fn load_net(dir: &Path) -> Result<SnnModel, StoreError> {
         h_layers: doc.h_layers,
         cnn_macs: doc.cnn_macs,
         input_range: doc.input_range,
+        burst_after: doc.burst_after,
     };
     super::check::check_model(&model).map_err(|(layer, reason)| StoreError::Layer {
         path,

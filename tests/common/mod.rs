@@ -273,6 +273,7 @@ pub fn mlp(rng: &mut Lcg) -> snncc::snn::SnnModel {
         h: 0.5,
         h_layers: None,
         cnn_macs: 0,
+        burst_after: 0,
         input_range: Some([0.0, 1.0]),
     }
 }
@@ -456,6 +457,7 @@ pub fn cnn(rng: &mut Lcg) -> snncc::snn::SnnModel {
         h: 0.5,
         h_layers: None,
         cnn_macs: 0,
+        burst_after: 0,
         input_range: Some([0.0, 1.0]),
     }
 }
