@@ -17,6 +17,8 @@ use crate::ir::Graph;
 use crate::quant::{QuantModel, QuantOptions, QuantSpec, Quantized};
 use crate::{bitsim, codegen, config, data, import, quant, reference, snn};
 
+pub mod cutoff;
+
 /// What went wrong in a pipeline step, with the file it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -51,6 +53,12 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Quant(#[from] quant::QuantError),
+    #[error("choosing the cutoff margin: {0}")]
+    Cutoff(snn::cutoff::CutoffError),
+    #[error("choosing the cutoff margin needs calibration images, and none were given")]
+    CutoffNeedsCalibration,
+    #[error("calibration file {path}: {reason}")]
+    CutoffImages { path: PathBuf, reason: String },
 }
 
 /// How a Keras model is converted (docs/ecc.md).

@@ -212,7 +212,10 @@ fn burst_spikes_keep_the_rate_limit_unclipped_and_the_hardware_emits_them() {
     };
     // A design for runs that end before bursts begin has no burst logic.
     let manifest = build(&dir, &tmp.path().join("rtl16"), "16");
-    assert!(!manifest.contains("burst"), "bursts in a 16-step design:\n{manifest}");
+    assert!(
+        !manifest.contains("burst"),
+        "bursts in a 16-step design:\n{manifest}"
+    );
     // With bursts from step 5 on (snn.yaml edited) the hardware emits them
     // (one spike-list entry per lane mask) after counting four steps at
     // one spike, spike for spike with the bit-accurate simulator: the max

@@ -254,29 +254,17 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         );
         println!("{}", super::formats::formats_table(q).render());
     }
-    let mut table = Table::new([
-        "T",
-        "accuracy",
-        "loss vs CNN",
-        "spikes/img",
-        "SynOps/img",
-        "energy SNN/CNN",
-    ]);
-    for r in &report.runs {
-        table.row([
-            r.timesteps.to_string(),
-            format!("{:.2}%", 100.0 * r.accuracy),
-            cnn_accuracy.map_or("-".into(), |a| {
-                format!("{:+.2} pp", 100.0 * (a - r.accuracy))
-            }),
-            format!("{:.0}", r.spikes_per_image),
-            format!("{:.0}", r.synops_per_image),
-            format!("{:.3}", r.energy_ratio),
-        ]);
-    }
+    let table = cutoff::runs_table(&report, cnn_accuracy, "T", "spikes/img", &|r| {
+        format!("{:.0}", r.spikes_per_image)
+    });
     println!("\n{}", table.render());
     if let Some((resolved, report)) = &cutoff {
-        cutoff::print(resolved, cutoff::unit(snn_model), report, cnn_accuracy);
+        cutoff::print(
+            resolved,
+            snncc::pipeline::cutoff::unit(snn_model),
+            report,
+            cnn_accuracy,
+        );
     }
     let t_max = timesteps.last().copied().unwrap_or(0);
     let mut layers = Table::new([

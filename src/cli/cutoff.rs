@@ -1,17 +1,17 @@
-//! `--cutoff auto|MARGIN` of `simulate` and `sweep`: parse it, resolve it
-//! into a margin of the simulator's unit (choosing one on the calibration
-//! images for `auto`), run the test set with it, and print what it did.
+//! `--cutoff auto|MARGIN` of `simulate`, `sweep` and `build`: parse it,
+//! hand it to the library (`pipeline::cutoff`) with progress bars, and
+//! print what it did.
 
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use ndarray::{Array4, ArrayView4};
+use ndarray::ArrayView4;
 use serde_json::{json, Value};
-use snncc::quant::QuantModel;
+use snncc::pipeline::cutoff::{self, Request};
+pub use snncc::pipeline::cutoff::{Resolved, Sim};
 use snncc::report::Table;
-use snncc::snn::cutoff::{choose_margin, LeadTrack, Margin, MarginChoice};
-use snncc::snn::{self, SimReport, SnnModel};
-use snncc::{bitsim, data};
+use snncc::snn::cutoff::Margin;
+use snncc::snn::{self, RunSummary, SimReport, SnnModel};
 
 use super::progress;
 
@@ -53,66 +53,18 @@ pub fn parse_agreement(s: &str) -> Result<f64, String> {
     Ok(a)
 }
 
-/// The cutoff a run will use, in the simulator's own unit.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    /// In the float read-out's unit (potential units or spikes).
-    pub margin: f64,
-    /// The bit-accurate simulator's raw margin (fixed point only).
-    pub margin_raw: Option<i64>,
-    /// How `auto` chose it: agreement and mean steps on the calibration
-    /// images, and how many there were.
-    pub chosen: Option<(MarginChoice<f64>, usize)>,
-    /// The agreement `auto` was asked for.
-    pub wanted: Option<f64>,
-}
-
-/// Which simulator the cutoff runs on.
-pub enum Sim<'a> {
-    Float(&'a SnnModel),
-    Fixed(&'a QuantModel),
-}
-
-/// Calibration images for `--cutoff auto`, checked against the network.
-fn calibration(calib: Option<&Path>, model: &SnnModel) -> anyhow::Result<Array4<f32>> {
-    let Some(path) = calib else {
-        bail!(
-            "--cutoff auto chooses the margin on the calibration images, and none were given: \
-             pass --calib XC (a converted directory carries none), or give a margin (--cutoff 2.5)"
-        );
-    };
-    let images = data::read_images(path)?;
-    let (n, h, w, c) = images.dim();
-    if !model.input_shape.accepts(h, w, c) {
-        bail!(
-            "calibration file {}: images are {h}x{w}x{c}, the network takes {}",
-            path.display(),
-            model.input_shape
-        );
+impl CutoffArg {
+    /// The library's request, with `auto`'s agreement.
+    pub fn request(self, agreement: f64) -> Request {
+        match self {
+            CutoffArg::Auto => Request::Auto { agreement },
+            CutoffArg::Margin(m) => Request::Margin(m),
+        }
     }
-    if n == 0 {
-        bail!("calibration file {} has no images", path.display());
-    }
-    Ok(images)
-}
-
-/// The smallest margin meeting `agreement` on `images`, from every step's
-/// lead up to `timesteps`.
-fn choose<M: Margin>(
-    track: impl FnOnce(ArrayView4<f32>, &(dyn Fn() + Sync)) -> Vec<LeadTrack<M>>,
-    images: ArrayView4<f32>,
-    timesteps: usize,
-    agreement: f64,
-) -> anyhow::Result<MarginChoice<M>> {
-    let bar = progress::bar(images.dim().0, "cutoff");
-    let tracks = track(images, &|| bar.inc(1));
-    bar.finish_and_clear();
-    choose_margin(&tracks, timesteps, agreement)
-        .context("choosing the cutoff margin (--cutoff auto)")
 }
 
 /// Resolve `--cutoff` for `sim`, simulating the calibration images to
-/// `timesteps` for `auto`.
+/// `timesteps` for `auto` (with a progress bar); warnings to stderr.
 pub fn resolve(
     arg: CutoffArg,
     agreement: f64,
@@ -121,63 +73,29 @@ pub fn resolve(
     calib: Option<&Path>,
     timesteps: usize,
 ) -> anyhow::Result<Resolved> {
-    let wanted = (arg == CutoffArg::Auto).then_some(agreement);
-    // (auto refuses this itself.)
-    if wanted.is_none() && float_model.layers.last().is_some_and(|l| l.size() < 2) {
-        eprintln!("warning: {}", snn::cutoff::CutoffError::SingleOutput);
+    let images = match (arg, calib) {
+        (CutoffArg::Margin(_), _) => None,
+        (CutoffArg::Auto, None) => bail!(
+            "--cutoff auto chooses the margin on the calibration images, and none were given: \
+             pass --calib XC (a converted directory carries none), or give a margin (--cutoff 2.5)"
+        ),
+        (CutoffArg::Auto, Some(path)) => Some(cutoff::calibration_images(path, float_model)?),
+    };
+    let bar = progress::bar(images.as_ref().map_or(0, |x| x.dim().0), "cutoff");
+    let resolved = cutoff::resolve(
+        arg.request(agreement),
+        sim,
+        float_model,
+        images.as_ref().map(|x| x.view()),
+        timesteps,
+        &|| bar.inc(1),
+    )
+    .context("--cutoff")?;
+    bar.finish_and_clear();
+    for w in &resolved.warnings {
+        eprintln!("warning: {w}");
     }
-    match (arg, sim) {
-        (CutoffArg::Margin(m), Sim::Float(_)) => Ok(Resolved {
-            margin: m,
-            margin_raw: None,
-            chosen: None,
-            wanted,
-        }),
-        (CutoffArg::Margin(m), Sim::Fixed(q)) => Ok(Resolved {
-            margin: m,
-            margin_raw: Some(bitsim::cutoff_margin_raw(q, m)?),
-            chosen: None,
-            wanted,
-        }),
-        (CutoffArg::Auto, Sim::Float(model)) => {
-            let images = calibration(calib, float_model)?;
-            let c = choose(
-                |x, p| snn::metrics::track_leads_float(model, x, timesteps, p),
-                images.view(),
-                timesteps,
-                agreement,
-            )?;
-            Ok(Resolved {
-                margin: c.margin,
-                margin_raw: None,
-                chosen: Some((c, images.dim().0)),
-                wanted,
-            })
-        }
-        (CutoffArg::Auto, Sim::Fixed(q)) => {
-            let images = calibration(calib, float_model)?;
-            let c = choose(
-                |x, p| bitsim::track_leads_quantized(q, x, timesteps, p),
-                images.view(),
-                timesteps,
-                agreement,
-            )?;
-            let margin = bitsim::cutoff_margin_real(q, c.margin);
-            Ok(Resolved {
-                margin,
-                margin_raw: Some(c.margin),
-                chosen: Some((
-                    MarginChoice {
-                        margin,
-                        agreement: c.agreement,
-                        mean_timesteps: c.mean_timesteps,
-                    },
-                    images.dim().0,
-                )),
-                wanted,
-            })
-        }
-    }
+    Ok(resolved)
 }
 
 /// `--cutoff` applied to a test set: the margin resolved for `sim` (`auto`
@@ -204,46 +122,10 @@ pub fn run(
         calib,
         timesteps.longest(),
     )?;
-    let report = simulate(sim, &resolved, images, labels, timesteps);
-    Ok(Some((resolved, report)))
-}
-
-/// Simulate the test set with the cutoff: every requested `T` as the most
-/// steps an image may run.
-pub fn simulate(
-    sim: &Sim,
-    cutoff: &Resolved,
-    images: ArrayView4<f32>,
-    labels: &[usize],
-    timesteps: &snn::Timesteps,
-) -> SimReport {
     let bar = progress::bar(images.dim().0, "cutoff");
-    let report = match (sim, cutoff.margin_raw) {
-        (Sim::Fixed(q), Some(raw)) => {
-            bitsim::simulate_quantized_cutoff(q, images, Some(labels), timesteps, raw, &|| {
-                bar.inc(1)
-            })
-        }
-        (Sim::Fixed(_), None) => unreachable!("a fixed-point cutoff has a raw margin"),
-        (Sim::Float(model), _) => snn::simulate_dataset_cutoff(
-            model,
-            images,
-            Some(labels),
-            timesteps,
-            cutoff.margin,
-            &|| bar.inc(1),
-        ),
-    };
+    let report = cutoff::simulate(sim, &resolved, images, labels, timesteps, &|| bar.inc(1));
     bar.finish_and_clear();
-    report
-}
-
-/// The read-out's unit, for reports.
-pub fn unit(model: &SnnModel) -> &'static str {
-    match model.layers.last().map(|l| &l.neurons) {
-        Some(snn::Neurons::SpikeCountReadout { .. }) => "spikes",
-        _ => "potential units",
-    }
+    Ok(Some((resolved, report)))
 }
 
 /// The top-level `"cutoff"` object of `--json`, at the largest `T`, with
@@ -298,11 +180,26 @@ pub fn print(cutoff: &Resolved, unit: &str, report: &SimReport, cnn_accuracy: Op
         ),
         _ => println!("early cutoff: margin {:.4} {unit}{raw} (given)", cutoff.margin),
     }
+    let table = runs_table(report, cnn_accuracy, "max T", "mean steps", &|r| {
+        format!("{:.2}", r.mean_timesteps)
+    });
+    println!("{}", table.render());
+}
+
+/// One row per run of `report`: its length (column `t`), accuracy, loss
+/// against the CNN, the column `extra` of `cell`, SynOps and energy.
+pub fn runs_table(
+    report: &SimReport,
+    cnn_accuracy: Option<f64>,
+    t: &str,
+    extra: &str,
+    cell: &dyn Fn(&RunSummary) -> String,
+) -> Table {
     let mut table = Table::new([
-        "max T",
+        t,
         "accuracy",
         "loss vs CNN",
-        "mean steps",
+        extra,
         "SynOps/img",
         "energy SNN/CNN",
     ]);
@@ -313,10 +210,10 @@ pub fn print(cutoff: &Resolved, unit: &str, report: &SimReport, cnn_accuracy: Op
             cnn_accuracy.map_or("-".into(), |a| {
                 format!("{:+.2} pp", 100.0 * (a - r.accuracy))
             }),
-            format!("{:.2}", r.mean_timesteps),
+            cell(r),
             format!("{:.0}", r.synops_per_image),
             format!("{:.3}", r.energy_ratio),
         ]);
     }
-    println!("{}", table.render());
+    table
 }

@@ -3,6 +3,7 @@
 //! front of accuracy against memory and latency; shards of one sweep run
 //! anywhere (`shard`) and merged into the rows one machine would write.
 
+pub mod charts;
 pub mod shard;
 
 use std::fs::File;
@@ -46,6 +47,8 @@ pub enum SweepError {
     },
     #[error("{}: {source}", path.display())]
     Csv { path: PathBuf, source: csv::Error },
+    #[error("{}: {reason}", path.display())]
+    Chart { path: PathBuf, reason: String },
 }
 
 /// Rows already in `path` (none if it does not exist).
