@@ -54,7 +54,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Quant(#[from] quant::QuantError),
     #[error("choosing the cutoff margin: {0}")]
-    Cutoff(snn::cutoff::CutoffError),
+    Cutoff(#[from] snn::cutoff::CutoffError),
     #[error("choosing the cutoff margin needs calibration images, and none were given")]
     CutoffNeedsCalibration,
     #[error("calibration file {path}: {reason}")]

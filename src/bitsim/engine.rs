@@ -531,8 +531,8 @@ impl<W: Word + Value> BitSimulator<'_, W> {
             }
         }
         for t in 1..=t_max {
-            // Bursts begin after `burst_after` steps (QuantModel::burst_at).
-            let bursting = t > model.burst_after as usize;
+            // Bursts begin after `burst_after` steps (one test a step).
+            let bursting = crate::snn::burst::bursting(t, model.burst_after);
             for li in 0..n_layers {
                 let (before, rest) = self.spikes.split_at_mut(li);
                 let emitted = &mut rest[0];

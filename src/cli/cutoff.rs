@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use indicatif::ProgressBar;
 use ndarray::ArrayView4;
 use serde_json::{json, Value};
 use snncc::pipeline::cutoff::{self, Request};
@@ -81,7 +82,10 @@ pub fn resolve(
         ),
         (CutoffArg::Auto, Some(path)) => Some(cutoff::calibration_images(path, float_model)?),
     };
-    let bar = progress::bar(images.as_ref().map_or(0, |x| x.dim().0), "cutoff");
+    // A bar only where `auto` simulates the calibration images.
+    let bar = images
+        .as_ref()
+        .map_or_else(ProgressBar::hidden, |x| progress::bar(x.dim().0, "cutoff"));
     let resolved = cutoff::resolve(
         arg.request(agreement),
         sim,

@@ -259,7 +259,7 @@ pub struct Engine {
     /// The most spikes a neuron emits in a step (burst spikes; a gate's
     /// is its source's): a group pushes up to this many entries a step,
     /// one per lane mask (hw/snn_layer.v). 1 where the run ends before
-    /// bursts begin (`QuantModel::burst_within`): no burst logic.
+    /// bursts begin (`QuantModel::burst_at` the last step): no burst logic.
     pub burst: u32,
     /// Steps at one spike a step before bursts begin (where `burst` > 1).
     pub burst_after: u32,
@@ -605,11 +605,7 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
     // bursts begin, the burst after (a gate counts its source's spikes;
     // the read-out's burst is 1).
     let most_spikes = (0..model.layers.len())
-        .map(|li| {
-            (1..=timesteps)
-                .map(|t| model.burst_at(li, t) as usize)
-                .sum()
-        })
+        .map(|li| crate::snn::burst::most_spikes(model.burst(li), model.burst_after, timesteps))
         .max()
         .unwrap_or(timesteps);
     let count_bits = addr_bits(most_spikes + 1);
@@ -637,7 +633,9 @@ pub fn design(model: &QuantModel, options: &DesignOptions) -> Result<Design, Des
                 reason,
             })
         };
-        let burst = model.burst_within(li, timesteps);
+        // The most a neuron fires in any step of the run: 1 where the run
+        // ends before bursts begin.
+        let burst = model.burst_at(li, timesteps);
         let chained = |source: usize| source + 1 == li;
         // The source engine's layout (its lanes), when it was built.
         let source_geometry = |s: usize| {

@@ -25,6 +25,7 @@ use rayon::prelude::*;
 
 use super::Conversion;
 use crate::reference;
+use crate::snn::burst::most_spikes;
 use crate::snn::engine::Engine;
 use crate::snn::sim::Simulator;
 use crate::snn::{InitialFraction, Neurons, SnnModel};
@@ -261,10 +262,7 @@ fn calibrate_h(
         let c = m.layers[li].shape.channels();
         // A neuron fires once a step until bursts begin: a target beyond
         // what `timesteps` steps can reach would push V0 up for nothing.
-        let reach = (1..=timesteps)
-            .map(|s| m.burst_at(li, s) as f32)
-            .sum::<f32>()
-            / t_f32;
+        let reach = most_spikes(m.layers[li].burst, m.burst_after, timesteps) as f32 / t_f32;
         let zero = || (vec![0.0; c], vec![0.0; c]);
         (0..n)
             .into_par_iter()

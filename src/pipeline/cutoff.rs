@@ -11,7 +11,7 @@ use ndarray::{Array4, ArrayView4};
 use super::PipelineError;
 use crate::bitsim;
 use crate::quant::QuantModel;
-use crate::snn::cutoff::{choose_margin, CutoffError, LeadTrack, Margin, MarginChoice};
+use crate::snn::cutoff::{choose_margin, CutoffError, MarginChoice};
 use crate::snn::{self, SimReport, SnnModel, Timesteps};
 
 /// The cutoff asked for.
@@ -79,74 +79,56 @@ pub fn resolve(
     timesteps: usize,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Resolved, PipelineError> {
-    let mut warnings = Vec::new();
-    let (margin, wanted) = match request {
-        Request::Margin(m) => {
+    match request {
+        Request::Margin(margin) => {
             // (auto refuses this itself.)
-            if float_model.layers.last().is_some_and(|l| l.size() < 2) {
-                warnings.push(CutoffError::SingleOutput.to_string());
-            }
-            (m, None)
+            let warnings = if float_model.layers.last().is_some_and(|l| l.size() < 2) {
+                vec![CutoffError::SingleOutput.to_string()]
+            } else {
+                Vec::new()
+            };
+            let margin_raw = match sim {
+                Sim::Float(_) => None,
+                Sim::Fixed(q) => Some(bitsim::cutoff_margin_raw(q, margin)?),
+            };
+            Ok(Resolved {
+                margin,
+                margin_raw,
+                chosen: None,
+                wanted: None,
+                warnings,
+            })
         }
         Request::Auto { agreement } => {
             let images = calib.ok_or(PipelineError::CutoffNeedsCalibration)?;
             let n = images.dim().0;
-            let mut resolved = match sim {
+            let (margin, margin_raw, choice) = match sim {
                 Sim::Float(model) => {
                     let tracks = snn::metrics::track_leads_float(model, images, timesteps, tick);
-                    let c = choose(&tracks, timesteps, agreement)?;
-                    Resolved {
-                        margin: c.margin,
-                        margin_raw: None,
-                        chosen: Some((c, n)),
-                        wanted: None,
-                        warnings,
-                    }
+                    let c = choose_margin(&tracks, timesteps, agreement)?;
+                    (c.margin, None, c)
                 }
                 Sim::Fixed(q) => {
                     let tracks = bitsim::track_leads_quantized(q, images, timesteps, tick);
-                    let c = choose(&tracks, timesteps, agreement)?;
+                    let c = choose_margin(&tracks, timesteps, agreement)?;
                     let margin = bitsim::cutoff_margin_real(q, c.margin);
-                    Resolved {
+                    let choice = MarginChoice {
                         margin,
-                        margin_raw: Some(c.margin),
-                        chosen: Some((
-                            MarginChoice {
-                                margin,
-                                agreement: c.agreement,
-                                mean_timesteps: c.mean_timesteps,
-                            },
-                            n,
-                        )),
-                        wanted: None,
-                        warnings,
-                    }
+                        agreement: c.agreement,
+                        mean_timesteps: c.mean_timesteps,
+                    };
+                    (margin, Some(c.margin), choice)
                 }
             };
-            resolved.wanted = Some(agreement);
-            return Ok(resolved);
+            Ok(Resolved {
+                margin,
+                margin_raw,
+                chosen: Some((choice, n)),
+                wanted: Some(agreement),
+                warnings: Vec::new(),
+            })
         }
-    };
-    let margin_raw = match sim {
-        Sim::Float(_) => None,
-        Sim::Fixed(q) => Some(bitsim::cutoff_margin_raw(q, margin).map_err(PipelineError::Cutoff)?),
-    };
-    Ok(Resolved {
-        margin,
-        margin_raw,
-        chosen: None,
-        wanted,
-        warnings,
-    })
-}
-
-/// The smallest margin meeting `agreement`, from every step's lead.
-fn choose<M: Margin>(
-    tracks: &[LeadTrack<M>],
-    timesteps: usize,
-    agreement: f64,
-) -> Result<MarginChoice<M>, PipelineError> {
-    choose_margin(tracks, timesteps, agreement).map_err(PipelineError::Cutoff)
+    }
 }
 
 /// Simulate a test set with the cutoff: every requested `T` as the most

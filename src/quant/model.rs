@@ -152,19 +152,14 @@ impl QuantModel {
     }
 
     /// The most spikes a neuron of layer `li` emits at step `t` (from 1):
-    /// `burst(li)` after `burst_after` steps, else 1.
+    /// `burst(li)` after `burst_after` steps, else 1. At a run's last step
+    /// it is the most of any step of the run.
     pub fn burst_at(&self, li: usize, t: usize) -> u32 {
-        if t > self.burst_after as usize {
+        if crate::snn::burst::bursting(t, self.burst_after) {
             self.burst(li)
         } else {
             1
         }
-    }
-
-    /// The most spikes a neuron of layer `li` emits in any step of a run of
-    /// `timesteps` steps (a design for that length needs no more).
-    pub fn burst_within(&self, li: usize, timesteps: usize) -> u32 {
-        self.burst_at(li, timesteps)
     }
 
     /// Bits of all weight memories (what a hardware build stores).

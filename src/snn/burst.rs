@@ -4,6 +4,20 @@
 //! this adds the rest, the same for both arithmetics (subtracting the
 //! threshold is exact in either: `V >= theta > 0`).
 
+/// Whether step `t` (from 1) may burst when bursts begin after `after`
+/// steps (`SnnModel::burst_after`): the one rule the simulators, the
+/// calibration and the design all follow.
+pub fn bursting(t: usize, after: u32) -> bool {
+    t > after as usize
+}
+
+/// The most spikes a neuron with burst `burst` emits in `steps` steps when
+/// bursts begin after `after`: one a step before, `burst` after.
+pub fn most_spikes(burst: u32, after: u32, steps: usize) -> usize {
+    let single = steps.min(after as usize);
+    single + (steps - single) * burst as usize
+}
+
 /// Up to `more` further passes over a layer that has fired once this step,
 /// each firing (and subtracting `theta` from) every neuron still at or above
 /// it. A neuron that fired `k` times appears `k` times in `spikes`: each
@@ -49,5 +63,13 @@ mod tests {
         fire_again(&mut v, 4, 5, &mut spikes);
         assert_eq!(spikes, vec![0, 0]);
         assert_eq!(v, vec![1, 3]);
+    }
+
+    #[test]
+    fn bursts_begin_after_the_delay_and_count_toward_the_most_spikes() {
+        assert!(!bursting(2, 2) && bursting(3, 2) && bursting(1, 0));
+        assert_eq!(most_spikes(3, 2, 6), 2 + 4 * 3);
+        assert_eq!(most_spikes(3, 64, 16), 16);
+        assert_eq!(most_spikes(1, 0, 16), 16);
     }
 }

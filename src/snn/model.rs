@@ -234,7 +234,7 @@ impl std::fmt::Display for InitialFraction {
 impl SnnModel {
     /// The most spikes layer `li` may emit at step `t` (from 1).
     pub fn burst_at(&self, li: usize, t: usize) -> u32 {
-        if t > self.burst_after as usize {
+        if super::burst::bursting(t, self.burst_after) {
             self.layers[li].burst
         } else {
             1
